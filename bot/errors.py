@@ -1,0 +1,124 @@
+"""Gavel's one exception tree, and the one place that turns an error into what the user reads.
+
+    GavelError
+    ├── UserInputError            the request itself is wrong (bad id, bad amount...)
+    ├── NotAllowed                scope checks: admin only, private chat only
+    ├── RateLimited               too many failed verifications; carries retry_after
+    ├── CodeAlreadyClaimed        a purchase code bound to another chat user
+    ├── NotLoggedIn               the command needs an Auctionity session
+    └── UpstreamError             anything an upstream API did
+        ├── UpstreamUnavailable   connect error, timeout, 5xx (503 included)
+        ├── UpstreamMalformed     the upstream answered something we cannot read
+        ├── BadApiKey             CryptoGig refused our API key
+        ├── InvalidPurchaseCode   CryptoGig: code unknown
+        ├── ItemNotFound          CryptoGig: no such item
+        ├── BadRequest            Auctionity 400
+        │   ├── BidTooLow
+        │   ├── AuctionClosed     ended, or not started yet
+        │   └── AuctionNotFound
+        ├── SessionExpired        Auctionity 401 (expired, tampered or missing JWT)
+        └── Forbidden             Auctionity 403
+            ├── WrongCredentials  login with a bad email / password
+            └── NotCreator        winner info asked by someone who did not create the auction
+
+Clients raise only these; adapters never see httpx exceptions.
+"""
+
+from __future__ import annotations
+
+
+class GavelError(Exception):
+    """Base of every error Gavel raises on purpose."""
+
+    def __init__(self, message: str = "", **details: object) -> None:
+        super().__init__(message or self.__class__.__name__)
+        self.message = message
+        self.details = details
+
+
+class UserInputError(GavelError):
+    """The user's arguments are wrong; ``message`` says what to type instead."""
+
+
+class NotAllowed(GavelError):
+    """The user may not run this command here."""
+
+
+class RateLimited(GavelError):
+    """Too many attempts; ``retry_after`` seconds until the next one is allowed."""
+
+    def __init__(self, message: str = "", *, retry_after: float = 0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class CodeAlreadyClaimed(GavelError):
+    """The purchase code is already bound to another chat user."""
+
+
+class NotLoggedIn(GavelError):
+    """The command needs an Auctionity session and the user has none."""
+
+
+class UpstreamError(GavelError):
+    """Something an upstream API (CryptoGig or Auctionity) did."""
+
+    upstream: str = "the service"
+
+    def __init__(self, message: str = "", *, upstream: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        if upstream:
+            self.upstream = upstream
+        self.status = status
+
+
+class UpstreamUnavailable(UpstreamError):
+    """Connect error, timeout or 5xx: worth trying again later."""
+
+
+class UpstreamMalformed(UpstreamError):
+    """The upstream answered, but with something we cannot read (HTML, empty, bad JSON)."""
+
+
+class BadApiKey(UpstreamError):
+    """CryptoGig refused the configured API key."""
+
+
+class InvalidPurchaseCode(UpstreamError):
+    """CryptoGig does not know this purchase code."""
+
+
+class ItemNotFound(UpstreamError):
+    """CryptoGig has no item with this id."""
+
+
+class BadRequest(UpstreamError):
+    """Auctionity answered 400."""
+
+
+class BidTooLow(BadRequest):
+    """The bid is not above the current top (or below the base amount)."""
+
+
+class AuctionClosed(BadRequest):
+    """The auction has ended or has not started yet."""
+
+
+class AuctionNotFound(BadRequest):
+    """No auction with this id."""
+
+
+class SessionExpired(UpstreamError):
+    """Auctionity answered 401: the JWT is expired, tampered with or missing."""
+
+
+class Forbidden(UpstreamError):
+    """Auctionity answered 403."""
+
+
+class WrongCredentials(Forbidden):
+    """Login refused: wrong email or password."""
+
+
+class NotCreator(Forbidden):
+    """Winner info is only for the auction's creator."""
