@@ -20,6 +20,9 @@
         └── Forbidden             Auctionity 403
             ├── WrongCredentials  login with a bad email / password
             └── NotCreator        winner info asked by someone who did not create the auction
+    DeliveryFailed                an adapter could not deliver a pushed alert
+    ├── RecipientGone             the user blocked the bot / left: deactivate their watches
+    └── RetryLater                the platform said slow down; carries retry_after
 
 Clients raise only these; adapters never see httpx exceptions.
 """
@@ -122,3 +125,59 @@ class WrongCredentials(Forbidden):
 
 class NotCreator(Forbidden):
     """Winner info is only for the auction's creator."""
+
+
+class DeliveryFailed(GavelError):
+    """An adapter could not deliver an alert; the dispatcher retries with backoff."""
+
+
+class RecipientGone(DeliveryFailed):
+    """The recipient blocked the bot or cannot be reached any more: stop alerting them."""
+
+
+class RetryLater(DeliveryFailed):
+    """The platform asked us to wait ``retry_after`` seconds (Telegram RetryAfter, Discord 429)."""
+
+    def __init__(self, message: str = "", *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def user_message(error: GavelError) -> str:
+    """What the user reads for an error: what went wrong and what to do next. The one place."""
+    if isinstance(error, (UserInputError, NotAllowed, CodeAlreadyClaimed)) and error.message:
+        return error.message
+    if isinstance(error, RateLimited):
+        minutes = max(1, round(error.retry_after / 60))
+        return f"Too many failed attempts. Please try again in {minutes} minute{'s' if minutes != 1 else ''}."
+    if isinstance(error, CodeAlreadyClaimed):
+        return "This purchase code is already linked to another account. Contact the seller if it is yours."
+    if isinstance(error, NotLoggedIn):
+        return "You are not logged in to Auctionity. Send /login to me in a private chat first."
+    if isinstance(error, SessionExpired):
+        return "Your Auctionity session expired. Please /login again."
+    if isinstance(error, WrongCredentials):
+        return "Auctionity did not accept that email and password. Check them and /login again."
+    if isinstance(error, NotCreator):
+        return "Only the creator of this auction can see its winner."
+    if isinstance(error, BidTooLow):
+        return "Your bid is too low: it must be above the current top bid. Check /auctions and try a higher amount."
+    if isinstance(error, AuctionClosed):
+        return "This auction is not open for bids (it has ended or not started yet)."
+    if isinstance(error, AuctionNotFound):
+        return "Auctionity has no auction with that id. Check the id and try again."
+    if isinstance(error, InvalidPurchaseCode):
+        return "That purchase code is not valid. Check it for typos; you find it in your CryptoGig downloads."
+    if isinstance(error, ItemNotFound):
+        return "There is no item with that id. Send /items to see what is available."
+    if isinstance(error, BadApiKey):
+        return "The marketplace refused the bot's credentials. Please tell the bot's admin."
+    if isinstance(error, BadRequest):
+        return "Auctionity refused that request" + (f": {error.message}" if error.message else ".")
+    if isinstance(error, UpstreamMalformed):
+        return f"{error.upstream} sent an answer I could not read. Please try again in a minute."
+    if isinstance(error, UpstreamUnavailable):
+        return f"{error.upstream} is not answering right now. Please try again in a minute."
+    if isinstance(error, UpstreamError):
+        return f"{error.upstream} could not do that right now. Please try again later."
+    return error.message or "That did not work. Please try again."

@@ -95,3 +95,138 @@ def auctionity_sandbox(_auctionity_server: Sandbox) -> Iterator[Sandbox]:
     _auctionity_server.data.reset()
     yield _auctionity_server
     _auctionity_server.faults.clear()
+
+
+@pytest.fixture
+def secret_key() -> str:
+    from storage.crypto import generate_key
+
+    return generate_key()
+
+
+@pytest.fixture
+def database_url(tmp_path: Any) -> str:
+    """A fresh SQLite file, migrated with Alembic (as `gavel run` does)."""
+    import os
+
+    from storage.db import upgrade
+
+    url = os.environ.get("GAVEL_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'gavel-test.db'}"
+    if url.startswith("postgresql"):
+        _reset_postgres(url)
+    upgrade(url)
+    return url
+
+
+def _reset_postgres(url: str) -> None:
+    from sqlalchemy import text
+
+    from storage.db import create_db_engine
+
+    engine = create_db_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture
+def settings_factory(cryptogig_sandbox: Sandbox, auctionity_sandbox: Sandbox, database_url: str, secret_key: str):
+    """Settings pointing at the sandboxes and the test database; keyword overrides win."""
+    from bot.config import load_settings
+    from bot.sandbox.cryptogig import SANDBOX_API_KEY
+
+    def make(**overrides: Any) -> Any:
+        values = {
+            "cryptogig_base_url": cryptogig_sandbox.url,
+            "cryptogig_api_key": SANDBOX_API_KEY,
+            "auctionity_base_url": auctionity_sandbox.url,
+            "database_url": database_url,
+            "gavel_secret_key": secret_key,
+            "gavel_admins": "console:admin,telegram:1000,discord:2000",
+            "http_timeout_seconds": 2.0,
+            "_env_file": None,
+        }
+        values.update(overrides)
+        return load_settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def settings(settings_factory: Any) -> Any:
+    return settings_factory()
+
+
+@pytest.fixture
+async def services(settings: Any):
+    from bot.services import open_services
+
+    async with open_services(settings) as built:
+        yield built
+
+
+@pytest.fixture
+def core(services: Any) -> Any:
+    from bot.commands import build_registry
+    from bot.core import Core
+
+    return Core(build_registry(), services)
+
+
+class Chat:
+    """Talk to the real core as one user would: ``await chat.say('/verify CODE')`` returns the Reply."""
+
+    def __init__(
+        self,
+        core: Any,
+        *,
+        platform: str = "console",
+        user_id: str = "alice",
+        chat_id: str | None = None,
+        private: bool = True,
+        place_id: str | None = None,
+    ) -> None:
+        self.core = core
+        self.platform = platform
+        self.user_id = user_id
+        self.chat_id = chat_id or user_id
+        self.private = private
+        self.place_id = place_id
+
+    async def say(self, text: str, **overrides: Any) -> Any:
+        from bot.messages import Request, split_command
+
+        command, args = split_command(text)
+        values = dict(
+            platform=self.platform,
+            user_id=self.user_id,
+            chat_id=self.chat_id,
+            command=command,
+            args=args,
+            text="" if command else text,
+            is_private=self.private,
+            place_id=self.place_id,
+        )
+        values.update(overrides)
+        return await self.core.handle(Request(**values))
+
+    async def press(self, reply: Any, label: str) -> Any:
+        """Press the button whose label contains ``label``."""
+        for row in reply.buttons:
+            for button in row:
+                if label in button.label:
+                    return await self.say("/" + button.command)
+        raise AssertionError(f"no button {label!r} in {[b.label for r in reply.buttons for b in r]}")
+
+
+@pytest.fixture
+def chat(core: Any) -> Chat:
+    return Chat(core)
+
+
+@pytest.fixture
+def make_chat(core: Any):
+    def make(**options: Any) -> Chat:
+        return Chat(core, **options)
+
+    return make

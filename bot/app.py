@@ -1,0 +1,232 @@
+"""Wiring: the one place that builds settings, services, core, adapters and the alert scheduler, and runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, Protocol
+
+from bot.commands import build_registry
+from bot.config import Settings, load_settings
+from bot.core import Core
+from bot.logs import setup_logging
+from bot.messages import Alert
+from bot.services import Services, open_services
+
+log = logging.getLogger(__name__)
+
+
+class Adapter(Protocol):
+    """What every platform adapter offers the app: start, stop, and push an alert."""
+
+    platform: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def send(self, alert: Alert) -> None: ...
+
+
+@contextlib.asynccontextmanager
+async def alerts(services: Services, adapters: dict[str, Any]) -> AsyncIterator[None]:
+    """The poller and the dispatcher on one scheduler, for as long as the block runs."""
+    from bot.watch.scheduler import start_alerts
+
+    async with start_alerts(services, adapters):
+        yield
+
+
+def _print(text: str = "") -> None:
+    print(text, flush=True)
+
+
+async def run_sandbox_forever(cryptogig_port: int, auctionity_port: int, *, rivals: bool = True) -> None:
+    """`gavel sandbox`: both simulated upstreams on fixed loopback ports until Ctrl-C."""
+    from bot.sandbox import sandbox_servers
+
+    async with sandbox_servers(cryptogig_port, auctionity_port, rivals=rivals) as (cryptogig, auctionity):
+        _print(f"CryptoGig sandbox:  {cryptogig.url}   (API key: see CRYPTOGIG_API_KEY in the README)")
+        _print(f"Auctionity sandbox: {auctionity.url}")
+        _print("Sample purchase codes:")
+        for label, code in cryptogig.sample_codes.items():
+            _print(f"  {code}  {label}")
+        await _wait_for_stop()
+
+
+async def _wait_for_stop() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def run_demo(*, poll_interval: int = 5, rivals: bool = True, linger: float = 0.0) -> int:
+    """`gavel demo`: sandbox + console + alerts, on a throw-away database and key."""
+    from adapters.console import ConsoleAdapter
+    from bot.sandbox import sandbox_servers
+    from storage.crypto import generate_key
+    from storage.db import upgrade
+
+    folder = Path(tempfile.mkdtemp(prefix="gavel-demo-"))
+    async with sandbox_servers(0, 0, rivals=rivals) as (cryptogig, auctionity):
+        settings = load_settings(
+            cryptogig_base_url=cryptogig.url,
+            cryptogig_api_key=cryptogig.api_key,
+            auctionity_base_url=auctionity.url,
+            database_url=f"sqlite:///{folder / 'demo.db'}",
+            gavel_secret_key=generate_key(),
+            gavel_admins="console:local",
+            poll_interval_seconds=poll_interval,
+            ending_soon_minutes=2,
+        )
+        setup_logging("WARNING", secrets=settings.secrets())
+        upgrade(settings.database_url)
+        _print("Gavel demo — the sandbox is running; nothing here touches a real service.")
+        _print("Try:  /verify <code>   /items   /auctions   /signup   /help")
+        _print("Sample purchase codes:")
+        for label, code in cryptogig.sample_codes.items():
+            _print(f"  {code}  {label}")
+        if auctionity.live_auction_ids:
+            _print("Live auctions:  " + "  ".join(auctionity.live_auction_ids[:3]))
+        _print()
+        async with open_services(settings) as services:
+            core = Core(build_registry(), services)
+            console = ConsoleAdapter(core)
+            async with alerts(services, {"console": console}):
+                await console.run(linger=linger)
+    return 0
+
+
+async def run_console(settings: Settings) -> int:
+    """`gavel console`: the terminal chat against the configured APIs and database."""
+    from adapters.console import ConsoleAdapter
+    from storage.db import upgrade
+
+    if settings.gavel_secret_key is None:
+        return _missing_key()
+    setup_logging(settings.log_level, secrets=settings.secrets())
+    upgrade(settings.database_url)
+    async with open_services(settings) as services:
+        console = ConsoleAdapter(Core(build_registry(), services))
+        async with alerts(services, {"console": console}):
+            await console.run()
+    return 0
+
+
+def _missing_key() -> int:
+    print(
+        "gavel: GAVEL_SECRET_KEY is not set. It encrypts purchase codes and sessions.\n"
+        "Make one with `gavel keygen` and put GAVEL_SECRET_KEY=<key> in .env (keep it secret, keep it safe).",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def build_adapters(settings: Settings, core: Core) -> dict[str, Any]:
+    """An adapter for every platform whose token is set."""
+    adapters: dict[str, Any] = {}
+    if settings.telegram_bot_token:
+        from adapters.telegram_bot import TelegramAdapter
+
+        adapters["telegram"] = TelegramAdapter(core, settings)
+    if settings.discord_bot_token:
+        from adapters.discord_bot import DiscordAdapter
+
+        adapters["discord"] = DiscordAdapter(core, settings)
+    return adapters
+
+
+async def run_bot(settings: Settings) -> int:
+    """`gavel run`: every configured adapter, the poller and the dispatcher, in one event loop."""
+    if settings.gavel_secret_key is None:
+        return _missing_key()
+    if not (settings.telegram_bot_token or settings.discord_bot_token):
+        print(
+            "gavel: no chat platform is configured. Set TELEGRAM_BOT_TOKEN and/or DISCORD_BOT_TOKEN in .env,\n"
+            "or try everything locally first with `gavel demo` (or `make demo`).",
+            file=sys.stderr,
+        )
+        return 2
+    from storage.db import upgrade
+
+    setup_logging(settings.log_level, secrets=settings.secrets())
+    upgrade(settings.database_url)
+    async with open_services(settings) as services:
+        core = Core(build_registry(), services)
+        adapters = build_adapters(settings, core)
+        started = []
+        try:
+            for adapter in adapters.values():
+                await adapter.start()
+                started.append(adapter)
+                log.info("%s adapter started", adapter.platform)
+            async with alerts(services, adapters):
+                await _wait_for_stop()
+                log.info("stopping")
+        finally:
+            for adapter in reversed(started):
+                with contextlib.suppress(Exception):
+                    await adapter.stop()
+    return 0
+
+
+async def doctor(settings: Settings) -> int:
+    """`gavel doctor`: settings, database and each upstream, one line each."""
+    from storage.db import create_db_engine
+
+    problems = 0
+
+    def line(ok: bool, text: str) -> None:
+        nonlocal problems
+        problems += 0 if ok else 1
+        print(f"{'ok ' if ok else 'BAD'}  {text}")
+
+    line(settings.gavel_secret_key is not None, "GAVEL_SECRET_KEY set")
+    line(settings.cryptogig_api_key is not None, "CRYPTOGIG_API_KEY set")
+    line(bool(settings.telegram_bot_token or settings.discord_bot_token), "a chat platform token set")
+    try:
+        engine = create_db_engine(settings.database_url)
+        with engine.connect():
+            pass
+        engine.dispose()
+        line(True, "database reachable")
+    except Exception as error:  # doctor reports, it does not crash
+        line(False, f"database: {type(error).__name__}")
+    from bot.clients.auctionity import AuctionityClient
+    from bot.clients.cryptogig import CryptoGigClient
+    from bot.errors import GavelError, user_message
+
+    api_key = settings.cryptogig_api_key.get_secret_value() if settings.cryptogig_api_key else ""
+    async with CryptoGigClient(settings.cryptogig_base_url, api_key, retry_attempts=1) as cryptogig:
+        try:
+            account = await cryptogig.account()
+            line(True, f"CryptoGig reachable, account {account.display_name}")
+        except GavelError as error:
+            line(False, f"CryptoGig: {user_message(error)}")
+    async with AuctionityClient(settings.auctionity_base_url, retry_attempts=1) as auctionity:
+        try:
+            await auctionity.auctions(["0x" + "0" * 64])
+            line(True, "Auctionity reachable")
+        except GavelError as error:
+            line(False, f"Auctionity: {user_message(error)}")
+    return 1 if problems else 0
+
+
+async def discord_sync(settings: Settings) -> int:
+    """`gavel discord-sync`: push the slash-command tree to Discord now."""
+    if not settings.discord_bot_token:
+        print("gavel: DISCORD_BOT_TOKEN is not set.", file=sys.stderr)
+        return 2
+    from adapters.discord_bot import sync_commands
+
+    await sync_commands(settings, build_registry())
+    return 0

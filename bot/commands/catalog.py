@@ -1,0 +1,97 @@
+"""items, item and account: browsing the CryptoGig catalogue and the seller account."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot import formatting as fmt
+from bot.clients.cryptogig import Item
+from bot.messages import Button, Field, Reply, Request
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+PAGE_SIZE = 5
+MAX_ITEM_ID = 2**31 - 1
+
+
+def _price_line(item: Item) -> str:
+    regular = fmt.money(item.price.regular, item.currency)
+    if item.price.extended is None:
+        return regular
+    return f"{regular} (extended {fmt.money(item.price.extended, item.currency)})"
+
+
+async def items(request: Request, services: Services) -> Reply:
+    """The catalogue, a page at a time, with buttons to page and to open an item."""
+    catalogue = await services.cryptogig.items()
+    if not catalogue:
+        return Reply("The catalogue is empty for now.")
+    pages = (len(catalogue) + PAGE_SIZE - 1) // PAGE_SIZE
+    page = min(max(int(request.values.get("page", 1)), 1), pages)
+    shown = catalogue[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    lines = [
+        f"#{item.id} {fmt.clip(item.name, 80)} — {_price_line(item)}"
+        + (f" · {fmt.clip(item.category, 40)}" if item.category else "")
+        for item in shown
+    ]
+    nav = []
+    if page > 1:
+        nav.append(Button("◀ Previous", f"items {page - 1}", edits=True))
+    if page < pages:
+        nav.append(Button("Next ▶", f"items {page + 1}", edits=True))
+    details = [Button(f"#{item.id}", f"item {item.id}") for item in shown]
+    return Reply(
+        title=f"Items (page {page} of {pages})",
+        text="\n".join(lines),
+        footer=f"{len(catalogue)} items · /item <id> for details",
+    ).with_buttons(details, nav)
+
+
+async def item(request: Request, services: Services) -> Reply:
+    """One item in full: image, description, category, tags, prices, demo, published date."""
+    found = await services.cryptogig.item(request.values["item_id"])
+    fields = [Field("Price", _price_line(found))]
+    if found.category:
+        category = found.category + (f" › {found.sub_category}" if found.sub_category else "")
+        fields.append(Field("Category", fmt.clip(category, 100)))
+    if found.version:
+        fields.append(Field("Version", fmt.clip(found.version, 30)))
+    if found.tags:
+        fields.append(Field("Tags", fmt.clip(", ".join(found.tags), 200), inline=False))
+    if found.published_at:
+        fields.append(Field("Published", fmt.day(found.published_at)))
+    if found.media.preview_audio:
+        fields.append(Field("Audio preview", found.media.preview_audio, inline=False))
+    if found.media.preview_video:
+        fields.append(Field("Video preview", found.media.preview_video, inline=False))
+    if found.media.screenshots:
+        fields.append(Field("Screenshots", str(len(found.media.screenshots))))
+    buttons = [Button("Live demo", url=found.demo_link)] if found.demo_link else []
+    return Reply(
+        title=f"#{found.id} {fmt.clip(found.name, 200)}",
+        text=fmt.clip(found.description or "", 1500),
+        fields=tuple(fields),
+        image_url=found.image_url,
+        url=found.demo_link,
+    ).with_buttons(buttons, [Button("Back to items", "items")])
+
+
+async def account(request: Request, services: Services) -> Reply:
+    """The seller account behind the API key (never the key itself)."""
+    details = await services.cryptogig.account()
+    fields = [
+        Field("Username", details.username or "—"),
+        Field("Email", details.email or "—"),
+        Field("Balance", fmt.money(details.balance, details.currency)),
+    ]
+    if details.registered_at:
+        fields.append(Field("Registered", fmt.day(details.registered_at)))
+    if details.profile.heading:
+        fields.append(Field("Profile", fmt.clip(details.profile.heading, 200), inline=False))
+    return Reply(
+        title=f"Account: {fmt.clip(details.display_name, 100)}",
+        fields=tuple(fields),
+        thumbnail_url=details.profile.media.avatar,
+        ephemeral=True,
+    )

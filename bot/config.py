@@ -1,0 +1,133 @@
+"""Settings from the environment and .env, per the configuration contract in ARCHITECTURE.md."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ADMIN_ENTRY = re.compile(r"^(telegram|discord|console):[A-Za-z0-9_.@-]{1,64}$")
+
+# What each setting expects, said once, for the one-line start-up error.
+EXPECTATIONS = {
+    "poll_interval_seconds": "a whole number of seconds between 1 and 86400",
+    "ending_soon_minutes": "a whole number of minutes between 1 and 10080",
+    "database_url": "an SQLAlchemy URL such as sqlite:///./gavel.db or postgresql://user:pass@host/db",
+    "gavel_admins": "a comma-separated list of platform:user_id, e.g. telegram:123,discord:456",
+    "gavel_secret_key": "a Fernet key: run `gavel keygen` to make one",
+    "cryptogig_base_url": "an http(s) URL",
+    "auctionity_base_url": "an http(s) URL",
+    "telegram_api_base_url": "an http(s) URL such as http://host:8081/bot",
+    "max_claims_per_code": "a whole number of at least 1",
+    "verify_max_failures": "a whole number of at least 1",
+    "verify_window_minutes": "a whole number of minutes of at least 1",
+    "discord_guild_id": "a Discord server id (digits)",
+}
+
+
+class SettingsError(Exception):
+    """A setting has a bad value; the message is one line naming it and what it expects."""
+
+
+def _http_url(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError("not an http(s) URL")
+    return value.rstrip("/")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    cryptogig_base_url: str = "https://ns2.cryptogig.com"
+    cryptogig_api_key: SecretStr | None = None
+    auctionity_base_url: str = "https://api.auctionity.com"
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str | None = None
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_listen: str = "127.0.0.1"
+    telegram_webhook_port: int = 8443
+    discord_bot_token: SecretStr | None = None
+    discord_guild_id: int | None = None
+    database_url: str = "sqlite:///./gavel.db"
+    gavel_secret_key: SecretStr | None = None
+    gavel_admins: Annotated[frozenset[str], NoDecode] = frozenset()
+    poll_interval_seconds: int = Field(30, ge=1, le=86400)
+    ending_soon_minutes: int = Field(10, ge=1, le=10080)
+    max_claims_per_code: int = Field(1, ge=1)
+    verify_max_failures: int = Field(5, ge=1)
+    verify_window_minutes: int = Field(15, ge=1)
+    notify_new_bids: bool = False
+    http_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    log_level: str = "INFO"
+
+    @field_validator("cryptogig_base_url", "auctionity_base_url", "telegram_api_base_url", "telegram_webhook_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        return _http_url(value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError) as exc:
+            raise ValueError("unparseable database URL") from exc
+        return value
+
+    @field_validator("gavel_admins", mode="before")
+    @classmethod
+    def _parse_admins(cls, value: Any) -> frozenset[str]:
+        if value is None or value == "":
+            return frozenset()
+        entries = value.split(",") if isinstance(value, str) else list(value)
+        admins = set()
+        for entry in entries:
+            entry = str(entry).strip()
+            if not entry:
+                continue
+            if not ADMIN_ENTRY.match(entry):
+                raise ValueError(f"bad entry {entry[:40]!r}")
+            admins.add(entry)
+        return frozenset(admins)
+
+    @field_validator("gavel_secret_key")
+    @classmethod
+    def _check_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        from storage.crypto import validate_key
+
+        validate_key(value.get_secret_value())
+        return value
+
+    def is_admin(self, who: str) -> bool:
+        return who in self.gavel_admins
+
+    def secrets(self) -> list[str]:
+        """Every secret value set, for the log redaction filter."""
+        values = [
+            self.cryptogig_api_key,
+            self.telegram_bot_token,
+            self.discord_bot_token,
+            self.gavel_secret_key,
+            self.telegram_webhook_secret,
+        ]
+        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from env/.env (overrides win), or SettingsError with one readable line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]) if error.get("loc") else "settings"
+        expected = EXPECTATIONS.get(name, error.get("msg", "a valid value"))
+        raise SettingsError(f"{name.upper()} is invalid: expected {expected}.") from None

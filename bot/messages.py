@@ -1,0 +1,189 @@
+"""The neutral vocabulary between adapters and the core: Request in, Reply out, with Buttons and Fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+
+class Outcome(StrEnum):
+    """How a reply went; adapters pick colours and icons from it."""
+
+    INFO = "info"
+    SUCCESS = "success"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Request:
+    """One thing a chat user asked: a command with its arguments, a form, or a plain message.
+
+    ``command`` is None for a plain message (the core routes it to an open conversation).
+    ``form`` carries values collected by a platform form (a Discord modal) for commands that
+    take credentials; elsewhere the core asks for them one message at a time.
+    """
+
+    platform: str
+    user_id: str
+    chat_id: str
+    command: str | None = None
+    args: tuple[str, ...] = ()
+    text: str = ""
+    is_private: bool = True
+    display_name: str = ""
+    form: dict[str, str] | None = None
+    place_id: str | None = None  # the guild (Discord) or group (Telegram) the message came from
+    is_place_admin: bool = False  # the adapter vouches the user administers that guild / group
+    values: dict[str, Any] = field(default_factory=dict)  # arguments after the core parsed them
+
+    @property
+    def who(self) -> str:
+        """``platform:user_id``, the form GAVEL_ADMINS uses."""
+        return f"{self.platform}:{self.user_id}"
+
+    def with_args(self, *args: str) -> Request:
+        return replace(self, args=tuple(args))
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button that runs ``command`` (a command line such as ``items 2``) for whoever presses it.
+
+    ``edits`` asks the adapter to replace the message the button sits under (paging) rather than
+    post a new one. ``url`` makes it a link button instead.
+    """
+
+    label: str
+    command: str = ""
+    edits: bool = False
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    value: str
+    inline: bool = True
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Access a valid purchase unlocks, for the adapter of ``platform`` to carry out.
+
+    Discord: add role ``target_id`` in guild ``place_id``. Telegram: an invite link to chat
+    ``target_id``. The core decides who gets what; only the adapter can do it.
+    """
+
+    platform: str
+    place_id: str
+    target_id: str
+    item_id: int
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """The core is waiting for the next plain message from this user (a conversation step)."""
+
+    field_name: str
+    secret: bool = False  # the answer is a password: delete it (Telegram), hide it (console)
+    timeout_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the bot says back. Adapters render it; they never add meaning to it."""
+
+    text: str = ""
+    title: str | None = None
+    fields: tuple[Field, ...] = ()
+    image_url: str | None = None
+    thumbnail_url: str | None = None
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    outcome: Outcome = Outcome.INFO
+    ephemeral: bool = False  # only the asker sees it (Discord); sensitive replies
+    footer: str | None = None
+    url: str | None = None
+    grants: tuple[Grant, ...] = ()
+    grant_checks: tuple[Grant, ...] = ()  # grants the adapter should test it can carry out (setup)
+    prompt: Prompt | None = None
+    open_private_chat: bool = False  # "message me privately" refusals: adapters add a deep link
+
+    def plain_text(self) -> str:
+        """The whole reply as plain text: title, text, fields, footer (console, fallbacks, limits)."""
+        parts: list[str] = []
+        if self.title:
+            parts.append(self.title)
+        if self.text:
+            parts.append(self.text)
+        if self.fields:
+            parts.append("\n".join(f"{f.name}: {f.value}" for f in self.fields))
+        if self.footer:
+            parts.append(self.footer)
+        return "\n\n".join(parts)
+
+    def with_buttons(self, *rows: tuple[Button, ...] | list[Button]) -> Reply:
+        return replace(self, buttons=self.buttons + tuple(tuple(r) for r in rows if r))
+
+
+def error_reply(text: str, *, ephemeral: bool = False) -> Reply:
+    return Reply(text=text, outcome=Outcome.ERROR, ephemeral=ephemeral)
+
+
+def warning_reply(text: str, *, ephemeral: bool = False) -> Reply:
+    return Reply(text=text, outcome=Outcome.WARNING, ephemeral=ephemeral)
+
+
+@dataclass
+class Alert:
+    """A pushed message (watch alerts) for one chat: the poller's events leave as Replies too."""
+
+    platform: str
+    chat_id: str
+    user_id: str
+    reply: Reply
+    kind: str = "alert"
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def split_command(text: str) -> tuple[str | None, tuple[str, ...]]:
+    """``/bid@GavelBot 0xab… 150`` -> ("bid", ("0xab…", "150")); plain text -> (None, ()).
+
+    Quotes group words (``/newauction "Old lamp" 100 now +2h``); unbalanced quotes fall back
+    to plain splitting rather than failing.
+    """
+    import shlex
+
+    stripped = text.strip()
+    if not stripped.startswith("/") or len(stripped) < 2:
+        return None, ()
+    head, _, rest = stripped[1:].partition(" ")
+    name = head.split("@", 1)[0].lower()
+    try:
+        args = shlex.split(rest)
+    except ValueError:
+        args = rest.split()
+    return name, tuple(args)
+
+
+def reply_to_json(reply: Reply) -> str:
+    """A Reply as JSON text, for the outbox (alerts are rendered when written, sent later)."""
+    import json
+    from dataclasses import asdict
+
+    return json.dumps(asdict(reply), ensure_ascii=False, default=str)
+
+
+def reply_from_json(text: str) -> Reply:
+    """The Reply that ``reply_to_json`` stored."""
+    import json
+
+    data = json.loads(text)
+    data["fields"] = tuple(Field(**f) for f in data.get("fields") or ())
+    data["buttons"] = tuple(tuple(Button(**b) for b in row) for row in data.get("buttons") or ())
+    data["grants"] = tuple(Grant(**g) for g in data.get("grants") or ())
+    data["grant_checks"] = tuple(Grant(**g) for g in data.get("grant_checks") or ())
+    data["outcome"] = Outcome(data.get("outcome", "info"))
+    data["prompt"] = Prompt(**data["prompt"]) if data.get("prompt") else None
+    return Reply(**data)

@@ -1,0 +1,69 @@
+"""The dependencies commands receive, and the one function that builds them from Settings."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from bot.clients.auctionity import AuctionityClient
+from bot.clients.cryptogig import CryptoGigClient
+from bot.config import Settings
+from bot.formatting import utcnow
+from storage.crypto import SecretBox
+from storage.db import create_db_engine, session_scope
+
+
+@dataclass
+class Services:
+    """Everything a command may use, passed down explicitly (nothing global)."""
+
+    settings: Settings
+    cryptogig: CryptoGigClient
+    auctionity: AuctionityClient
+    engine: Engine
+    box: SecretBox
+    clock: Callable[[], datetime] = utcnow
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @contextlib.contextmanager
+    def db(self) -> Iterator[Session]:
+        """A transaction: commits when the block ends, rolls back on error."""
+        with session_scope(self.engine) as session:
+            yield session
+
+
+@contextlib.asynccontextmanager
+async def open_services(
+    settings: Settings, *, clock: Callable[[], datetime] = utcnow, engine: Engine | None = None
+) -> AsyncIterator[Services]:
+    """Build clients, engine and key from settings; close them all on exit."""
+    if settings.gavel_secret_key is None:
+        raise ValueError("GAVEL_SECRET_KEY is not set")
+    api_key = settings.cryptogig_api_key.get_secret_value() if settings.cryptogig_api_key else ""
+    own_engine = engine is None
+    engine = engine or create_db_engine(settings.database_url)
+    async with (
+        CryptoGigClient(
+            settings.cryptogig_base_url, api_key, timeout=settings.http_timeout_seconds
+        ) as cryptogig,
+        AuctionityClient(settings.auctionity_base_url, timeout=settings.http_timeout_seconds) as auctionity,
+    ):
+        try:
+            yield Services(
+                settings=settings,
+                cryptogig=cryptogig,
+                auctionity=auctionity,
+                engine=engine,
+                box=SecretBox(settings.gavel_secret_key.get_secret_value()),
+                clock=clock,
+            )
+        finally:
+            if own_engine:
+                engine.dispose()

@@ -1,0 +1,267 @@
+"""SQLModel tables: everything Gavel keeps between restarts."""
+
+# No `from __future__ import annotations` here: SQLModel reads the annotations at class creation.
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import BigInteger, Integer, Text, UniqueConstraint, types
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+class TZDateTime(types.TypeDecorator[datetime]):
+    """A timestamp that goes in and comes out as an aware UTC datetime, on every database.
+
+    SQLite has no time zones: values are stored there as naive UTC text, which also keeps
+    string comparison in SQL (``next_attempt_at <= :now``) chronological. Naive datetimes
+    are refused rather than guessed at, so a missing ``tzinfo`` fails loudly in tests.
+    """
+
+    impl = types.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            raise ValueError("naive datetime: use an aware UTC datetime, e.g. datetime.now(UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def coerce_compared_value(self, op: Any, value: Any) -> types.TypeEngine[Any]:
+        # Keep `column + timedelta` an interval expression instead of binding a timedelta as a timestamp.
+        if isinstance(value, timedelta):
+            return types.Interval()
+        return self
+
+
+# SQLite only auto-numbers a column declared exactly INTEGER PRIMARY KEY, so BIGINT there would
+# leave new rows without an id.
+BigIntId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    """Default for created_at columns; callers with an injected clock pass their own time."""
+    return datetime.now(UTC)
+
+
+def _id() -> Any:
+    return Field(default=None, primary_key=True, sa_type=BigIntId)
+
+
+def _when(*, nullable: bool = False, index: bool = False) -> Any:
+    if nullable:
+        return Field(default=None, sa_type=TZDateTime, nullable=True, index=index)
+    return Field(default_factory=utcnow, sa_type=TZDateTime, nullable=False, index=index)
+
+
+def _chat_user_fk(*, nullable: bool = False, index: bool = False) -> Any:
+    if nullable:
+        kwargs: dict[str, Any] = {"default": None}
+    else:
+        kwargs = {}
+    return Field(
+        **kwargs,
+        foreign_key="chat_user.id",
+        ondelete="SET NULL" if nullable else "CASCADE",
+        sa_type=BigInteger,
+        nullable=nullable,
+        index=index,
+    )
+
+
+class ChatUser(SQLModel, table=True):
+    """A person on one chat platform; the same human on two platforms is two rows."""
+
+    __tablename__ = "chat_user"
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id", name="uq_chat_user_platform_user"),)
+
+    id: int | None = _id()
+    platform: str = Field(max_length=20)
+    platform_user_id: str = Field(max_length=64)
+    display_name: str = Field(default="", max_length=100)
+    auctionity_user_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _when()
+
+
+class AuctionitySession(SQLModel, table=True):
+    """A chat user's Auctionity login: the JWT, encrypted with the SecretBox."""
+
+    __tablename__ = "auctionity_session"
+    __table_args__ = (UniqueConstraint("chat_user_id", name="uq_auctionity_session_chat_user"),)
+
+    id: int | None = _id()
+    chat_user_id: int = _chat_user_fk()
+    email: str = Field(max_length=320)
+    token_encrypted: str = Field(sa_type=Text)
+    expires_at: datetime | None = _when(nullable=True)
+    created_at: datetime = _when()
+
+
+class PurchaseClaim(SQLModel, table=True):
+    """A purchase code bound to a chat user.
+
+    ``slot`` numbers the claims of one code (0, 1, ...): two concurrent claims compute the
+    same next slot, so the unique (code_hash, slot) constraint lets exactly one of them in,
+    on any database, without locking.
+    """
+
+    __tablename__ = "purchase_claim"
+    __table_args__ = (
+        UniqueConstraint("code_hash", "slot", name="uq_purchase_claim_code_slot"),
+        UniqueConstraint("code_hash", "chat_user_id", name="uq_purchase_claim_code_user"),
+    )
+
+    id: int | None = _id()
+    code_hash: str = Field(max_length=64)
+    slot: int = Field(default=0)
+    code_encrypted: str = Field(sa_type=Text)
+    chat_user_id: int = _chat_user_fk(index=True)
+    item_id: int = Field(sa_type=BigInteger, index=True)
+    license: str = Field(default="", max_length=100)
+    supported_until: datetime | None = _when(nullable=True)
+    verified_at: datetime = _when()
+    revoked_at: datetime | None = _when(nullable=True)
+
+
+class VerifyAttempt(SQLModel, table=True):
+    """One /verify try, kept for the brute-force limit."""
+
+    __tablename__ = "verify_attempt"
+
+    id: int | None = _id()
+    chat_user_id: int = _chat_user_fk(index=True)
+    at: datetime = _when(index=True)
+    ok: bool = Field(default=False)
+
+
+class AccessGrant(SQLModel, table=True):
+    """What a verified purchase of an item unlocks in one place: a Discord role or a Telegram group."""
+
+    __tablename__ = "access_grant"
+    __table_args__ = (UniqueConstraint("platform", "place_id", "item_id", name="uq_access_grant_place_item"),)
+
+    id: int | None = _id()
+    platform: str = Field(max_length=20)
+    place_id: str = Field(max_length=64)
+    item_id: int = Field(sa_type=BigInteger, index=True)
+    target_id: str = Field(max_length=64)
+    created_by: str = Field(default="", max_length=100)
+    created_at: datetime = _when()
+
+
+class Watch(SQLModel, table=True):
+    """A chat user following an auction, and where to tell them about it."""
+
+    __tablename__ = "watch"
+    __table_args__ = (UniqueConstraint("chat_user_id", "auction_id", name="uq_watch_user_auction"),)
+
+    id: int | None = _id()
+    chat_user_id: int = _chat_user_fk(index=True)
+    auction_id: str = Field(max_length=66, index=True)
+    platform: str = Field(max_length=20)
+    chat_id: str = Field(max_length=64)
+    remind_minutes: str = Field(default="", max_length=100)
+    active: bool = Field(default=True, index=True)
+    created_at: datetime = _when()
+
+    @property
+    def reminder_minutes(self) -> list[int]:
+        """``remind_minutes`` parsed: minutes before the end, largest first."""
+        return parse_minutes(self.remind_minutes)
+
+
+class AuctionState(SQLModel, table=True):
+    """What the poller last saw of one auction, however many users watch it."""
+
+    __tablename__ = "auction_state"
+
+    auction_id: str = Field(primary_key=True, max_length=66)
+    last_bid_id: str | None = Field(default=None, max_length=66)
+    bid_count: int = Field(default=0)
+    top_bidder: str | None = Field(default=None, max_length=64)
+    top_amount: int | None = Field(default=None, sa_type=BigInteger)
+    end_date: datetime | None = _when(nullable=True)
+    next_poll_at: datetime | None = _when(nullable=True, index=True)
+    ended: bool = Field(default=False)
+    failures: int = Field(default=0)
+    updated_at: datetime = _when()
+
+
+class Notification(SQLModel, table=True):
+    """The outbox: a message decided on, to be sent (and retried) by the dispatcher."""
+
+    __tablename__ = "notification"
+    __table_args__ = (UniqueConstraint("dedupe_key", name="uq_notification_dedupe_key"),)
+
+    id: int | None = _id()
+    dedupe_key: str = Field(max_length=200)
+    platform: str = Field(max_length=20)
+    chat_id: str = Field(max_length=64)
+    chat_user_id: int | None = _chat_user_fk(nullable=True, index=True)
+    kind: str = Field(max_length=30)
+    payload: str = Field(sa_type=Text)
+    created_at: datetime = _when()
+    next_attempt_at: datetime = _when(index=True)
+    sent_at: datetime | None = _when(nullable=True, index=True)
+    attempts: int = Field(default=0)
+    last_error: str | None = Field(default=None, max_length=500)
+    gave_up: bool = Field(default=False)
+
+
+class ButtonToken(SQLModel, table=True):
+    """A short stand-in for a button's command: Telegram callback data must fit in 64 bytes."""
+
+    __tablename__ = "button_token"
+    __table_args__ = (UniqueConstraint("command", name="uq_button_token_command"),)
+
+    token: str = Field(primary_key=True, max_length=16)
+    command: str = Field(max_length=500)
+    created_at: datetime = _when()
+
+
+class KeyValue(SQLModel, table=True):
+    """Small bits of bot state, such as the hash of the last Discord command tree synced."""
+
+    __tablename__ = "key_value"
+
+    key: str = Field(primary_key=True, max_length=100)
+    value: str = Field(default="", sa_type=Text)
+
+
+def parse_minutes(text: str) -> list[int]:
+    """``"10,60,x"`` -> ``[60, 10]``: the positive whole minutes, largest first, no repeats."""
+    minutes = {int(part) for part in text.split(",") if part.strip().isdigit() and int(part) > 0}
+    return sorted(minutes, reverse=True)
+
+
+def format_minutes(minutes: Any) -> str:
+    """``[10, 60]`` (or ``"10,60"``) -> ``"60,10"``: the canonical stored form."""
+    text = minutes if isinstance(minutes, str) else ",".join(str(int(m)) for m in minutes)
+    return ",".join(str(m) for m in parse_minutes(text))
+
+
+__all__ = [
+    "AccessGrant",
+    "AuctionState",
+    "AuctionitySession",
+    "ButtonToken",
+    "ChatUser",
+    "KeyValue",
+    "Notification",
+    "PurchaseClaim",
+    "TZDateTime",
+    "VerifyAttempt",
+    "Watch",
+    "format_minutes",
+    "parse_minutes",
+    "utcnow",
+]

@@ -1,0 +1,168 @@
+"""Repository functions for the auction watcher: who watches what, and what the poller last saw."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, or_, true, update
+from sqlmodel import Session, col, select
+
+from storage.db import insert_or_find
+from storage.models import AuctionState, ChatUser, Watch, format_minutes
+
+# Long IN lists are split so no database hits its bound-parameter limit.
+_IN_CHUNK = 500
+
+
+def auction_key(auction_id: str) -> str:
+    """The stored spelling of an auction id: 0x-hex, lowercase, no surrounding blanks."""
+    return auction_id.strip().lower()
+
+
+def _keys_in_chunks(auction_ids: Iterable[str]) -> Iterable[list[str]]:
+    keys = sorted({auction_key(auction_id) for auction_id in auction_ids})
+    for start in range(0, len(keys), _IN_CHUNK):
+        yield keys[start : start + _IN_CHUNK]
+
+
+# --- watches ----------------------------------------------------------------------------------------
+
+
+def _find_watch(session: Session, chat_user_id: int, auction_id: str) -> Watch | None:
+    return session.exec(select(Watch).where(Watch.chat_user_id == chat_user_id, Watch.auction_id == auction_id)).first()
+
+
+def add_watch(
+    session: Session,
+    *,
+    chat_user_id: int,
+    auction_id: str,
+    platform: str,
+    chat_id: str,
+    remind_minutes: str | Sequence[int] = "",
+) -> Watch:
+    """Watch an auction, or re-activate and re-target an existing watch of it.
+
+    ``remind_minutes`` (``"60,10"`` or ``[60, 10]``): minutes before the end to send a reminder.
+    """
+    key = auction_key(auction_id)
+    minutes = format_minutes(remind_minutes)
+    watch = _find_watch(session, chat_user_id, key)
+    if watch is None:
+        watch = insert_or_find(
+            session,
+            Watch(
+                chat_user_id=chat_user_id, auction_id=key, platform=platform, chat_id=chat_id, remind_minutes=minutes
+            ),
+            lambda: _find_watch(session, chat_user_id, key),
+        )
+    watch.platform = platform
+    watch.chat_id = chat_id
+    watch.remind_minutes = minutes
+    watch.active = True
+    session.flush()
+    return watch
+
+
+def deactivate_watch(session: Session, *, chat_user_id: int, auction_id: str) -> bool:
+    """Stop watching; False if the user had no active watch on that auction."""
+    watch = _find_watch(session, chat_user_id, auction_key(auction_id))
+    if watch is None or not watch.active:
+        return False
+    watch.active = False
+    session.flush()
+    return True
+
+
+def active_watches_for_user(session: Session, *, chat_user_id: int) -> list[Watch]:
+    return list(
+        session.exec(
+            select(Watch)
+            .where(Watch.chat_user_id == chat_user_id, col(Watch.active) == true())
+            .order_by(col(Watch.created_at), col(Watch.id))
+        )
+    )
+
+
+def active_watches_by_auction(
+    session: Session, *, auction_ids: Iterable[str]
+) -> dict[str, list[tuple[Watch, ChatUser]]]:
+    """Each auction's active watches with their users; auctions nobody watches are left out."""
+    found: dict[str, list[tuple[Watch, ChatUser]]] = {}
+    for chunk in _keys_in_chunks(auction_ids):
+        rows = session.exec(
+            select(Watch, ChatUser)
+            .join(ChatUser, col(ChatUser.id) == col(Watch.chat_user_id))
+            .where(col(Watch.auction_id).in_(chunk), col(Watch.active) == true())
+            .order_by(col(Watch.id))
+        )
+        for watch, user in rows:
+            found.setdefault(watch.auction_id, []).append((watch, user))
+    return found
+
+
+def watched_auction_ids_due(session: Session, *, now: datetime, limit: int | None = None) -> list[str]:
+    """Distinct auctions someone actively watches that are due a poll, never-polled and most overdue first.
+
+    Due: no AuctionState yet, or not ended and next_poll_at unset or reached.
+    """
+    query = (
+        select(Watch.auction_id, AuctionState.next_poll_at)
+        .outerjoin(AuctionState, col(AuctionState.auction_id) == col(Watch.auction_id))
+        .where(
+            col(Watch.active) == true(),
+            or_(
+                col(AuctionState.auction_id).is_(None),
+                and_(
+                    col(AuctionState.ended).is_(False),
+                    or_(col(AuctionState.next_poll_at).is_(None), col(AuctionState.next_poll_at) <= now),
+                ),
+            ),
+        )
+        .distinct()
+        .order_by(col(AuctionState.next_poll_at).asc().nulls_first(), col(Watch.auction_id))
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [auction_id for auction_id, _next_poll_at in session.exec(query)]
+
+
+def deactivate_watches_for_chat(session: Session, *, platform: str, chat_id: str) -> int:
+    """Stop every watch reporting to a chat (e.g. the user blocked the bot); how many were active."""
+    result = session.exec(
+        update(Watch)
+        .where(col(Watch.platform) == platform, col(Watch.chat_id) == chat_id, col(Watch.active) == true())
+        .values(active=False)
+    )
+    return result.rowcount
+
+
+def deactivate_watches_for_auction(session: Session, *, auction_id: str) -> int:
+    """Stop every watch of an auction (e.g. once it ended and the results went out); how many were active."""
+    result = session.exec(
+        update(Watch)
+        .where(col(Watch.auction_id) == auction_key(auction_id), col(Watch.active) == true())
+        .values(active=False)
+    )
+    return result.rowcount
+
+
+# --- auction state ----------------------------------------------------------------------------------
+
+
+def get_auction_states(session: Session, *, auction_ids: Iterable[str]) -> dict[str, AuctionState]:
+    """The stored state of each of these auctions that has one, keyed by lowercase id."""
+    states: dict[str, AuctionState] = {}
+    for chunk in _keys_in_chunks(auction_ids):
+        for state in session.exec(select(AuctionState).where(col(AuctionState.auction_id).in_(chunk))):
+            states[state.auction_id] = state
+    return states
+
+
+def save_auction_state(session: Session, state: AuctionState) -> AuctionState:
+    """Insert or update ``state`` by auction id; returns the instance the session tracks."""
+    state.auction_id = auction_key(state.auction_id)
+    saved = session.merge(state)
+    session.flush()
+    return saved

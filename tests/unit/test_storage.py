@@ -1,0 +1,657 @@
+"""The storage layer against a real database migrated with Alembic: SQLite always, PostgreSQL when configured."""
+
+from __future__ import annotations
+
+import os
+import string
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import Engine, text
+from sqlmodel import SQLModel, select
+
+from bot.errors import CodeAlreadyClaimed
+from storage import repo
+from storage.crypto import SecretBox, UndecryptableSecret, generate_key, validate_key
+from storage.db import create_db_engine, session_scope, upgrade, validate_database_url
+from storage.models import AuctionState, ChatUser, Notification, parse_minutes
+
+POSTGRES_URL = os.environ.get("GAVEL_TEST_POSTGRES_URL")
+POSTGRES_SKIP = (
+    "set GAVEL_TEST_POSTGRES_URL=postgresql://user:password@127.0.0.1/db to run these against PostgreSQL "
+    "(a throw-away database: the tests drop every table in it)"
+)
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+AUCTION_A = "0x" + "a" * 64
+AUCTION_B = "0x" + "b" * 64
+AUCTION_C = "0x" + "c" * 64
+AUCTION_A_UPPERCASE = "0x" + "A" * 64
+
+KEY = generate_key()
+
+
+def _reset_postgres(engine: Engine) -> None:
+    SQLModel.metadata.drop_all(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A freshly migrated database (upgraded by Alembic, not create_all)."""
+    if request.param == "sqlite":
+        engine = create_db_engine(f"sqlite:///{tmp_path / 'gavel.db'}")
+        upgrade(engine)
+        yield engine
+        engine.dispose()
+        return
+    if not POSTGRES_URL:
+        pytest.skip(POSTGRES_SKIP)
+    engine = create_db_engine(POSTGRES_URL)
+    _reset_postgres(engine)
+    upgrade(engine)
+    yield engine
+    _reset_postgres(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_path(tmp_path: Path) -> Path:
+    path = tmp_path / "gavel.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def box() -> SecretBox:
+    return SecretBox(KEY)
+
+
+def _user(engine: Engine, name: str, platform: str = "telegram") -> int:
+    with session_scope(engine) as session:
+        user = repo.get_or_create_chat_user(session, platform=platform, platform_user_id=name, display_name=name)
+        assert user.id is not None
+        return user.id
+
+
+def _claim(engine: Engine, user_id: int, code_hash: str = "h" * 64, max_claims: int = 1, **changes: object):
+    fields: dict[str, object] = {
+        "chat_user_id": user_id,
+        "code_hash": code_hash,
+        "code_encrypted": "encrypted",
+        "item_id": 7,
+        "license": "regular",
+        "supported_until": None,
+        "max_claims": max_claims,
+        "now": NOW,
+    }
+    fields.update(changes)
+    with session_scope(engine) as session:
+        return repo.claim_purchase(session, **fields)  # type: ignore[arg-type]
+
+
+# --- crypto -----------------------------------------------------------------------------------------
+
+
+@given(st.text())
+def test_secret_box_round_trips_any_text(plain: str) -> None:
+    box = SecretBox(KEY)
+    token = box.encrypt(plain)
+    assert token.isascii()
+    assert box.decrypt(token) == plain
+
+
+def test_secret_box_encrypts_the_same_text_differently_each_time(box: SecretBox) -> None:
+    assert box.encrypt("CODE-1") != box.encrypt("CODE-1")
+
+
+def test_decrypting_with_another_key_raises_undecryptable_secret(box: SecretBox) -> None:
+    token = box.encrypt("secret purchase code")
+    with pytest.raises(UndecryptableSecret, match="GAVEL_SECRET_KEY"):
+        SecretBox(generate_key()).decrypt(token)
+
+
+@pytest.mark.parametrize("garbage", ["", "not a token", "gAAAAA" + "x" * 40, "é"])
+def test_decrypting_garbage_raises_undecryptable_secret(box: SecretBox, garbage: str) -> None:
+    with pytest.raises(UndecryptableSecret):
+        box.decrypt(garbage)
+
+
+def test_undecryptable_secret_is_a_value_error() -> None:
+    assert issubclass(UndecryptableSecret, ValueError)
+
+
+def test_keyed_hash_is_stable_for_one_key_and_differs_across_keys(box: SecretBox) -> None:
+    digest = box.keyed_hash("PURCHASE-CODE-123")
+    assert digest == SecretBox(KEY).keyed_hash("PURCHASE-CODE-123")
+    assert len(digest) == 64
+    assert set(digest) <= set(string.hexdigits.lower())
+    assert digest != box.keyed_hash("PURCHASE-CODE-124")
+    assert digest != SecretBox(generate_key()).keyed_hash("PURCHASE-CODE-123")
+
+
+def test_keyed_hash_is_not_a_plain_sha256_of_the_code(box: SecretBox) -> None:
+    import hashlib
+
+    assert box.keyed_hash("PURCHASE-CODE-123") != hashlib.sha256(b"PURCHASE-CODE-123").hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("", "empty"),
+        ("change-me", "placeholder"),
+        ("your-secret-key-here", "placeholder"),
+        ("not a fernet key", "not a Fernet key"),
+        ("c2hvcnQ=", "not a Fernet key"),
+        ("A" * 43 + "=", "not random enough"),
+    ],
+)
+def test_validate_key_refuses_placeholders_and_malformed_keys(key: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        validate_key(key)
+    with pytest.raises(ValueError, match="gavel keygen"):
+        SecretBox(key)
+
+
+def test_validate_key_accepts_a_generated_key_and_strips_blanks() -> None:
+    key = SecretBox.generate_key()
+    assert validate_key(f"  {key}\n") == key
+
+
+def test_secret_box_repr_does_not_show_the_key() -> None:
+    assert KEY not in repr(SecretBox(KEY))
+
+
+# --- engine and sessions ----------------------------------------------------------------------------
+
+
+def test_validate_database_url_fills_in_the_psycopg_driver_for_postgresql() -> None:
+    assert validate_database_url("postgresql://u:p@db/gavel") == "postgresql+psycopg://u:p@db/gavel"
+    assert validate_database_url("postgres://u:p@db/gavel") == "postgresql+psycopg://u:p@db/gavel"
+    assert validate_database_url("sqlite:///./gavel.db") == "sqlite:///./gavel.db"
+
+
+@pytest.mark.parametrize("url", ["", "gavel.db", "nosuchdb://x/y", "://"])
+def test_validate_database_url_rejects_unusable_urls_with_a_short_message(url: str) -> None:
+    with pytest.raises(ValueError, match="DATABASE_URL") as caught:
+        validate_database_url(url)
+    assert "\n" not in str(caught.value)
+
+
+def test_creating_an_engine_connects_to_nothing(tmp_path: Path) -> None:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'never.db'}")
+    assert not (tmp_path / "never.db").exists()
+    engine.dispose()
+
+
+def test_sqlite_file_database_runs_in_wal_mode_with_foreign_keys_and_busy_timeout(sqlite_path: Path) -> None:
+    engine = create_db_engine(f"sqlite:///{sqlite_path}")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    engine.dispose()
+
+
+def test_in_memory_sqlite_is_one_database_shared_by_every_session() -> None:
+    engine = create_db_engine("sqlite://")
+    upgrade(engine)
+    _user(engine, "alice")
+    with session_scope(engine) as session:
+        assert repo.find_chat_user(session, platform="telegram", platform_user_id="alice") is not None
+    engine.dispose()
+
+
+def test_session_scope_commits_on_success_and_rolls_back_on_error(engine: Engine) -> None:
+    _user(engine, "kept")
+    with pytest.raises(RuntimeError), session_scope(engine) as session:
+        repo.get_or_create_chat_user(session, platform="telegram", platform_user_id="dropped")
+        raise RuntimeError("boom")
+    with session_scope(engine) as session:
+        names = set(session.exec(select(ChatUser.platform_user_id)))
+    assert names == {"kept"}
+
+
+def test_objects_stay_readable_after_the_scope_commits(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        user = repo.get_or_create_chat_user(session, platform="discord", platform_user_id="42", display_name="Ann")
+    assert user.display_name == "Ann"
+
+
+def test_timestamps_come_back_as_aware_utc_whatever_zone_they_went_in(engine: Engine) -> None:
+    paris = timezone(timedelta(hours=1))
+    with session_scope(engine) as session:
+        session.add(AuctionState(auction_id=AUCTION_A, end_date=datetime(2026, 3, 1, 13, 0, tzinfo=paris)))
+    with session_scope(engine) as session:
+        state = repo.get_auction_states(session, auction_ids=[AUCTION_A])[AUCTION_A]
+    assert state.end_date == datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    assert state.end_date is not None and state.end_date.tzinfo == UTC
+    assert state.updated_at.tzinfo == UTC
+
+
+def test_naive_datetimes_are_refused(engine: Engine) -> None:
+    user_id = _user(engine, "alice")
+    with pytest.raises(Exception, match="naive datetime"), session_scope(engine) as session:
+        repo.record_verify_attempt(session, chat_user_id=user_id, ok=False, at=datetime(2026, 1, 1))  # noqa: DTZ001
+
+
+# --- chat users -------------------------------------------------------------------------------------
+
+
+def test_get_or_create_chat_user_returns_the_same_user_and_keeps_the_display_name_current(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        first = repo.get_or_create_chat_user(session, platform="telegram", platform_user_id="1", display_name="A")
+    with session_scope(engine) as session:
+        again = repo.get_or_create_chat_user(session, platform="telegram", platform_user_id="1", display_name="B")
+        unchanged = repo.get_or_create_chat_user(session, platform="telegram", platform_user_id="1")
+    assert first.id == again.id == unchanged.id
+    assert unchanged.display_name == "B"
+
+
+def test_the_same_user_id_on_two_platforms_is_two_chat_users(engine: Engine) -> None:
+    assert _user(engine, "7", platform="telegram") != _user(engine, "7", platform="discord")
+
+
+def test_set_auctionity_user_id_is_remembered(engine: Engine) -> None:
+    user_id = _user(engine, "alice")
+    with session_scope(engine) as session:
+        repo.set_auctionity_user_id(session, chat_user_id=user_id, auctionity_user_id="16fd2706-8baf")
+    with session_scope(engine) as session:
+        user = repo.get_chat_user(session, chat_user_id=user_id)
+    assert user is not None and user.auctionity_user_id == "16fd2706-8baf"
+
+
+# --- purchase claims --------------------------------------------------------------------------------
+
+
+def test_same_user_verifying_again_refreshes_their_claim(engine: Engine) -> None:
+    alice = _user(engine, "alice")
+    first = _claim(engine, alice)
+    later = NOW + timedelta(days=3)
+    again = _claim(engine, alice, license="extended", supported_until=later, now=later)
+    assert again.id == first.id
+    with session_scope(engine) as session:
+        (claim,) = repo.claims_for_user(session, chat_user_id=alice)
+    assert (claim.license, claim.supported_until, claim.verified_at) == ("extended", later, later)
+
+
+def test_verify_rejects_code_claimed_by_another_user(engine: Engine) -> None:
+    alice, bob = _user(engine, "alice"), _user(engine, "bob")
+    _claim(engine, alice)
+    with pytest.raises(CodeAlreadyClaimed) as caught:
+        _claim(engine, bob)
+    assert caught.value.message == ""  # bot.errors.user_message supplies the wording
+    with session_scope(engine) as session:
+        assert repo.claims_for_user(session, chat_user_id=bob) == []
+
+
+def test_max_claims_two_lets_two_users_claim_a_code_and_refuses_a_third(engine: Engine) -> None:
+    alice, bob, carol = (_user(engine, name) for name in ("alice", "bob", "carol"))
+    slots = [_claim(engine, alice, max_claims=2).slot, _claim(engine, bob, max_claims=2).slot]
+    assert slots == [0, 1]
+    with pytest.raises(CodeAlreadyClaimed):
+        _claim(engine, carol, max_claims=2)
+    assert _claim(engine, alice, max_claims=2).slot == 0  # re-verifying is still fine
+
+
+def test_a_refused_claim_leaves_the_transaction_usable(engine: Engine) -> None:
+    alice, bob = _user(engine, "alice"), _user(engine, "bob")
+    _claim(engine, alice)
+    with session_scope(engine) as session:
+        with pytest.raises(CodeAlreadyClaimed):
+            repo.claim_purchase(
+                session,
+                chat_user_id=bob,
+                code_hash="h" * 64,
+                code_encrypted="x",
+                item_id=7,
+                license="regular",
+                supported_until=None,
+                now=NOW,
+            )
+        repo.record_verify_attempt(session, chat_user_id=bob, ok=False, at=NOW)
+    with session_scope(engine) as session:
+        assert repo.failed_attempts_since(session, chat_user_id=bob, since=NOW) == [NOW]
+
+
+def test_a_revoked_claim_frees_its_place_for_another_user(engine: Engine) -> None:
+    alice, bob = _user(engine, "alice"), _user(engine, "bob")
+    claim = _claim(engine, alice)
+    with session_scope(engine) as session:
+        assert repo.revoke_claim(session, claim_id=claim.id, at=NOW)
+        assert not repo.revoke_claim(session, claim_id=claim.id, at=NOW)
+    assert _claim(engine, bob).slot == 1
+    with pytest.raises(CodeAlreadyClaimed):
+        _claim(engine, alice)  # alice's old claim cannot come back while bob holds the only place
+
+
+def test_concurrent_claims_from_two_threads_let_exactly_one_win(engine: Engine) -> None:
+    users = [_user(engine, "alice"), _user(engine, "bob")]
+    start = threading.Barrier(len(users))
+    outcomes: dict[int, str] = {}
+
+    def claim(user_id: int) -> None:
+        start.wait()
+        try:
+            _claim(engine, user_id)
+            outcomes[user_id] = "won"
+        except CodeAlreadyClaimed:
+            outcomes[user_id] = "refused"
+        except Exception as exc:  # reported below rather than lost in the thread
+            outcomes[user_id] = repr(exc)
+
+    threads = [threading.Thread(target=claim, args=(user_id,)) for user_id in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes.values()) == ["refused", "won"]
+    with session_scope(engine) as session:
+        winners = [u for u in users if repo.claims_for_user(session, chat_user_id=u)]
+    assert len(winners) == 1
+
+
+def test_no_plaintext_purchase_code_in_the_sqlite_files_after_a_claim(sqlite_path: Path, box: SecretBox) -> None:
+    code = "CG-PURCHASE-7f3a9c21-SECRET"
+    engine = create_db_engine(f"sqlite:///{sqlite_path}")
+    alice = _user(engine, "alice")
+    _claim(engine, alice, code_hash=box.keyed_hash(code), code_encrypted=box.encrypt(code))
+    with session_scope(engine) as session:
+        (claim,) = repo.claims_for_user(session, chat_user_id=alice)
+    assert box.decrypt(claim.code_encrypted) == code
+    engine.dispose()
+    written = b"".join(p.read_bytes() for p in sqlite_path.parent.glob(sqlite_path.name + "*"))
+    assert box.keyed_hash(code).encode() in written
+    assert code.encode() not in written
+
+
+# --- verify attempts --------------------------------------------------------------------------------
+
+
+def test_failed_attempts_since_lists_only_failures_in_the_window_oldest_first(engine: Engine) -> None:
+    alice, bob = _user(engine, "alice"), _user(engine, "bob")
+    with session_scope(engine) as session:
+        for minutes_ago, ok in [(1, False), (30, False), (5, True), (3, False)]:
+            repo.record_verify_attempt(session, chat_user_id=alice, ok=ok, at=NOW - timedelta(minutes=minutes_ago))
+        repo.record_verify_attempt(session, chat_user_id=bob, ok=False, at=NOW)
+    with session_scope(engine) as session:
+        failures = repo.failed_attempts_since(session, chat_user_id=alice, since=NOW - timedelta(minutes=15))
+    assert failures == [NOW - timedelta(minutes=3), NOW - timedelta(minutes=1)]
+
+
+# --- access grants and Auctionity logins ------------------------------------------------------------
+
+
+def test_set_access_grant_replaces_the_target_for_the_same_place_and_item(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        first = repo.set_access_grant(
+            session, platform="discord", place_id="g1", item_id=7, target_id="role-a", created_by="admin"
+        )
+        repo.set_access_grant(session, platform="telegram", place_id="-100", item_id=7, target_id="-100", created_by="x")
+    with session_scope(engine) as session:
+        second = repo.set_access_grant(
+            session, platform="discord", place_id="g1", item_id=7, target_id="role-b", created_by="admin2"
+        )
+    assert second.id == first.id
+    with session_scope(engine) as session:
+        grants = repo.access_grants_for_item(session, item_id=7)
+        discord_only = repo.access_grants_for_item(session, item_id=7, platform="discord")
+        in_place = repo.access_grants_for_place(session, platform="discord", place_id="g1")
+    assert [(g.platform, g.target_id) for g in grants] == [("discord", "role-b"), ("telegram", "-100")]
+    assert [g.target_id for g in discord_only] == [g.target_id for g in in_place] == ["role-b"]
+
+
+def test_remove_access_grant_says_whether_there_was_one(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        repo.set_access_grant(session, platform="discord", place_id="g1", item_id=7, target_id="r", created_by="a")
+    with session_scope(engine) as session:
+        assert repo.remove_access_grant(session, platform="discord", place_id="g1", item_id=7)
+        assert not repo.remove_access_grant(session, platform="discord", place_id="g1", item_id=7)
+        assert repo.access_grants_for_item(session, item_id=7) == []
+
+
+def test_saving_an_auctionity_login_replaces_the_previous_one_and_logout_deletes_it(engine: Engine) -> None:
+    alice = _user(engine, "alice")
+    expires = NOW + timedelta(hours=1)
+    with session_scope(engine) as session:
+        repo.save_auctionity_session(session, chat_user_id=alice, email="a@x.io", token_encrypted="t1", expires_at=None)
+    with session_scope(engine) as session:
+        repo.save_auctionity_session(
+            session, chat_user_id=alice, email="b@x.io", token_encrypted="t2", expires_at=expires
+        )
+    with session_scope(engine) as session:
+        login = repo.get_auctionity_session(session, chat_user_id=alice)
+        assert login is not None
+        assert (login.email, login.token_encrypted, login.expires_at) == ("b@x.io", "t2", expires)
+        assert repo.delete_auctionity_session(session, chat_user_id=alice)
+        assert not repo.delete_auctionity_session(session, chat_user_id=alice)
+        assert repo.get_auctionity_session(session, chat_user_id=alice) is None
+
+
+# --- watches and auction state ----------------------------------------------------------------------
+
+
+def test_add_watch_lowercases_the_id_and_reactivates_and_retargets_an_old_watch(engine: Engine) -> None:
+    alice = _user(engine, "alice")
+    with session_scope(engine) as session:
+        first = repo.add_watch(
+            session,
+            chat_user_id=alice,
+            auction_id=f"  {AUCTION_A_UPPERCASE} ",
+            platform="telegram",
+            chat_id="1",
+            remind_minutes=[10, 60],
+        )
+        assert first.auction_id == AUCTION_A
+        assert first.remind_minutes == "60,10"
+        assert repo.deactivate_watch(session, chat_user_id=alice, auction_id=AUCTION_A)
+        assert not repo.deactivate_watch(session, chat_user_id=alice, auction_id=AUCTION_A)
+        assert repo.active_watches_for_user(session, chat_user_id=alice) == []
+    with session_scope(engine) as session:
+        again = repo.add_watch(
+            session, chat_user_id=alice, auction_id=AUCTION_A, platform="discord", chat_id="dm-9", remind_minutes="15"
+        )
+    assert again.id == first.id
+    assert (again.platform, again.chat_id, again.reminder_minutes, again.active) == ("discord", "dm-9", [15], True)
+
+
+def test_active_watches_by_auction_groups_each_auctions_watchers_with_their_users(engine: Engine) -> None:
+    alice, bob = _user(engine, "alice"), _user(engine, "bob")
+    with session_scope(engine) as session:
+        for user_id, auction_id in [(alice, AUCTION_A), (bob, AUCTION_A), (alice, AUCTION_B), (bob, AUCTION_C)]:
+            repo.add_watch(session, chat_user_id=user_id, auction_id=auction_id, platform="telegram", chat_id=str(user_id))
+        repo.deactivate_watch(session, chat_user_id=bob, auction_id=AUCTION_C)
+    with session_scope(engine) as session:
+        found = repo.active_watches_by_auction(session, auction_ids=[AUCTION_A_UPPERCASE, AUCTION_B, AUCTION_C])
+    assert sorted(found) == [AUCTION_A, AUCTION_B]
+    assert [(w.chat_user_id, u.platform_user_id) for w, u in found[AUCTION_A]] == [(alice, "alice"), (bob, "bob")]
+    assert [u.platform_user_id for _, u in found[AUCTION_B]] == ["alice"]
+
+
+def test_watched_auction_ids_due_are_distinct_and_skip_ended_not_yet_due_and_unwatched_auctions(engine: Engine) -> None:
+    alice, bob = _user(engine, "alice"), _user(engine, "bob")
+    auctions = {name: "0x" + name * 64 for name in "defgh"}
+    with session_scope(engine) as session:
+        for user_id in (alice, bob):
+            for auction_id in auctions.values():
+                repo.add_watch(session, chat_user_id=user_id, auction_id=auction_id, platform="telegram", chat_id="1")
+        repo.add_watch(session, chat_user_id=alice, auction_id=AUCTION_A, platform="telegram", chat_id="1")
+        repo.deactivate_watch(session, chat_user_id=alice, auction_id=AUCTION_A)  # nobody watches A any more
+        for state in [
+            AuctionState(auction_id=auctions["e"], next_poll_at=NOW - timedelta(seconds=5)),  # overdue
+            AuctionState(auction_id=auctions["f"], next_poll_at=NOW + timedelta(seconds=5)),  # not yet
+            AuctionState(auction_id=auctions["g"], next_poll_at=NOW - timedelta(hours=1), ended=True),  # over
+            AuctionState(auction_id=auctions["h"], next_poll_at=None),  # never scheduled
+            AuctionState(auction_id=AUCTION_A, next_poll_at=NOW - timedelta(hours=1)),
+        ]:
+            repo.save_auction_state(session, state)
+    with session_scope(engine) as session:
+        due = repo.watched_auction_ids_due(session, now=NOW)
+        first_two = repo.watched_auction_ids_due(session, now=NOW, limit=2)
+    # "d" has no state yet and "h" no next poll: both come first, then the overdue "e".
+    assert due == [auctions["d"], auctions["h"], auctions["e"]]
+    assert first_two == due[:2]
+
+
+def test_deactivate_watches_for_chat_stops_only_that_chats_active_watches(engine: Engine) -> None:
+    alice = _user(engine, "alice")
+    with session_scope(engine) as session:
+        repo.add_watch(session, chat_user_id=alice, auction_id=AUCTION_A, platform="telegram", chat_id="1")
+        repo.add_watch(session, chat_user_id=alice, auction_id=AUCTION_B, platform="telegram", chat_id="1")
+        repo.add_watch(session, chat_user_id=alice, auction_id=AUCTION_C, platform="discord", chat_id="1")
+        repo.deactivate_watch(session, chat_user_id=alice, auction_id=AUCTION_B)
+    with session_scope(engine) as session:
+        assert repo.deactivate_watches_for_chat(session, platform="telegram", chat_id="1") == 1
+    with session_scope(engine) as session:
+        assert [w.auction_id for w in repo.active_watches_for_user(session, chat_user_id=alice)] == [AUCTION_C]
+        assert repo.deactivate_watches_for_auction(session, auction_id=AUCTION_C) == 1
+
+
+def test_save_auction_state_inserts_then_updates_one_row_per_auction(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        repo.save_auction_state(session, AuctionState(auction_id=AUCTION_A_UPPERCASE, bid_count=1))
+    with session_scope(engine) as session:
+        state = repo.get_auction_states(session, auction_ids=[AUCTION_A])[AUCTION_A]
+        state.bid_count = 2
+        state.top_amount = 10**15
+        state.last_bid_id = "0x" + "d" * 64
+        repo.save_auction_state(session, state)
+    with session_scope(engine) as session:
+        states = repo.get_auction_states(session, auction_ids=[AUCTION_A, AUCTION_B])
+    assert list(states) == [AUCTION_A]
+    assert (states[AUCTION_A].bid_count, states[AUCTION_A].top_amount) == (2, 10**15)
+
+
+# --- outbox -----------------------------------------------------------------------------------------
+
+
+def _enqueue(session, key: str, *, now: datetime = NOW, chat_user_id: int | None = None) -> bool:
+    return repo.enqueue_notification(
+        session,
+        dedupe_key=key,
+        platform="telegram",
+        chat_id="1",
+        chat_user_id=chat_user_id,
+        kind="outbid",
+        payload={"text": f"message {key}"},
+        now=now,
+    )
+
+
+def test_enqueueing_a_duplicate_dedupe_key_returns_false_and_keeps_the_transaction_usable(engine: Engine) -> None:
+    alice = _user(engine, "alice")
+    with session_scope(engine) as session:
+        assert _enqueue(session, f"outbid:{AUCTION_A}:1:{alice}", chat_user_id=alice)
+        assert not _enqueue(session, f"outbid:{AUCTION_A}:1:{alice}", chat_user_id=alice)
+        repo.save_auction_state(session, AuctionState(auction_id=AUCTION_A, bid_count=1))
+    with session_scope(engine) as session:
+        assert not _enqueue(session, f"outbid:{AUCTION_A}:1:{alice}")
+        assert repo.count_notifications(session) == 1
+        assert repo.get_auction_states(session, auction_ids=[AUCTION_A])[AUCTION_A].bid_count == 1
+        stored = repo.find_notification(session, dedupe_key=f"outbid:{AUCTION_A}:1:{alice}")
+    assert stored is not None and stored.payload == '{"text": "message outbid:' + AUCTION_A + f':1:{alice}"}}'
+
+
+def test_enqueue_refuses_a_dedupe_key_longer_than_the_column(engine: Engine) -> None:
+    with pytest.raises(ValueError, match="dedupe_key"), session_scope(engine) as session:
+        _enqueue(session, "k" * 201)
+
+
+def test_due_notifications_are_the_unsent_due_ones_oldest_first(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        _enqueue(session, "later", now=NOW + timedelta(minutes=1))
+        _enqueue(session, "second", now=NOW - timedelta(minutes=1))
+        _enqueue(session, "first", now=NOW - timedelta(minutes=2))
+        _enqueue(session, "sent", now=NOW - timedelta(minutes=3))
+        sent = repo.find_notification(session, dedupe_key="sent")
+        assert sent is not None and sent.id is not None
+        repo.mark_notification_sent(session, notification_id=sent.id, at=NOW)
+    with session_scope(engine) as session:
+        assert [n.dedupe_key for n in repo.due_notifications(session, now=NOW)] == ["first", "second"]
+        assert [n.dedupe_key for n in repo.due_notifications(session, now=NOW, limit=1)] == ["first"]
+
+
+def test_a_failed_send_is_retried_later_and_a_given_up_one_never_again(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        _enqueue(session, "flaky")
+        _enqueue(session, "hopeless")
+        ids = {n.dedupe_key: n.id for n in repo.due_notifications(session, now=NOW)}
+    retry_at = NOW + timedelta(seconds=30)
+    with session_scope(engine) as session:
+        assert repo.mark_notification_failed(
+            session, notification_id=ids["flaky"], error="timeout " * 100, next_attempt_at=retry_at, give_up=False
+        )
+        repo.mark_notification_failed(
+            session, notification_id=ids["hopeless"], error="chat not found", next_attempt_at=retry_at, give_up=True
+        )
+        assert not repo.mark_notification_sent(session, notification_id=999_999, at=NOW)
+    with session_scope(engine) as session:
+        assert repo.due_notifications(session, now=NOW) == []
+        (flaky,) = repo.due_notifications(session, now=retry_at)
+        assert (flaky.dedupe_key, flaky.attempts, len(flaky.last_error or "")) == ("flaky", 1, 500)
+        repo.mark_notification_sent(session, notification_id=ids["flaky"], at=retry_at)
+    with session_scope(engine) as session:
+        stored = session.get(Notification, ids["flaky"])
+        assert stored is not None and (stored.attempts, stored.sent_at) == (2, retry_at)
+        assert repo.due_notifications(session, now=retry_at + timedelta(days=1)) == []
+        assert repo.count_notifications(session, sent=True) == 1
+        assert repo.count_notifications(session, sent=False, gave_up=True) == 1
+        assert repo.count_notifications(session, kind="outbid", gave_up=False) == 1
+        assert repo.count_notifications(session, kind="won") == 0
+
+
+# --- button tokens and key-values -------------------------------------------------------------------
+
+
+def test_button_tokens_are_short_url_safe_and_reused_for_the_same_command(engine: Engine) -> None:
+    command = f"bid {AUCTION_A} 150"
+    with session_scope(engine) as session:
+        token = repo.store_button_command(session, command=command, now=NOW)
+        other = repo.store_button_command(session, command="watch " + AUCTION_A, now=NOW)
+    with session_scope(engine) as session:
+        assert repo.store_button_command(session, command=command, now=NOW) == token
+        assert repo.resolve_button_token(session, token=token) == command
+    assert token != other
+    assert len(token) <= 16 and len(token.encode()) <= 16
+    assert set(token) <= set(string.ascii_letters + string.digits + "-_")
+
+
+def test_button_tokens_survive_a_restart(sqlite_path: Path) -> None:
+    url = f"sqlite:///{sqlite_path}"
+    first = create_db_engine(url)
+    with session_scope(first) as session:
+        token = repo.store_button_command(session, command="items", now=NOW)
+    first.dispose()
+    second = create_db_engine(url)
+    with session_scope(second) as session:
+        assert repo.resolve_button_token(session, token=token) == "items"
+    second.dispose()
+
+
+@pytest.mark.parametrize("token", ["", "nope", "x" * 17])
+def test_an_unknown_button_token_resolves_to_none(engine: Engine, token: str) -> None:
+    with session_scope(engine) as session:
+        assert repo.resolve_button_token(session, token=token) is None
+
+
+def test_set_value_stores_and_overwrites_small_bot_state(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        assert repo.get_value(session, key="discord_tree_hash") is None
+        repo.set_value(session, key="discord_tree_hash", value="abc")
+    with session_scope(engine) as session:
+        repo.set_value(session, key="discord_tree_hash", value="def")
+    with session_scope(engine) as session:
+        assert repo.get_value(session, key="discord_tree_hash") == "def"
+
+
+@given(st.lists(st.integers(min_value=-5, max_value=10_000)))
+def test_reminder_minutes_parse_to_positive_distinct_minutes_largest_first(minutes: list[int]) -> None:
+    parsed = parse_minutes(",".join(map(str, minutes)))
+    assert parsed == sorted({m for m in minutes if m > 0}, reverse=True)
