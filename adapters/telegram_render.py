@@ -134,9 +134,7 @@ def parse_callback_data(data: str | None) -> tuple[str, bool] | None:
     return None
 
 
-def keyboard(
-    rows: Iterable[Iterable[Button]], token_for: Callable[[str], str]
-) -> InlineKeyboardMarkup | None:
+def keyboard(rows: Iterable[Iterable[Button]], token_for: Callable[[str], str]) -> InlineKeyboardMarkup | None:
     """Inline keyboard: link buttons open their URL, the others carry a stored token for their command."""
     keyboard_rows = []
     for row in rows:

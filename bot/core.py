@@ -86,7 +86,10 @@ class Core:
         if command.name == "cancel":
             return Reply("Cancelled." if abandoned else "There is nothing to cancel.", ephemeral=True)
         self._check_scope(command, request)
-        values = self._parse_args(command, request.args)
+        if request.options is None:
+            values = self._parse_args(command, request.args)
+        else:
+            values = self._parse_options(command, request.options)
         request = replace(request, command=command.name, values=values)
         if command.form:
             form = request.form if request.form is not None else self._form_from_args(command, request)
@@ -120,7 +123,7 @@ class Core:
             raise _private_only(command)
 
     def _parse_args(self, command: Command, args: tuple[str, ...]) -> dict[str, Any]:
-        args = tuple(a.strip() for a in args if a.strip())
+        args = tuple(a.strip() for a in args)
         spec = command.args
         if spec and spec[-1].rest and len(args) > len(spec):
             args = (*args[: len(spec) - 1], " ".join(args[len(spec) - 1 :]))
@@ -133,6 +136,20 @@ class Core:
                     raise UserInputError(f"Missing <{argument.name}>: {argument.help}. Usage: {command.usage}")
                 continue
             raw = args[position]
+            if len(raw) > MAX_ARGUMENT_LENGTH and argument.kind is not ArgKind.CODE:
+                raise UserInputError(f"<{argument.name}> is too long. Usage: {command.usage}")
+            values[argument.name] = self._convert(command, argument, raw)
+        return values
+
+    def _parse_options(self, command: Command, options: dict[str, str]) -> dict[str, Any]:
+        """Arguments given by name (Discord's slash options): any optional one may be left out, not only the last."""
+        values: dict[str, Any] = {}
+        for argument in command.args:
+            raw = str(options.get(argument.name, "")).strip()
+            if not raw:
+                if argument.required and not command.form:
+                    raise UserInputError(f"Missing <{argument.name}>: {argument.help}. Usage: {command.usage}")
+                continue
             if len(raw) > MAX_ARGUMENT_LENGTH and argument.kind is not ArgKind.CODE:
                 raise UserInputError(f"<{argument.name}> is too long. Usage: {command.usage}")
             values[argument.name] = self._convert(command, argument, raw)

@@ -95,9 +95,7 @@ def add_secret(value: str | None) -> None:
     _redactor.add_secret(value)
 
 
-def setup_logging(
-    level: str | int = "INFO", *, secrets: Iterable[str] = (), stream: TextIO | None = None
-) -> None:
+def setup_logging(level: str | int = "INFO", *, secrets: Iterable[str] = (), stream: TextIO | None = None) -> None:
     """Configure the root logger: one stream handler (stderr by default), every handler redacting.
 
     Calling it again changes the level and adds secrets; it never adds a second handler or filter.

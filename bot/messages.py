@@ -34,6 +34,7 @@ class Request:
     is_private: bool = True
     display_name: str = ""
     form: dict[str, str] | None = None
+    options: dict[str, str] | None = None  # arguments by name (Discord slash options), checked like ``args``
     place_id: str | None = None  # the guild (Discord) or group (Telegram) the message came from
     is_place_admin: bool = False  # the adapter vouches the user administers that guild / group
     values: dict[str, Any] = field(default_factory=dict)  # arguments after the core parsed them

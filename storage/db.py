@@ -155,7 +155,11 @@ def _with_migration_connection(engine_or_url: Engine | str, run: Callable[[Confi
 
 
 def upgrade(engine_or_url: Engine | str, revision: str = "head") -> None:
-    """Migrate the database up to ``revision`` (default: the newest)."""
+    """Migrate the database up to ``revision`` (default: the newest).
+
+    Given a URL, a temporary engine is made and disposed of, so pass the engine itself for an
+    in-memory database (``sqlite://``), which lives only as long as its engine.
+    """
     _with_migration_connection(engine_or_url, lambda config: command.upgrade(config, revision))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import case, delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -71,12 +71,16 @@ def failed_attempts_since(session: Session, *, chat_user_id: int, since: datetim
     )
 
 
-def _active_claim_count(session: Session, code_hash: str) -> int:
-    return session.exec(
-        select(func.count())
-        .select_from(PurchaseClaim)
-        .where(PurchaseClaim.code_hash == code_hash, col(PurchaseClaim.revoked_at).is_(None))
+def _active_claims_and_highest_slot(session: Session, code_hash: str) -> tuple[int, int | None]:
+    # One statement, so one snapshot: under READ COMMITTED, a count and a max read separately can
+    # straddle another claim's commit and yield a fresh slot next to a stale count.
+    active, highest_slot = session.exec(
+        select(
+            func.count(case((col(PurchaseClaim.revoked_at).is_(None), 1))),
+            func.max(PurchaseClaim.slot),
+        ).where(PurchaseClaim.code_hash == code_hash)
     ).one()
+    return active, highest_slot
 
 
 def claim_purchase(
@@ -108,7 +112,7 @@ def claim_purchase(
             )
         ).first()
         if own is not None:
-            if own.revoked_at is not None and _active_claim_count(session, code_hash) >= max_claims:
+            if own.revoked_at is not None and _active_claims_and_highest_slot(session, code_hash)[0] >= max_claims:
                 raise CodeAlreadyClaimed(max_claims=max_claims)
             own.code_encrypted = code_encrypted
             own.item_id = item_id
@@ -119,11 +123,9 @@ def claim_purchase(
             session.flush()
             return own
 
-        if _active_claim_count(session, code_hash) >= max_claims:
+        active, highest_slot = _active_claims_and_highest_slot(session, code_hash)
+        if active >= max_claims:
             raise CodeAlreadyClaimed(max_claims=max_claims)
-        highest_slot = session.exec(
-            select(func.max(PurchaseClaim.slot)).where(PurchaseClaim.code_hash == code_hash)
-        ).one()
         claim = PurchaseClaim(
             code_hash=code_hash,
             slot=0 if highest_slot is None else highest_slot + 1,

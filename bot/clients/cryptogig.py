@@ -85,15 +85,11 @@ def _raise_for_error(endpoint: Endpoint, status: int, payload: Any, api_key: str
     if status in (401, 403) or "api key" in lowered or "api_key" in lowered:
         raise BadApiKey("CryptoGig refused the API key", upstream=UPSTREAM, status=status)
     if endpoint is Endpoint.VALIDATION and ("purchase code" in lowered or status == 404):
-        raise InvalidPurchaseCode(
-            "CryptoGig does not know this purchase code", upstream=UPSTREAM, status=status
-        )
+        raise InvalidPurchaseCode("CryptoGig does not know this purchase code", upstream=UPSTREAM, status=status)
     if endpoint is Endpoint.ITEM and ("not found" in lowered or status == 404):
         raise ItemNotFound("CryptoGig has no item with this id", upstream=UPSTREAM, status=status)
     if not msg:
-        raise UpstreamMalformed(
-            f"CryptoGig answered {status} without saying why", upstream=UPSTREAM, status=status
-        )
+        raise UpstreamMalformed(f"CryptoGig answered {status} without saying why", upstream=UPSTREAM, status=status)
     raise UpstreamError(f"CryptoGig refused the request: {msg}", upstream=UPSTREAM, status=status)
 
 
@@ -132,9 +128,7 @@ def parse_response(endpoint: Endpoint, response: httpx.Response, *, api_key: str
         return []  # how the API says the workspace sells nothing yet
     _raise_for_error(endpoint, status, payload, api_key)
     if not isinstance(payload, dict):
-        raise UpstreamMalformed(
-            "CryptoGig sent JSON of an unexpected shape", upstream=UPSTREAM, status=status
-        )
+        raise UpstreamMalformed("CryptoGig sent JSON of an unexpected shape", upstream=UPSTREAM, status=status)
     if endpoint is Endpoint.ACCOUNT:
         data = payload.get("data")
         return _model(Account, data if isinstance(data, dict) else payload, "account details", status)
@@ -144,9 +138,7 @@ def parse_response(endpoint: Endpoint, response: httpx.Response, *, api_key: str
         # A missing list means no items; PHP sends an id-keyed array as an object.
         entries = [] if found is None else list(found.values()) if isinstance(found, dict) else found
         if not isinstance(entries, list):
-            raise UpstreamMalformed(
-                "CryptoGig sent an item list we cannot read", upstream=UPSTREAM, status=status
-            )
+            raise UpstreamMalformed("CryptoGig sent an item list we cannot read", upstream=UPSTREAM, status=status)
         items, unreadable = [], 0
         for entry in entries:
             try:

@@ -96,9 +96,7 @@ class _Lenient(BaseModel):
 
     @field_validator("*", mode="wrap")
     @classmethod
-    def _default_when_unreadable(
-        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
-    ) -> Any:
+    def _default_when_unreadable(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
         try:
             return handler(value)
         except ValidationError:
@@ -231,8 +229,4 @@ class Purchase(_Lenient):
     def support_status(self, now: datetime | None = None) -> SupportStatus:
         if self.supported_until is None:
             return SupportStatus.NONE
-        return (
-            SupportStatus.ACTIVE
-            if self.supported_until > (now or datetime.now(UTC))
-            else SupportStatus.EXPIRED
-        )
+        return SupportStatus.ACTIVE if self.supported_until > (now or datetime.now(UTC)) else SupportStatus.EXPIRED

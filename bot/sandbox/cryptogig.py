@@ -125,9 +125,7 @@ def _seed_items() -> list[dict[str, Any]]:
 def _seed_purchases(now: datetime) -> dict[str, dict[str, Any]]:
     """Purchase records by code; support dates are relative to ``now`` so they never go stale."""
 
-    def purchase(
-        item_id: int, licence: str, bought: int, support: int | None, downloaded: bool = False
-    ) -> dict:
+    def purchase(item_id: int, licence: str, bought: int, support: int | None, downloaded: bool = False) -> dict:
         record = {"item_id": item_id, "license_type": licence, "downloaded": downloaded,
                   "date": _iso(now - timedelta(days=bought))}  # fmt: skip
         if support is not None:  # no key at all is the document's way of saying "no support"

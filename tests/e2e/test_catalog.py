@@ -42,8 +42,13 @@ async def test_item_for_audio_item_has_audio_preview_and_no_crash(chat, cryptogi
 
 @pytest.mark.parametrize(
     ("arg", "expected"),
-    [("abc", "whole number"), ("-3", "between 1"), ("0", "between 1"), ("99999999999999999999", "whole number"),
-     ("1.5", "whole number")],
+    [
+        ("abc", "whole number"),
+        ("-3", "between 1"),
+        ("0", "between 1"),
+        ("99999999999999999999", "whole number"),
+        ("1.5", "whole number"),
+    ],
 )
 async def test_item_rejects_bad_ids_clearly(chat, arg, expected):
     reply = await chat.say(f"/item {arg}")

@@ -84,7 +84,9 @@ async def test_verify_invalid_code_is_refused_and_counted(chat, services):
         ("код-покупки", "letters, digits and dashes"),
     ],
 )
-async def test_verify_rejects_impossible_codes_before_any_upstream_call(chat, services, cryptogig_sandbox, raw, expected):
+async def test_verify_rejects_impossible_codes_before_any_upstream_call(
+    chat, services, cryptogig_sandbox, raw, expected
+):
     before = cryptogig_sandbox.data.requests.total() if hasattr(cryptogig_sandbox.data, "requests") else None
     reply = await chat.say("/verify", args=(raw,) if raw else ())
     if raw == "":
@@ -151,7 +153,9 @@ async def test_verify_stores_code_only_hashed_and_encrypted(chat, services, sett
 
 
 @pytest.mark.parametrize(("status", "expected"), [(500, "not answering"), (503, "not answering")])
-async def test_verify_upstream_errors_get_a_polite_reply_and_no_attempt(chat, services, cryptogig_sandbox, status, expected):
+async def test_verify_upstream_errors_get_a_polite_reply_and_no_attempt(
+    chat, services, cryptogig_sandbox, status, expected
+):
     cryptogig_sandbox.faults.set(status=status)
     reply = await chat.say(f"/verify {REGULAR}")
     assert reply.outcome is Outcome.ERROR
@@ -181,9 +185,11 @@ async def test_verify_returns_grants_for_the_item_on_the_same_platform(make_chat
     first = await make_chat(user_id="probe").say(f"/verify {EXTENDED}")
     item_id = int(field(first, "Item").rsplit("#", 1)[1].rstrip(")"))
     with services.db() as session:
-        repo.set_access_grant(session, platform="console", place_id="room", item_id=item_id, target_id="vip",
-                              created_by="test")
-        repo.set_access_grant(session, platform="discord", place_id="guild", item_id=item_id, target_id="role",
-                              created_by="test")
+        repo.set_access_grant(
+            session, platform="console", place_id="room", item_id=item_id, target_id="vip", created_by="test"
+        )
+        repo.set_access_grant(
+            session, platform="discord", place_id="guild", item_id=item_id, target_id="role", created_by="test"
+        )
     reply = await make_chat(user_id="probe").say(f"/verify {EXTENDED}")
     assert [(g.platform, g.target_id) for g in reply.grants] == [("console", "vip")]

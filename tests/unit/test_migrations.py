@@ -10,11 +10,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 from storage import repo
 from storage.db import create_db_engine, current_revision, downgrade, head_revision, session_scope, upgrade
-from storage.models import ChatUser
+from storage.models import ChatUser, Watch
 
 POSTGRES_URL = os.environ.get("GAVEL_TEST_POSTGRES_URL")
 TABLES = {
@@ -110,10 +111,6 @@ def test_upgrade_migrates_an_in_memory_database_in_place() -> None:
 
 
 def test_foreign_keys_are_enforced_after_migration(empty_engine: Engine) -> None:
-    from sqlalchemy.exc import IntegrityError
-
-    from storage.models import Watch
-
     upgrade(empty_engine)
     with pytest.raises(IntegrityError), session_scope(empty_engine) as session:
         session.add(Watch(chat_user_id=12345, auction_id="0x1", platform="telegram", chat_id="1"))

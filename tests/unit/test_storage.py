@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import string
 import threading
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import StatementError
 from sqlmodel import SQLModel, select
 
 from bot.errors import CodeAlreadyClaimed
@@ -136,8 +138,6 @@ def test_keyed_hash_is_stable_for_one_key_and_differs_across_keys(box: SecretBox
 
 
 def test_keyed_hash_is_not_a_plain_sha256_of_the_code(box: SecretBox) -> None:
-    import hashlib
-
     assert box.keyed_hash("PURCHASE-CODE-123") != hashlib.sha256(b"PURCHASE-CODE-123").hexdigest()
 
 
@@ -238,8 +238,8 @@ def test_timestamps_come_back_as_aware_utc_whatever_zone_they_went_in(engine: En
 
 def test_naive_datetimes_are_refused(engine: Engine) -> None:
     user_id = _user(engine, "alice")
-    with pytest.raises(Exception, match="naive datetime"), session_scope(engine) as session:
-        repo.record_verify_attempt(session, chat_user_id=user_id, ok=False, at=datetime(2026, 1, 1))  # noqa: DTZ001
+    with pytest.raises(StatementError, match="naive datetime"), session_scope(engine) as session:
+        repo.record_verify_attempt(session, chat_user_id=user_id, ok=False, at=datetime(2026, 1, 1))
 
 
 # --- chat users -------------------------------------------------------------------------------------
@@ -332,30 +332,42 @@ def test_a_revoked_claim_frees_its_place_for_another_user(engine: Engine) -> Non
         _claim(engine, alice)  # alice's old claim cannot come back while bob holds the only place
 
 
-def test_concurrent_claims_from_two_threads_let_exactly_one_win(engine: Engine) -> None:
-    users = [_user(engine, "alice"), _user(engine, "bob")]
-    start = threading.Barrier(len(users))
-    outcomes: dict[int, str] = {}
+def _race_claims(engine: Engine, user_ids: list[int], code_hash: str, max_claims: int) -> list[str]:
+    """Every user claims the same code at once, each in its own thread and session; their outcomes."""
+    start = threading.Barrier(len(user_ids))
+    outcomes: list[str] = []
 
     def claim(user_id: int) -> None:
         start.wait()
         try:
-            _claim(engine, user_id)
-            outcomes[user_id] = "won"
+            _claim(engine, user_id, code_hash=code_hash, max_claims=max_claims)
+            outcomes.append("won")
         except CodeAlreadyClaimed:
-            outcomes[user_id] = "refused"
-        except Exception as exc:  # reported below rather than lost in the thread
-            outcomes[user_id] = repr(exc)
+            outcomes.append("refused")
+        except Exception as exc:  # reported by the assertion rather than lost in the thread
+            outcomes.append(repr(exc))
 
-    threads = [threading.Thread(target=claim, args=(user_id,)) for user_id in users]
+    threads = [threading.Thread(target=claim, args=(user_id,)) for user_id in user_ids]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    assert sorted(outcomes.values()) == ["refused", "won"]
+    return sorted(outcomes, reverse=True)
+
+
+# Several rounds, because any one round may happen not to interleave.
+@pytest.mark.parametrize("round_number", range(5))
+def test_concurrent_claims_from_two_threads_let_exactly_one_win(engine: Engine, round_number: int) -> None:
+    users = [_user(engine, "alice"), _user(engine, "bob")]
+    assert _race_claims(engine, users, f"{round_number:064d}", max_claims=1) == ["won", "refused"]
     with session_scope(engine) as session:
-        winners = [u for u in users if repo.claims_for_user(session, chat_user_id=u)]
-    assert len(winners) == 1
+        assert sum(len(repo.claims_for_user(session, chat_user_id=u)) for u in users) == 1
+
+
+@pytest.mark.parametrize("round_number", range(3))
+def test_concurrent_claims_with_max_claims_two_let_exactly_two_of_three_win(engine: Engine, round_number: int) -> None:
+    users = [_user(engine, name) for name in ("alice", "bob", "carol")]
+    assert _race_claims(engine, users, f"{round_number:064d}", max_claims=2) == ["won", "won", "refused"]
 
 
 def test_no_plaintext_purchase_code_in_the_sqlite_files_after_a_claim(sqlite_path: Path, box: SecretBox) -> None:
@@ -394,7 +406,9 @@ def test_set_access_grant_replaces_the_target_for_the_same_place_and_item(engine
         first = repo.set_access_grant(
             session, platform="discord", place_id="g1", item_id=7, target_id="role-a", created_by="admin"
         )
-        repo.set_access_grant(session, platform="telegram", place_id="-100", item_id=7, target_id="-100", created_by="x")
+        repo.set_access_grant(
+            session, platform="telegram", place_id="-100", item_id=7, target_id="-100", created_by="x"
+        )
     with session_scope(engine) as session:
         second = repo.set_access_grant(
             session, platform="discord", place_id="g1", item_id=7, target_id="role-b", created_by="admin2"
@@ -466,7 +480,9 @@ def test_active_watches_by_auction_groups_each_auctions_watchers_with_their_user
     alice, bob = _user(engine, "alice"), _user(engine, "bob")
     with session_scope(engine) as session:
         for user_id, auction_id in [(alice, AUCTION_A), (bob, AUCTION_A), (alice, AUCTION_B), (bob, AUCTION_C)]:
-            repo.add_watch(session, chat_user_id=user_id, auction_id=auction_id, platform="telegram", chat_id=str(user_id))
+            repo.add_watch(
+                session, chat_user_id=user_id, auction_id=auction_id, platform="telegram", chat_id=str(user_id)
+            )
         repo.deactivate_watch(session, chat_user_id=bob, auction_id=AUCTION_C)
     with session_scope(engine) as session:
         found = repo.active_watches_by_auction(session, auction_ids=[AUCTION_A_UPPERCASE, AUCTION_B, AUCTION_C])

@@ -1,0 +1,176 @@
+"""Replies as Discord embeds and button views; buttons carry their command in a stable custom id."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import discord
+
+from bot.messages import Button, Outcome, Reply
+
+PREFIX = "gavel:"
+TOKEN_PREFIX = "t:"
+MAX_CUSTOM_ID = 100
+MAX_INLINE_LINE = MAX_CUSTOM_ID - len(PREFIX)
+# Every custom id we ever put on a button; older messages keep working after a restart because
+# the command line (or a stored token for it) is the whole state.
+CUSTOM_ID_TEMPLATE = re.compile(r"gavel:(?P<ref>[^\n]{1,94})")
+
+COLOURS = {
+    Outcome.INFO: discord.Colour(0x5865F2),
+    Outcome.SUCCESS: discord.Colour(0x2ECC71),
+    Outcome.WARNING: discord.Colour(0xF1C40F),
+    Outcome.ERROR: discord.Colour(0xE74C3C),
+}
+
+# Discord's embed limits (characters).
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FOOTER_LIMIT = 2048
+EMBED_TOTAL_LIMIT = 6000
+MAX_FIELDS = 25
+MAX_ROWS = 5
+MAX_PER_ROW = 5
+LABEL_LIMIT = 80
+
+
+class ButtonPresser(Protocol):
+    """The client side of a press: our discord.Client subclass runs the command for whoever pressed."""
+
+    async def press(self, interaction: discord.Interaction, reference: str) -> None: ...
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _web_url(url: str | None) -> str | None:
+    # Discord rejects the whole message for one bad URL, so anything not http(s) is dropped.
+    return url if url and re.match(r"^https?://\S+$", url) else None
+
+
+class CommandButton(discord.ui.DynamicItem[discord.ui.Button], template=CUSTOM_ID_TEMPLATE):
+    """A button whose custom id is ``gavel:<command line>`` or ``gavel:t:<token>``; it survives restarts."""
+
+    def __init__(self, custom_id: str, *, label: str | None = None, style: discord.ButtonStyle | None = None) -> None:
+        super().__init__(
+            discord.ui.Button(label=label, custom_id=custom_id, style=style or discord.ButtonStyle.secondary)
+        )
+        self.reference = custom_id[len(PREFIX) :]
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> CommandButton:
+        return cls(match.group(0), label=getattr(item, "label", None), style=getattr(item, "style", None))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        presser: ButtonPresser = interaction.client  # type: ignore[assignment]
+        await presser.press(interaction, self.reference)
+
+
+def is_token_reference(reference: str) -> bool:
+    return reference.startswith(TOKEN_PREFIX)
+
+
+@dataclass
+class Rendered:
+    """What one reply becomes on Discord: optional text (mentions), one embed, and a view of buttons."""
+
+    embed: discord.Embed
+    view: discord.ui.View | None
+    content: str | None = None
+
+    def send_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"embed": self.embed}
+        if self.view is not None:
+            kwargs["view"] = self.view
+        if self.content:
+            kwargs["content"] = self.content
+        return kwargs
+
+
+def render_embed(reply: Reply) -> discord.Embed:
+    """Title, text, fields, images, colour by outcome and footer, clipped to Discord's limits."""
+    title = clip(reply.title, TITLE_LIMIT) if reply.title else None
+    text = reply.text or ("" if title or reply.fields else "Done.")
+    embed = discord.Embed(
+        title=title,
+        description=clip(text, DESCRIPTION_LIMIT) if text else None,
+        colour=COLOURS.get(reply.outcome, COLOURS[Outcome.INFO]),
+        url=_web_url(reply.url) if title else None,
+    )
+    budget = EMBED_TOTAL_LIMIT - len(title or "") - len(embed.description or "")
+    footer = clip(reply.footer, FOOTER_LIMIT) if reply.footer else None
+    budget -= len(footer or "")
+    for field in reply.fields[:MAX_FIELDS]:
+        name = clip(field.name or "\u200b", FIELD_NAME_LIMIT)
+        value = clip(field.value or "—", FIELD_VALUE_LIMIT)
+        if len(name) + len(value) > budget:
+            break  # the total limit would reject the whole embed; drop the tail rather than fail
+        budget -= len(name) + len(value)
+        embed.add_field(name=name, value=value, inline=field.inline)
+    if _web_url(reply.thumbnail_url):
+        embed.set_thumbnail(url=reply.thumbnail_url)
+    if _web_url(reply.image_url):
+        embed.set_image(url=reply.image_url)
+    if footer:
+        embed.set_footer(text=footer)
+    return embed
+
+
+def custom_id_for(line: str, store_token: Callable[[str], str]) -> str:
+    """``gavel:<line>`` when it fits Discord's 100 characters, else ``gavel:t:<stored token>``."""
+    line = " ".join(line.split())
+    if len(line) <= MAX_INLINE_LINE and not is_token_reference(line):
+        return PREFIX + line
+    return PREFIX + TOKEN_PREFIX + store_token(line)
+
+
+def render_view(
+    rows: tuple[tuple[Button, ...], ...], store_token: Callable[[str], str], *, extra: list[Button] | None = None
+) -> discord.ui.View | None:
+    """Buttons in rows of at most five; link buttons for URLs; nothing when there are none."""
+    flat_rows: list[list[Button]] = []
+    for row in (*rows, tuple(extra or ())):
+        usable = [b for b in row if (b.url and _web_url(b.url)) or (not b.url and b.command)]
+        for start in range(0, len(usable), MAX_PER_ROW):
+            flat_rows.append(usable[start : start + MAX_PER_ROW])
+    flat_rows = [r for r in flat_rows if r][:MAX_ROWS]
+    if not flat_rows:
+        return None
+    view = discord.ui.View(timeout=None)
+    for number, row in enumerate(flat_rows):
+        for button in row:
+            label = clip(button.label or "…", LABEL_LIMIT)
+            if button.url:
+                view.add_item(discord.ui.Button(label=label, url=button.url, row=number))
+            else:
+                style = discord.ButtonStyle.secondary if button.edits else discord.ButtonStyle.primary
+                item = CommandButton(custom_id_for(button.command, store_token), label=label, style=style)
+                item.row = number
+                view.add_item(item)
+    return view
+
+
+def render(
+    reply: Reply,
+    store_token: Callable[[str], str],
+    *,
+    mention_user_id: str | None = None,
+    private_chat_url: str | None = None,
+) -> Rendered:
+    """The whole reply; ``mention_user_id`` pings one user (alerts posted in a channel)."""
+    extra = [Button("Message me", url=private_chat_url)] if reply.open_private_chat and private_chat_url else None
+    content = f"<@{mention_user_id}>" if mention_user_id else None
+    return Rendered(render_embed(reply), render_view(reply.buttons, store_token, extra=extra), content)
+
+
+def seen(rendered: Rendered) -> str:
+    """The rendered reply as plain text, for logs."""
+    return " / ".join(p for p in (rendered.content, rendered.embed.title, rendered.embed.description) if p)
