@@ -1,0 +1,265 @@
+"""What the watcher tells people: the pure diff of (stored state, fetched auction) -> (new state, alerts)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from bot import formatting as fmt
+from bot.clients.auctionity import Auction, Bid
+from bot.commands.auctions import bid_step
+from bot.messages import Button, Outcome, Reply
+
+DEDUPE_KEY_MAX = 200  # the outbox column's width
+
+
+class EventKind(StrEnum):
+    OUTBID = "outbid"  # your bid was on top and no longer is
+    NEW_BID = "new_bid"  # someone bid on an auction you watch (only with NOTIFY_NEW_BIDS)
+    ENDING_SOON = "ending_soon"  # one of your reminder times before the end was reached
+    WON = "won"  # ended with your bid on top
+    LOST = "lost"  # ended, you bid, someone else's bid was on top
+    ENDED = "ended"  # ended; you only watched
+
+
+@dataclass(frozen=True)
+class AuctionStateSnapshot:
+    """What the poller last saw of an auction (the AuctionState row, as a plain value)."""
+
+    auction_id: str
+    last_bid_id: str | None = None
+    bid_count: int = 0
+    top_bidder: str | None = None
+    top_amount: int | None = None
+    end_date: datetime | None = None
+    ended: bool = False
+    polled_at: datetime | None = None  # when these values were last written
+
+
+@dataclass(frozen=True)
+class WatcherInfo:
+    """One active watch: who to tell, where, and what they asked for."""
+
+    chat_user_id: int
+    platform: str
+    chat_id: str
+    user_id: str  # the platform's user id
+    auctionity_user_id: str | None = None  # None: we cannot tell their bids apart, so they only watch
+    reminders: tuple[int, ...] = ()  # minutes before the end
+    since: datetime | None = None  # when the watch was made
+
+
+@dataclass(frozen=True)
+class Event:
+    """An alert decided on: its unique dedupe key, its recipient, and the Reply they will read."""
+
+    kind: EventKind
+    dedupe_key: str
+    platform: str
+    chat_id: str
+    user_id: str
+    chat_user_id: int
+    reply: Reply
+
+
+def dedupe_key(*parts: object) -> str:
+    """``outbid:<auction>:<bid>:<chat user>``; hashed when an upstream id makes it too long for the column."""
+    key = ":".join(str(part) for part in parts)
+    if len(key) <= DEDUPE_KEY_MAX:
+        return key
+    return f"{parts[0]}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+def diff_auction(
+    state: AuctionStateSnapshot | None,
+    auction: Auction,
+    watchers: list[WatcherInfo],
+    now: datetime,
+    *,
+    notify_new_bids: bool = False,
+) -> tuple[AuctionStateSnapshot, list[Event]]:
+    """The new state of ``auction`` and the alerts its watchers are owed since ``state``.
+
+    Pure: the same inputs always give the same output, so a poll that is rolled back and
+    repeated writes the same dedupe keys. ``state`` None means the auction was never seen:
+    its history is recorded without alerts.
+    """
+    now = fmt.as_utc(now)
+    history = auction.history
+    top = auction.top_bid
+    new_state = AuctionStateSnapshot(
+        auction_id=auction.id.strip().lower(),
+        last_bid_id=history[-1].id if history else None,
+        bid_count=len(history),
+        top_bidder=top.user_id if top else None,
+        top_amount=top.amount if top else None,
+        end_date=auction.end_date,
+        ended=auction.has_ended(now),
+        polled_at=now,
+    )
+    view = _View(auction, new_state.auction_id, now)
+    if state is not None and state.ended:
+        # Results went out when it ended; a watch made since then is still owed one.
+        newcomers = [w for w in watchers if _is_newcomer(w, state)]
+        return replace(new_state, ended=True), [view.result(w) for w in newcomers]
+    if new_state.ended:
+        return new_state, [view.result(w) for w in watchers]
+    events: list[Event] = []
+    if state is not None:
+        events += _bid_events(state, view, watchers, notify_new_bids)
+    events += [event for w in watchers if (event := _reminder(state, view, w)) is not None]
+    return new_state, events
+
+
+def _is_newcomer(watcher: WatcherInfo, state: AuctionStateSnapshot | None) -> bool:
+    return state is None or state.polled_at is None or (watcher.since is not None and watcher.since > state.polled_at)
+
+
+def _new_bids(state: AuctionStateSnapshot, history: list[Bid]) -> list[Bid]:
+    ids = [bid.id for bid in history]
+    if state.last_bid_id is None:
+        return list(history)
+    if state.last_bid_id in ids:
+        return history[ids.index(state.last_bid_id) + 1 :]
+    return history[min(state.bid_count, len(history)) :]  # the last bid we saw vanished: trust the count
+
+
+def _bid_events(
+    state: AuctionStateSnapshot, view: _View, watchers: list[WatcherInfo], notify_new_bids: bool
+) -> list[Event]:
+    """Outbid alerts for whoever lost the top spot since ``state``; new-bid alerts for the others if asked."""
+    new_bids = _new_bids(state, view.auction.history)
+    if not new_bids:
+        return []
+    # Replay the new bids in order: a bid takes the top only if strictly higher (the earliest of equals stays).
+    holder, amount = state.top_bidder, state.top_amount
+    taken_from: dict[str, str] = {}  # user who lost the top -> the bid that took it (the latest loss)
+    for bid in new_bids:
+        if amount is None or bid.amount > amount:
+            if holder is not None and holder != bid.user_id:
+                taken_from[holder] = bid.id
+            holder, amount = bid.user_id, bid.amount
+    events: list[Event] = []
+    told: set[int] = set()
+    for watcher in watchers:
+        me = watcher.auctionity_user_id
+        if me is not None and me != holder and me in taken_from:
+            # One alert per lost top spot: bids after the one that took it do not repeat it.
+            events.append(view.outbid(watcher, taken_from[me]))
+            told.add(watcher.chat_user_id)
+    if not notify_new_bids:
+        return events
+    for watcher in watchers:
+        me = watcher.auctionity_user_id
+        others = [bid for bid in new_bids if me is None or bid.user_id != me]
+        if watcher.chat_user_id in told or not others or (me is not None and me == holder):
+            continue  # never about one's own bid, and never twice for the same news
+        events.append(view.new_bid(watcher, others[-1]))
+    return events
+
+
+def _reminder(state: AuctionStateSnapshot | None, view: _View, watcher: WatcherInfo) -> Event | None:
+    """An ending-soon alert if one of the watcher's reminder times was reached since the state was written.
+
+    Reminders reached together (a watch made late, a poller that was down) give one alert, for the
+    nearest, rather than a burst of stale ones.
+    """
+    left = view.auction.end_date - view.now
+    if left <= timedelta(0):
+        return None
+    due = [m for m in watcher.reminders if left <= timedelta(minutes=m)]
+    if not _is_newcomer(watcher, state):
+        assert state is not None and state.polled_at is not None
+        left_then = view.auction.end_date - state.polled_at
+        due = [m for m in due if left_then > timedelta(minutes=m)]
+    return view.ending_soon(watcher, min(due)) if due else None
+
+
+class _View:
+    """Renders the alerts of one auction at one moment; every alert carries an Unwatch button."""
+
+    def __init__(self, auction: Auction, auction_id: str, now: datetime) -> None:
+        self.auction = auction
+        self.auction_id = auction_id
+        self.now = now
+        self.currency = auction.currency or "DRT"
+        self.name = fmt.clip(auction.name, 80) or fmt.short_id(auction_id)
+
+    def _event(self, kind: EventKind, key: str, watcher: WatcherInfo, reply: Reply) -> Event:
+        return Event(kind, key, watcher.platform, watcher.chat_id, watcher.user_id, watcher.chat_user_id, reply)
+
+    def _price(self) -> str:
+        return fmt.money(self.auction.amount, self.currency)
+
+    def _left(self) -> str:
+        return fmt.duration(self.auction.end_date - self.now)
+
+    def _buttons(self, *, bid: bool) -> tuple[Button, ...]:
+        buttons = []
+        if bid:
+            amount = self.auction.amount + bid_step(self.auction.amount)
+            buttons.append(Button(f"Bid {amount}", f"bid {self.auction_id} {amount}"))
+        buttons.append(Button("Show", f"auctions {self.auction_id}"))
+        buttons.append(Button("Unwatch", f"unwatch {self.auction_id}"))
+        return tuple(buttons)
+
+    def outbid(self, watcher: WatcherInfo, bid_id: str) -> Event:
+        reply = Reply(
+            title="You were outbid",
+            text=f"Someone outbid you on {self.name}. The price is now {self._price()}, with {self._left()} left.",
+            outcome=Outcome.WARNING,
+            buttons=(self._buttons(bid=True),),
+        )
+        key = dedupe_key("outbid", self.auction_id, bid_id, watcher.chat_user_id)
+        return self._event(EventKind.OUTBID, key, watcher, reply)
+
+    def new_bid(self, watcher: WatcherInfo, bid: Bid) -> Event:
+        reply = Reply(
+            title="New bid",
+            text=f"New bid on {self.name}: the price is now {self._price()}, with {self._left()} left.",
+            buttons=(self._buttons(bid=True),),
+        )
+        key = dedupe_key("new_bid", self.auction_id, bid.id, watcher.chat_user_id)
+        return self._event(EventKind.NEW_BID, key, watcher, reply)
+
+    def ending_soon(self, watcher: WatcherInfo, minutes: int) -> Event:
+        top = self.auction.top_bid
+        on_top = top is not None and watcher.auctionity_user_id is not None and top.user_id == watcher.auctionity_user_id
+        if top is None:
+            standing = "No bids yet."
+        elif on_top:
+            standing = "Your bid is on top."
+        else:
+            standing = "Someone else is on top."
+        reply = Reply(
+            title="Ending soon",
+            text=f"{self.name} ends in {self._left()}. The price is {self._price()}. {standing}",
+            outcome=Outcome.INFO if on_top else Outcome.WARNING,
+            buttons=(self._buttons(bid=not on_top),),
+        )
+        key = dedupe_key("ending", self.auction_id, minutes, watcher.chat_user_id)
+        return self._event(EventKind.ENDING_SOON, key, watcher, reply)
+
+    def result(self, watcher: WatcherInfo) -> Event:
+        """Won, lost or ended; one per watcher per auction, whichever it is (one key for the three)."""
+        top = self.auction.top_bid
+        me = watcher.auctionity_user_id
+        bidders = {bid.user_id for bid in self.auction.history}
+        price = fmt.money(top.amount if top else self.auction.amount, self.currency)
+        if top is not None and me is not None and top.user_id == me:
+            kind, title, outcome = EventKind.WON, "You won", Outcome.SUCCESS
+            text = f"You won {self.name} for {price}. Congratulations!"
+        elif me is not None and me in bidders:
+            kind, title, outcome = EventKind.LOST, "Auction lost", Outcome.INFO
+            text = f"{self.name} has ended and someone else won it, for {price}."
+        elif top is None:
+            kind, title, outcome = EventKind.ENDED, "Auction ended", Outcome.INFO
+            text = f"{self.name} has ended without any bid."
+        else:
+            kind, title, outcome = EventKind.ENDED, "Auction ended", Outcome.INFO
+            bids = len(self.auction.history)
+            text = f"{self.name} has ended: sold for {price} after {bids} bid{'s' if bids != 1 else ''}."
+        reply = Reply(title=title, text=text, outcome=outcome, buttons=(self._buttons(bid=False),))
+        return self._event(kind, dedupe_key("ended", self.auction_id, watcher.chat_user_id), watcher, reply)
