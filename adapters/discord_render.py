@@ -13,6 +13,7 @@ from bot.messages import Button, Outcome, Reply
 
 PREFIX = "gavel:"
 TOKEN_PREFIX = "t:"
+EDIT_FLAG = "e:"  # the button replaces the message it sits under (paging)
 MAX_CUSTOM_ID = 100
 MAX_INLINE_LINE = MAX_CUSTOM_ID - len(PREFIX)
 # Every custom id we ever put on a button; older messages keep working after a restart because
@@ -124,12 +125,15 @@ def render_embed(reply: Reply) -> discord.Embed:
     return embed
 
 
-def custom_id_for(line: str, store_token: Callable[[str], str]) -> str:
-    """``gavel:<line>`` when it fits Discord's 100 characters, else ``gavel:t:<stored token>``."""
-    line = " ".join(line.split())
-    if len(line) <= MAX_INLINE_LINE and not is_token_reference(line):
-        return PREFIX + line
-    return PREFIX + TOKEN_PREFIX + store_token(line)
+def custom_id_for(reference: str, store_token: Callable[[str], str]) -> str:
+    """``gavel:<reference>`` when it fits Discord's 100 characters, else ``gavel:t:<stored token>``.
+
+    A reference is a command line, prefixed with ``e:`` when the button edits its message in place.
+    """
+    reference = " ".join(reference.split())
+    if len(reference) <= MAX_INLINE_LINE and not is_token_reference(reference):
+        return PREFIX + reference
+    return PREFIX + TOKEN_PREFIX + store_token(reference)
 
 
 def render_view(
@@ -152,7 +156,8 @@ def render_view(
                 view.add_item(discord.ui.Button(label=label, url=button.url, row=number))
             else:
                 style = discord.ButtonStyle.secondary if button.edits else discord.ButtonStyle.primary
-                item = CommandButton(custom_id_for(button.command, store_token), label=label, style=style)
+                reference = (EDIT_FLAG if button.edits else "") + button.command
+                item = CommandButton(custom_id_for(reference, store_token), label=label, style=style)
                 item.row = number
                 view.add_item(item)
     return view
@@ -169,8 +174,3 @@ def render(
     extra = [Button("Message me", url=private_chat_url)] if reply.open_private_chat and private_chat_url else None
     content = f"<@{mention_user_id}>" if mention_user_id else None
     return Rendered(render_embed(reply), render_view(reply.buttons, store_token, extra=extra), content)
-
-
-def seen(rendered: Rendered) -> str:
-    """The rendered reply as plain text, for logs."""
-    return " / ".join(p for p in (rendered.content, rendered.embed.title, rendered.embed.description) if p)

@@ -141,7 +141,10 @@ def describe_tree(tree: app_commands.CommandTree[Any], *, guild_id: int | None) 
             extras.append("servers only")
         lines.append(f"/{command['name']} — {command['description']}" + (f" [{', '.join(extras)}]" if extras else ""))
         for option in command.get("options", []):
-            bits = [kinds.get(option["type"], str(option["type"])), "required" if option.get("required") else "optional"]
+            bits = [
+                kinds.get(option["type"], str(option["type"])),
+                "required" if option.get("required") else "optional",
+            ]
             if option.get("min_value") is not None:
                 bits.append(f"min {option['min_value']}")
             if option.get("max_value") is not None:

@@ -154,6 +154,7 @@ class TelegramAdapter:
             .token(token)
             .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
             .concurrent_updates(CONCURRENT_UPDATES)
+            .job_queue(None)
             .connect_timeout(10)
             .read_timeout(20)
             .write_timeout(20)

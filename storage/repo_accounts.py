@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import case, delete, func, update
@@ -40,6 +41,14 @@ def get_or_create_chat_user(
         user.display_name = display_name[:100]
         session.flush()
     return user
+
+
+def platform_user_ids(session: Session, *, chat_user_ids: Collection[int]) -> dict[int, str]:
+    """Each chat user's id on their platform, keyed by our chat_user id (unknown ids are left out)."""
+    if not chat_user_ids:
+        return {}
+    query = select(ChatUser.id, ChatUser.platform_user_id).where(col(ChatUser.id).in_(list(chat_user_ids)))
+    return {user_id: platform_user_id for user_id, platform_user_id in session.exec(query) if user_id is not None}
 
 
 def set_auctionity_user_id(session: Session, *, chat_user_id: int, auctionity_user_id: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, or_, true, update
 from sqlmodel import Session, col, select
@@ -166,3 +167,52 @@ def save_auction_state(session: Session, state: AuctionState) -> AuctionState:
     saved = session.merge(state)
     session.flush()
     return saved
+
+
+# --- for the poller: light rows, loaded a batch of auctions at a time --------------------------------
+
+
+def watcher_rows_by_auction(session: Session, *, auction_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each auction's active watches as plain rows (no ORM objects: the poller reads thousands a cycle).
+
+    Row keys: chat_user_id, platform, chat_id, remind_minutes, created_at, platform_user_id,
+    auctionity_user_id.
+    """
+    found: dict[str, list[dict[str, Any]]] = {}
+    for chunk in _keys_in_chunks(auction_ids):
+        rows = session.exec(
+            select(
+                Watch.auction_id,
+                Watch.chat_user_id,
+                Watch.platform,
+                Watch.chat_id,
+                Watch.remind_minutes,
+                Watch.created_at,
+                ChatUser.platform_user_id,
+                ChatUser.auctionity_user_id,
+            )
+            .join(ChatUser, col(ChatUser.id) == col(Watch.chat_user_id))
+            .where(col(Watch.auction_id).in_(chunk), col(Watch.active) == true())
+            .order_by(col(Watch.id))
+        )
+        for row in rows:
+            values = row._asdict()
+            found.setdefault(values.pop("auction_id"), []).append(values)
+    return found
+
+
+def ended_auction_ids_with_new_watches(session: Session) -> list[str]:
+    """Ended auctions with an active watch made after the poller last wrote their state: owed a result."""
+    query = (
+        select(Watch.auction_id)
+        .join(AuctionState, col(AuctionState.auction_id) == col(Watch.auction_id))
+        .where(
+            col(Watch.active) == true(),
+            col(AuctionState.ended).is_(True),
+            col(AuctionState.end_date).is_not(None),
+            col(Watch.created_at) > col(AuctionState.updated_at),
+        )
+        .distinct()
+        .order_by(col(Watch.auction_id))
+    )
+    return list(session.exec(query))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -134,6 +134,90 @@ def count_notifications(
     if chat_user_id is not None:
         query = query.where(Notification.chat_user_id == chat_user_id)
     return session.exec(query).one()
+
+
+def due_notifications_for_platforms(
+    session: Session, *, now: datetime, platforms: Collection[str], limit: int = 100
+) -> list[Notification]:
+    """Like ``due_notifications``, but only for these platforms.
+
+    The dispatcher asks only for platforms it can send to right now, so rows waiting for an
+    unconfigured (or paused) platform never fill the batch and starve the others.
+    """
+    if not platforms:
+        return []
+    return list(
+        session.exec(
+            select(Notification)
+            .where(
+                col(Notification.sent_at).is_(None),
+                col(Notification.gave_up).is_(False),
+                col(Notification.next_attempt_at) <= now,
+                col(Notification.platform).in_(list(platforms)),
+            )
+            .order_by(col(Notification.next_attempt_at), col(Notification.id))
+            .limit(limit)
+        )
+    )
+
+
+def platforms_with_due_notifications(session: Session, *, now: datetime) -> set[str]:
+    """The platforms that have unsent notifications due now."""
+    query = (
+        select(Notification.platform)
+        .where(
+            col(Notification.sent_at).is_(None),
+            col(Notification.gave_up).is_(False),
+            col(Notification.next_attempt_at) <= now,
+        )
+        .distinct()
+    )
+    return set(session.exec(query))
+
+
+def defer_notification(session: Session, *, notification_id: int, until: datetime, error: str) -> bool:
+    """Put off a notification the platform asked us to retry later, without counting it as an attempt."""
+    notification = session.get(Notification, notification_id)
+    if notification is None:
+        return False
+    notification.next_attempt_at = until
+    notification.last_error = error[:LAST_ERROR_MAX]
+    session.flush()
+    return True
+
+
+def defer_chat_notifications(session: Session, *, platform: str, chat_id: str, until: datetime) -> int:
+    """Hold every pending notification of one chat until at least ``until`` (flood control); how many moved.
+
+    Rows already due later keep their time; attempts are not touched.
+    """
+    result = session.exec(
+        update(Notification)
+        .where(
+            col(Notification.platform) == platform,
+            col(Notification.chat_id) == chat_id,
+            col(Notification.sent_at).is_(None),
+            col(Notification.gave_up).is_(False),
+            col(Notification.next_attempt_at) < until,
+        )
+        .values(next_attempt_at=until)
+    )
+    return result.rowcount
+
+
+def give_up_chat_notifications(session: Session, *, platform: str, chat_id: str, error: str) -> int:
+    """Stop trying every pending notification of one chat (it blocked the bot), recording why; how many."""
+    result = session.exec(
+        update(Notification)
+        .where(
+            col(Notification.platform) == platform,
+            col(Notification.chat_id) == chat_id,
+            col(Notification.sent_at).is_(None),
+            col(Notification.gave_up).is_(False),
+        )
+        .values(gave_up=True, last_error=error[:LAST_ERROR_MAX])
+    )
+    return result.rowcount
 
 
 # --- button tokens ----------------------------------------------------------------------------------

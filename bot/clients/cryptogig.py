@@ -74,13 +74,14 @@ def _is_error(payload: Any) -> bool:
     )
 
 
-def _raise_for_error(endpoint: Endpoint, status: int, payload: Any, api_key: str) -> None:
+def _raise_for_error(endpoint: Endpoint, status: int, payload: Any, secrets: tuple[str, ...]) -> None:
     """Map an error answer (HTTP 4xx, or ``{"status": "error"}`` with any status) to our errors."""
     if status < 400 and not _is_error(payload):
         return
     msg = _message(payload)
-    if api_key:
-        msg = msg.replace(api_key, "***")  # an upstream echoing our key must not put it in a message
+    for secret in secrets:  # an upstream echoing our key or the user's code must not put it in a message
+        if secret:
+            msg = msg.replace(secret, "***")
     lowered = msg.lower()
     if status in (401, 403) or "api key" in lowered or "api_key" in lowered:
         raise BadApiKey("CryptoGig refused the API key", upstream=UPSTREAM, status=status)
@@ -115,8 +116,11 @@ def _unwrap(payload: dict[str, Any], *keys: str) -> Any:
     return None
 
 
-def parse_response(endpoint: Endpoint, response: httpx.Response, *, api_key: str = "") -> Any:
-    """Turn one CryptoGig answer into models (Account, list[Item], Item, Purchase) or one of our errors."""
+def parse_response(endpoint: Endpoint, response: httpx.Response, *, api_key: str = "", purchase_code: str = "") -> Any:
+    """Turn one CryptoGig answer into models (Account, list[Item], Item, Purchase) or one of our errors.
+
+    ``api_key`` and ``purchase_code`` are only used to keep them out of error messages.
+    """
     status = response.status_code
     try:
         payload = decode_json(response, UPSTREAM)
@@ -126,7 +130,7 @@ def parse_response(endpoint: Endpoint, response: httpx.Response, *, api_key: str
         raise
     if endpoint is Endpoint.ITEMS and _is_error(payload) and "no items" in _message(payload).lower():
         return []  # how the API says the workspace sells nothing yet
-    _raise_for_error(endpoint, status, payload, api_key)
+    _raise_for_error(endpoint, status, payload, (api_key, purchase_code))
     if not isinstance(payload, dict):
         raise UpstreamMalformed("CryptoGig sent JSON of an unexpected shape", upstream=UPSTREAM, status=status)
     if endpoint is Endpoint.ACCOUNT:
@@ -207,6 +211,7 @@ class CryptoGigClient:
 
     async def validate_purchase(self, code: str) -> Purchase:
         """Check a purchase code; InvalidPurchaseCode when CryptoGig does not know it. Never retried."""
-        data = {"api_key": self._api_key, "purchase_code": code.strip()}
+        code = code.strip()
+        data = {"api_key": self._api_key, "purchase_code": code}
         response = await send(self._http, UPSTREAM, "POST", Endpoint.VALIDATION.value, data=data)
-        return parse_response(Endpoint.VALIDATION, response, api_key=self._api_key)
+        return parse_response(Endpoint.VALIDATION, response, api_key=self._api_key, purchase_code=code)

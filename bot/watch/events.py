@@ -226,7 +226,8 @@ class _View:
 
     def ending_soon(self, watcher: WatcherInfo, minutes: int) -> Event:
         top = self.auction.top_bid
-        on_top = top is not None and watcher.auctionity_user_id is not None and top.user_id == watcher.auctionity_user_id
+        me = watcher.auctionity_user_id
+        on_top = top is not None and me is not None and top.user_id == me
         if top is None:
             standing = "No bids yet."
         elif on_top:

@@ -416,9 +416,7 @@ async def test_a_bid_hitting_503_is_sent_exactly_once(
 
 
 @pytest.mark.parametrize("path", ["/login", "/signup", "/password/reset", "/auction"])
-async def test_no_post_is_retried(
-    client: AuctionityClient, bob: str, auctionity_sandbox: Any, path: str
-) -> None:
+async def test_no_post_is_retried(client: AuctionityClient, bob: str, auctionity_sandbox: Any, path: str) -> None:
     auctionity_sandbox.faults.set(status=500)
     now = auctionity_sandbox.data.now()
     before = auctionity_sandbox.data.requests[path]  # the bob fixture has logged in already

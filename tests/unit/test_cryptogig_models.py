@@ -225,6 +225,14 @@ def test_other_error_messages_map_to_a_plain_upstream_error_without_the_api_key(
     assert caught.value.upstream == "CryptoGig"
 
 
+def test_other_error_messages_do_not_repeat_the_purchase_code() -> None:
+    code = "0b8d6c45-9e1f-4a27-b3c8-2d1e0f9a8b85"
+    payload = {"status": "error", "msg": f"Code {code} is locked"}
+    with pytest.raises(UpstreamError) as caught:
+        parse_response(Endpoint.VALIDATION, respond(payload, 409), purchase_code=code)
+    assert code not in str(caught.value)
+
+
 def test_error_without_a_message_is_malformed() -> None:
     with pytest.raises(UpstreamMalformed):
         parse_response(Endpoint.ITEMS, respond({"status": "error"}))

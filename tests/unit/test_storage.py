@@ -671,3 +671,111 @@ def test_set_value_stores_and_overwrites_small_bot_state(engine: Engine) -> None
 def test_reminder_minutes_parse_to_positive_distinct_minutes_largest_first(minutes: list[int]) -> None:
     parsed = parse_minutes(",".join(map(str, minutes)))
     assert parsed == sorted({m for m in minutes if m > 0}, reverse=True)
+
+
+# --- queries the poller and dispatcher use ----------------------------------------------------------
+
+
+def test_platform_user_ids_maps_chat_user_ids_and_leaves_out_unknown_ones(engine: Engine) -> None:
+    alice, bob = _user(engine, "alice"), _user(engine, "bob", platform="discord")
+    with session_scope(engine) as session:
+        assert repo.platform_user_ids(session, chat_user_ids=[alice, bob, 999_999]) == {alice: "alice", bob: "bob"}
+        assert repo.platform_user_ids(session, chat_user_ids=[]) == {}
+
+
+def test_watcher_rows_by_auction_gives_plain_rows_with_each_watchers_ids(engine: Engine) -> None:
+    alice = _user(engine, "alice")
+    with session_scope(engine) as session:
+        repo.set_auctionity_user_id(session, chat_user_id=alice, auctionity_user_id="auc-alice")
+        repo.add_watch(
+            session, chat_user_id=alice, auction_id=AUCTION_A, platform="telegram", chat_id="5", remind_minutes="10"
+        )
+    with session_scope(engine) as session:
+        rows = repo.watcher_rows_by_auction(session, auction_ids=[AUCTION_A_UPPERCASE, AUCTION_B])
+    assert list(rows) == [AUCTION_A]
+    (row,) = rows[AUCTION_A]
+    assert {key: row[key] for key in ("chat_user_id", "platform", "chat_id", "remind_minutes")} == {
+        "chat_user_id": alice,
+        "platform": "telegram",
+        "chat_id": "5",
+        "remind_minutes": "10",
+    }
+    assert (row["platform_user_id"], row["auctionity_user_id"]) == ("alice", "auc-alice")
+
+
+def test_ended_auctions_watched_after_their_last_state_are_owed_a_result(engine: Engine) -> None:
+    alice = _user(engine, "alice")
+    with session_scope(engine) as session:
+        for auction_id, watched_at in [(AUCTION_A, NOW), (AUCTION_B, NOW - timedelta(hours=2))]:
+            watch = repo.add_watch(session, chat_user_id=alice, auction_id=auction_id, platform="telegram", chat_id="1")
+            watch.created_at = watched_at
+            repo.save_auction_state(
+                session,
+                AuctionState(
+                    auction_id=auction_id,
+                    ended=True,
+                    end_date=NOW - timedelta(days=1),
+                    updated_at=NOW - timedelta(hours=1),
+                ),
+            )
+    with session_scope(engine) as session:
+        assert repo.ended_auction_ids_with_new_watches(session) == [AUCTION_A]
+
+
+def test_due_notifications_can_be_limited_to_the_platforms_that_can_send(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        _enqueue(session, "tg")
+        repo.enqueue_notification(
+            session,
+            dedupe_key="dc",
+            platform="discord",
+            chat_id="9",
+            chat_user_id=None,
+            kind="won",
+            payload="{}",
+            now=NOW,
+        )
+        _enqueue(session, "tg-later", now=NOW + timedelta(hours=1))
+    with session_scope(engine) as session:
+        assert repo.platforms_with_due_notifications(session, now=NOW) == {"telegram", "discord"}
+        due = repo.due_notifications_for_platforms(session, now=NOW, platforms={"discord"})
+        assert [n.dedupe_key for n in due] == ["dc"]
+        assert repo.due_notifications_for_platforms(session, now=NOW, platforms=[]) == []
+
+
+def test_deferring_a_notification_moves_its_retry_without_counting_an_attempt(engine: Engine) -> None:
+    later = NOW + timedelta(seconds=30)
+    with session_scope(engine) as session:
+        _enqueue(session, "slow-down")
+        (row,) = repo.due_notifications(session, now=NOW)
+        assert repo.defer_notification(session, notification_id=row.id, until=later, error="retry after 30s")
+        assert not repo.defer_notification(session, notification_id=999_999, until=later, error="x")
+    with session_scope(engine) as session:
+        assert repo.due_notifications(session, now=NOW) == []
+        (row,) = repo.due_notifications(session, now=later)
+        assert (row.attempts, row.last_error) == (0, "retry after 30s")
+
+
+def test_deferring_or_giving_up_a_chat_touches_only_that_chats_pending_notifications(engine: Engine) -> None:
+    later = NOW + timedelta(minutes=5)
+    with session_scope(engine) as session:
+        _enqueue(session, "chat-1-a")
+        _enqueue(session, "chat-1-b", now=NOW + timedelta(minutes=10))  # already due after `later`
+        repo.enqueue_notification(
+            session,
+            dedupe_key="chat-2",
+            platform="telegram",
+            chat_id="2",
+            chat_user_id=None,
+            kind="won",
+            payload="{}",
+            now=NOW,
+        )
+    with session_scope(engine) as session:
+        assert repo.defer_chat_notifications(session, platform="telegram", chat_id="1", until=later) == 1
+    with session_scope(engine) as session:
+        assert [n.dedupe_key for n in repo.due_notifications(session, now=NOW)] == ["chat-2"]
+        assert repo.give_up_chat_notifications(session, platform="telegram", chat_id="1", error="bot blocked") == 2
+    with session_scope(engine) as session:
+        assert repo.count_notifications(session, gave_up=True) == 2
+        assert [n.dedupe_key for n in repo.due_notifications(session, now=NOW + timedelta(days=1))] == ["chat-2"]

@@ -1,0 +1,396 @@
+"""The dispatcher: sends due outbox rows through the platform adapters, in order per chat, within platform limits.
+
+One round (``Dispatcher.run_once``, called by the scheduler about every second):
+
+- take the due, unsent rows of the platforms that have an adapter and are not paused;
+- group them per chat; a chat's rows go one at a time, oldest first, while up to ``concurrency``
+  chats proceed side by side;
+- before each send, wait for the platform's budget (an aiolimiter bucket), if it has one;
+- after a send, mark the row sent in its own short transaction at once: the gap between the two
+  is the only place a crash can make an alert go out twice.
+
+What a failed send does:
+
+    RetryLater      the chat (and all its pending rows, in order) waits retry_after seconds; not an
+                    attempt unless a row keeps hitting it; two flooded chats in a round, or an error
+                    saying the limit is global, pause the whole platform
+    RecipientGone   the chat's watches are deactivated and its pending rows given up
+    anything else   exponential backoff with jitter; given up after ``max_attempts``
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from aiolimiter import AsyncLimiter
+
+from bot.errors import GavelError, RecipientGone, RetryLater
+from bot.logs import RedactingFilter
+from bot.messages import Alert, reply_from_json
+from bot.services import Services
+from storage import repo
+from storage.models import Notification
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE_SECONDS = 5.0
+BACKOFF_CAP_SECONDS = 900.0
+# A bogus or hostile retry_after must not park a row for days.
+MAX_RETRY_AFTER_SECONDS = 3600.0
+# Flood waits are the platform pacing us, not a failure; past this many for one row they count as attempts,
+# so a row that can never get through still ends.
+FREE_FLOOD_WAITS = 10
+# Two chats of one platform flooded in the same round means the platform-wide limit, not a per-chat one.
+CHATS_FLOODED_FOR_PLATFORM_PAUSE = 2
+ERROR_TEXT_MAX = 200
+UNROUTED_CHECK_INTERVAL = timedelta(minutes=5)
+GLOBAL_SCOPES = ("global", "platform", "bot")
+
+
+class Sender(Protocol):
+    """What the dispatcher needs of an adapter."""
+
+    async def send(self, alert: Alert) -> None: ...
+
+
+def default_budgets() -> dict[str, AsyncLimiter]:
+    """Platform-wide send budgets the dispatcher applies itself, whatever the adapter does.
+
+    Discord allows a bot 50 requests a second overall. Telegram's adapter paces itself per chat,
+    per group and overall, which only it can do well (it knows which chats are groups).
+    """
+    return {"discord": AsyncLimiter(50, 1)}
+
+
+@dataclass
+class DispatchStats:
+    """What one round did."""
+
+    sent: int = 0
+    failed: int = 0  # failed sends that will be retried after a backoff
+    gave_up: int = 0  # rows abandoned: attempts used up, recipient gone, unreadable payload
+    deactivated: int = 0  # watches switched off because their chat blocked the bot
+    deferred: int = 0  # sends the platform asked us to retry later (flood control)
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.failed + self.gave_up + self.deferred
+
+
+@dataclass(frozen=True)
+class _Row:
+    """The part of an outbox row a send needs, copied out so no session is held across an await."""
+
+    id: int
+    platform: str
+    chat_id: str
+    user_id: str
+    kind: str
+    payload: str
+    attempts: int
+
+    @property
+    def chat(self) -> tuple[str, str]:
+        return self.platform, self.chat_id
+
+
+@dataclass
+class _Round:
+    stats: DispatchStats
+    flooded_chats: dict[str, set[str]] = field(default_factory=dict)
+
+
+class Dispatcher:
+    """Sends the outbox through ``adapters`` (platform name -> Sender); one instance for the process."""
+
+    def __init__(
+        self,
+        services: Services,
+        adapters: Mapping[str, Sender],
+        *,
+        max_attempts: int = 8,
+        concurrency: int = 32,
+        clock: Callable[[], datetime] | None = None,
+        budgets: Mapping[str, AsyncLimiter | None] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        if max_attempts < 1 or concurrency < 1:
+            raise ValueError("max_attempts and concurrency must be at least 1")
+        self.services = services
+        self.adapters = dict(adapters)
+        self.max_attempts = max_attempts
+        self.concurrency = concurrency
+        self._now = clock or services.now
+        # Given budgets replace the default of the same platform; None removes it.
+        merged: dict[str, AsyncLimiter | None] = {**default_budgets(), **(budgets or {})}
+        self.budgets = {platform: limiter for platform, limiter in merged.items() if limiter is not None}
+        self._rng = rng or random.Random()
+        self._redactor = RedactingFilter(services.settings.secrets())
+        self._running = asyncio.Lock()
+        self._paused_until: dict[str, datetime] = {}
+        self._flood_waits: dict[int, int] = {}
+        # Sent, but the mark failed (database hiccup): marked again next round instead of being sent twice.
+        self._unmarked: dict[int, datetime] = {}
+        self._unrouted_logged: set[str] = set()
+        self._unrouted_checked_at: datetime | None = None
+
+    # --- the round --------------------------------------------------------------------------------
+
+    async def run_once(self, limit: int = 500) -> DispatchStats:
+        """Send what is due now (at most ``limit`` rows); returns what happened."""
+        stats = DispatchStats()
+        if self._running.locked():
+            # A round is still going (a slow platform): a second one would send its rows twice.
+            return stats
+        async with self._running:
+            now = self._now()
+            self._mark_unmarked()
+            self._log_unrouted(now)
+            platforms = [p for p in self.adapters if not self._paused(p, now)]
+            rows = self._due_rows(now, platforms, limit)
+            if not rows:
+                return stats
+            round_ = _Round(stats)
+            semaphore = asyncio.Semaphore(self.concurrency)
+            async with asyncio.TaskGroup() as group:
+                for chat_rows in _by_chat(rows):
+                    group.create_task(self._deliver_chat(chat_rows, semaphore, round_))
+        return stats
+
+    def _due_rows(self, now: datetime, platforms: list[str], limit: int) -> list[_Row]:
+        if not platforms:
+            return []
+        with self.services.db() as session:
+            found = repo.due_notifications_for_platforms(session, now=now, platforms=platforms, limit=limit)
+            user_ids = repo.platform_user_ids(
+                session, chat_user_ids={n.chat_user_id for n in found if n.chat_user_id is not None}
+            )
+        return [_row(n, user_ids) for n in found if n.id is not None and n.id not in self._unmarked]
+
+    async def _deliver_chat(self, rows: list[_Row], semaphore: asyncio.Semaphore, round_: _Round) -> None:
+        """One chat's rows, oldest first, one at a time; the first failure ends the chat's turn this round."""
+        async with semaphore:
+            for row in rows:
+                if self._paused(row.platform, self._now()):
+                    return  # the rows stay due and go once the platform's pause is over
+                try:
+                    carry_on = await self._deliver(row, round_)
+                except Exception:
+                    # Recording an outcome failed (the database): the row stays due and is tried again;
+                    # the other chats' sends are not cut short, which could make them go out twice.
+                    log.exception("notification %s: could not record the outcome of its send", row.id)
+                    return
+                if not carry_on:
+                    return
+
+    async def _deliver(self, row: _Row, round_: _Round) -> bool:
+        """Send one row and record the outcome; True if the chat may go on to its next row."""
+        stats = round_.stats
+        try:
+            alert = Alert(row.platform, row.chat_id, row.user_id, reply_from_json(row.payload), row.kind)
+        except Exception as error:  # retrying cannot fix a payload we cannot read
+            self._give_up(row, f"unreadable payload: {self._describe(error)}")
+            stats.gave_up += 1
+            return True
+        budget = self.budgets.get(row.platform)
+        if budget is not None:
+            await budget.acquire()
+        try:
+            await self.adapters[row.platform].send(alert)
+        except RetryLater as error:
+            self._flood_wait(row, error, round_)
+            return False
+        except RecipientGone as error:
+            self._recipient_gone(row, error, stats)
+            return False
+        except Exception as error:  # every adapter failure is retried; one bad row never stops the others
+            self._failed(row, error, stats)
+            return False
+        # Nothing awaits between the send returning and this mark, so a cancellation cannot fall between them.
+        self._mark_sent(row.id, self._now())
+        self._flood_waits.pop(row.id, None)
+        stats.sent += 1
+        return True
+
+    # --- outcomes ---------------------------------------------------------------------------------
+
+    def _mark_sent(self, notification_id: int, at: datetime) -> None:
+        try:
+            with self.services.db() as session:
+                repo.mark_notification_sent(session, notification_id=notification_id, at=at)
+        except Exception:
+            log.exception(
+                "notification %s was sent but could not be marked; marking it again next round", notification_id
+            )
+            self._unmarked[notification_id] = at
+        else:
+            self._unmarked.pop(notification_id, None)
+
+    def _mark_unmarked(self) -> None:
+        for notification_id, at in list(self._unmarked.items()):
+            self._mark_sent(notification_id, at)
+
+    def _flood_wait(self, row: _Row, error: RetryLater, round_: _Round) -> None:
+        now = self._now()
+        wait = min(max(float(error.retry_after or 0), 0.0), MAX_RETRY_AFTER_SECONDS)
+        until = now + timedelta(seconds=wait)
+        waits = self._flood_waits[row.id] = self._flood_waits.get(row.id, 0) + 1
+        reason = f"flood control: retry after {wait:g} s"
+        with self.services.db() as session:
+            if waits > FREE_FLOOD_WAITS:
+                give_up = row.attempts + 1 >= self.max_attempts
+                repo.mark_notification_failed(
+                    session, notification_id=row.id, error=reason, next_attempt_at=until, give_up=give_up
+                )
+            else:
+                give_up = False
+                repo.defer_notification(session, notification_id=row.id, until=until, error=reason)
+            # The chat's later rows wait too, so they cannot overtake this one.
+            repo.defer_chat_notifications(session, platform=row.platform, chat_id=row.chat_id, until=until)
+        if give_up:
+            self._flood_waits.pop(row.id, None)
+            round_.stats.gave_up += 1
+            log.warning("notification %s (%s) given up after %d flood waits", row.id, row.kind, waits)
+        else:
+            round_.stats.deferred += 1
+            log.info("notification %s (%s): %s", row.id, row.platform, reason)
+        flooded = round_.flooded_chats.setdefault(row.platform, set())
+        flooded.add(row.chat_id)
+        scope = str(getattr(error, "scope", "") or "").lower()
+        platform_wide = scope in GLOBAL_SCOPES or len(flooded) >= CHATS_FLOODED_FOR_PLATFORM_PAUSE
+        if platform_wide and self._paused_until.get(row.platform, now) < until:
+            log.warning("%s flood limit reached: pausing its alerts for %g s", row.platform, wait)
+            self._paused_until[row.platform] = until
+
+    def _recipient_gone(self, row: _Row, error: RecipientGone, stats: DispatchStats) -> None:
+        reason = f"recipient gone: {self._describe(error)}"
+        with self.services.db() as session:
+            repo.mark_notification_failed(
+                session, notification_id=row.id, error=reason, next_attempt_at=self._now(), give_up=True
+            )
+            dropped = repo.give_up_chat_notifications(session, platform=row.platform, chat_id=row.chat_id, error=reason)
+            watches = repo.deactivate_watches_for_chat(session, platform=row.platform, chat_id=row.chat_id)
+        self._flood_waits.pop(row.id, None)
+        stats.gave_up += 1 + dropped
+        stats.deactivated += watches
+        log.info(
+            "notification %s: %s recipient gone; %d watch(es) deactivated, %d more alert(s) dropped",
+            row.id,
+            row.platform,
+            watches,
+            dropped,
+        )
+
+    def _failed(self, row: _Row, error: Exception, stats: DispatchStats) -> None:
+        attempts = row.attempts + 1
+        give_up = attempts >= self.max_attempts
+        reason = self._describe(error)
+        retry_at = self._now() + timedelta(seconds=self.backoff_seconds(attempts))
+        with self.services.db() as session:
+            repo.mark_notification_failed(
+                session, notification_id=row.id, error=reason, next_attempt_at=retry_at, give_up=give_up
+            )
+        if give_up:
+            self._flood_waits.pop(row.id, None)
+            stats.gave_up += 1
+            log.warning(
+                "notification %s (%s, %s) given up after %d attempts: %s",
+                row.id,
+                row.platform,
+                row.kind,
+                attempts,
+                reason,
+            )
+        else:
+            stats.failed += 1
+            log.warning(
+                "notification %s (%s, %s) failed, attempt %d of %d: %s",
+                row.id,
+                row.platform,
+                row.kind,
+                attempts,
+                self.max_attempts,
+                reason,
+            )
+
+    def _give_up(self, row: _Row, reason: str) -> None:
+        with self.services.db() as session:
+            repo.mark_notification_failed(
+                session, notification_id=row.id, error=reason, next_attempt_at=self._now(), give_up=True
+            )
+        log.warning("notification %s (%s) given up: %s", row.id, row.kind, reason)
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    def backoff_seconds(self, attempts: int) -> float:
+        """Delay before the next try after ``attempts`` failures: doubling, capped, with "equal jitter".
+
+        Half the delay is fixed and half random, so delays still grow from one attempt to the next
+        while rows that failed together (an outage) spread out instead of retrying in one burst.
+        """
+        ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
+        return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
+
+    def _paused(self, platform: str, now: datetime) -> bool:
+        until = self._paused_until.get(platform)
+        if until is None:
+            return False
+        if until <= now:
+            del self._paused_until[platform]
+            return False
+        return True
+
+    def _describe(self, error: BaseException) -> str:
+        """A short, single-line, secret-free account of an error for last_error and the log."""
+        message = error.message if isinstance(error, GavelError) else str(error)
+        text = f"{type(error).__name__}: {message}" if message else type(error).__name__
+        text = self._redactor.redact(" ".join(text.split()))
+        return text[:ERROR_TEXT_MAX]
+
+    def _log_unrouted(self, now: datetime) -> None:
+        """Say once per platform that alerts wait for an adapter that is not configured (they stay queued)."""
+        checked = self._unrouted_checked_at
+        if checked is not None and now - checked < UNROUTED_CHECK_INTERVAL:
+            return
+        self._unrouted_checked_at = now
+        with self.services.db() as session:
+            waiting = repo.platforms_with_due_notifications(session, now=now)
+        for platform in sorted(waiting - set(self.adapters) - self._unrouted_logged):
+            self._unrouted_logged.add(platform)
+            log.warning(
+                "alerts for %s are waiting but no %s adapter is configured; they stay queued", platform, platform
+            )
+
+
+def _row(notification: Notification, user_ids: Mapping[int, str]) -> _Row:
+    assert notification.id is not None
+    user_id = user_ids.get(notification.chat_user_id) if notification.chat_user_id is not None else None
+    return _Row(
+        id=notification.id,
+        platform=notification.platform,
+        chat_id=notification.chat_id,
+        user_id=user_id or notification.chat_id,
+        kind=notification.kind,
+        payload=notification.payload,
+        attempts=notification.attempts,
+    )
+
+
+def _by_chat(rows: Iterable[_Row]) -> list[list[_Row]]:
+    """Rows grouped per chat, each chat's oldest first; chats with the most rows first.
+
+    Every row here is already due, so starting the longest queues first costs nobody anything and
+    keeps a long one-message-a-second chain from being what the round ends waiting for.
+    """
+    chats: dict[tuple[str, str], list[_Row]] = {}
+    for row in rows:
+        chats.setdefault(row.chat, []).append(row)
+    for chat_rows in chats.values():
+        chat_rows.sort(key=lambda row: row.id)
+    return sorted(chats.values(), key=len, reverse=True)

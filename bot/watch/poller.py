@@ -1,0 +1,241 @@
+"""The poller: watched auctions fetched in batches, diffed against AuctionState, alerts written to the outbox.
+
+One poll: the distinct due auction ids, in batches of ``batch_size`` (one ``GET /auction`` each),
+fetched with bounded concurrency. Each batch's outbox rows and state rows are written in one
+transaction, so an alert is decided exactly once however often the process dies: either the
+state advanced and its alerts are queued, or neither happened and the next poll redoes both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session
+
+from bot.clients.auctionity import Auction
+from bot.errors import UpstreamError
+from bot.messages import reply_to_json
+from bot.watch.events import AuctionStateSnapshot, WatcherInfo, diff_auction
+from storage import repo
+from storage.models import AuctionState, parse_minutes
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(minutes=15)
+MISSING_LIMIT = 5  # polls an auction may be absent from upstream's answer before we stop asking for it
+
+
+@dataclass
+class PollStats:
+    """What one poll did."""
+
+    requests: int = 0  # GET /auction calls (the client's own retries not counted)
+    auctions: int = 0  # auctions fetched and diffed
+    events: int = 0  # outbox rows written (repeats of a dedupe key are not)
+    failures: int = 0  # batches that failed and were backed off
+    missing: int = 0  # watched auctions upstream did not return
+
+
+class Poller:
+    """Polls every watched auction that is due; ``poll_once`` is what the scheduler runs."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        batch_size: int = 50,
+        concurrency: int = 4,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not 1 <= batch_size <= 50:
+            raise ValueError("batch_size must be 1 to 50: one GET /auction carries at most 50 ids")
+        self.services = services
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self.rng = rng or random.Random()
+
+    async def poll_once(self) -> PollStats:
+        """Poll every due auction once; a failing batch is backed off and never stops the others."""
+        stats = PollStats()
+        ids = await asyncio.to_thread(self._due_ids, self.services.now())
+        if not ids:
+            return stats
+        batches = [ids[start : start + self.batch_size] for start in range(0, len(ids), self.batch_size)]
+        limit = asyncio.Semaphore(self.concurrency)
+        await asyncio.gather(*(self._poll_batch(batch, limit, stats) for batch in batches))
+        if stats.failures or stats.events:
+            log.info(
+                "poll: %d auctions, %d requests, %d alerts queued, %d failed batches",
+                stats.auctions,
+                stats.requests,
+                stats.events,
+                stats.failures,
+            )
+        return stats
+
+    def _due_ids(self, now: datetime) -> list[str]:
+        with self.services.db() as session:
+            due = repo.watched_auction_ids_due(session, now=now)
+            owed = repo.ended_auction_ids_with_new_watches(session)
+        return list(dict.fromkeys(due + owed))
+
+    async def _poll_batch(self, batch: list[str], limit: asyncio.Semaphore, stats: PollStats) -> None:
+        async with limit:
+            stats.requests += 1
+            try:
+                auctions = await self.services.auctionity.auctions(batch)
+            except UpstreamError as error:
+                stats.failures += 1
+                log.warning("poll: a batch of %d auctions failed (%s); backing off", len(batch), type(error).__name__)
+                await self._guarded(self._back_off, batch, type(error).__name__)
+                return
+            except Exception:  # one batch's surprise must not stop the others
+                stats.failures += 1
+                log.exception("poll: a batch of %d auctions failed unexpectedly", len(batch))
+                await self._guarded(self._back_off, batch, "unexpected error")
+                return
+        # Outside the semaphore: the next fetch starts while this batch is written (in a thread, so the
+        # event loop keeps answering chat commands meanwhile).
+        written = await self._guarded(self._record, batch, auctions)
+        if written is None:
+            stats.failures += 1
+            return
+        stats.auctions += len(auctions)
+        stats.events += written[0]
+        stats.missing += written[1]
+
+    async def _guarded(self, work: Any, *args: Any) -> Any:
+        try:
+            return await asyncio.to_thread(work, *args)
+        except Exception:
+            # A database error rolls the batch back; its auctions stay due and the next poll redoes them.
+            log.exception("poll: could not record a batch")
+            return None
+
+    def _record(self, batch: list[str], auctions: Sequence[Auction]) -> tuple[int, int]:
+        """Diff each auction of the batch and write alerts and states in ONE transaction; (alerts, missing)."""
+        settings = self.services.settings
+        found = {repo.auction_key(a.id): a for a in auctions}
+        written = missing = 0
+        with self.services.db() as session:
+            now = self.services.now()
+            states = repo.get_auction_states(session, auction_ids=batch)
+            watchers = repo.watcher_rows_by_auction(session, auction_ids=batch)
+            for auction_id in batch:
+                state = states.get(auction_id)
+                auction = found.get(auction_id)
+                if auction is None:
+                    missing += 1
+                    self._mark_missing(session, auction_id, state, now)
+                    continue
+                infos = [_watcher(row, settings.ending_soon_minutes) for row in watchers.get(auction_id, [])]
+                try:
+                    new, events = diff_auction(
+                        _snapshot(state), auction, infos, now, notify_new_bids=settings.notify_new_bids
+                    )
+                except Exception:  # an auction we cannot diff must not cost the batch its alerts
+                    log.exception("poll: could not diff auction %s", auction_id)
+                    continue
+                for event in events:
+                    written += repo.enqueue_notification(
+                        session,
+                        dedupe_key=event.dedupe_key,
+                        platform=event.platform,
+                        chat_id=event.chat_id,
+                        chat_user_id=event.chat_user_id,
+                        kind=event.kind.value,
+                        payload=reply_to_json(event.reply),
+                        now=now,
+                    )
+                _store(session, state, new, now, force=bool(events))
+        return written, missing
+
+    def _mark_missing(self, session: Session, auction_id: str, state: AuctionState | None, now: datetime) -> None:
+        if state is None:
+            state = AuctionState(auction_id=auction_id, updated_at=now)
+            session.add(state)
+        state.failures += 1
+        state.updated_at = now
+        if state.failures >= MISSING_LIMIT:
+            state.ended = True
+            log.warning("poll: auction %s is gone upstream; no longer polled", auction_id)
+        else:
+            state.next_poll_at = now + self._backoff(state.failures)
+
+    def _back_off(self, batch: list[str], reason: str) -> None:
+        """Push the batch's next poll out, exponentially in its failures and jittered, so retries spread out."""
+        with self.services.db() as session:
+            now = self.services.now()
+            states = repo.get_auction_states(session, auction_ids=batch)
+            jitter = self.rng.uniform(0.5, 1.0)
+            for auction_id in batch:
+                state = states.get(auction_id)
+                if state is None:  # never seen: end_date stays None so the first success is still silent
+                    state = AuctionState(auction_id=auction_id, updated_at=now)
+                    session.add(state)
+                state.failures += 1
+                state.next_poll_at = now + self._backoff(state.failures) * jitter
+        log.debug("poll: backed off %d auctions after %s", len(batch), reason)
+
+    def _backoff(self, failures: int) -> timedelta:
+        interval = timedelta(seconds=self.services.settings.poll_interval_seconds)
+        return min(MAX_BACKOFF, interval * 2 ** min(failures, 16))
+
+
+def _snapshot(state: AuctionState | None) -> AuctionStateSnapshot | None:
+    if state is None or state.end_date is None:
+        return None  # no row, or a row only holding a backoff: the auction was never seen
+    return AuctionStateSnapshot(
+        auction_id=state.auction_id,
+        last_bid_id=state.last_bid_id,
+        bid_count=state.bid_count,
+        top_bidder=state.top_bidder,
+        top_amount=state.top_amount,
+        end_date=state.end_date,
+        ended=state.ended,
+        polled_at=state.updated_at,
+    )
+
+
+def _watcher(row: dict[str, Any], default_minutes: int) -> WatcherInfo:
+    return WatcherInfo(
+        chat_user_id=row["chat_user_id"],
+        platform=row["platform"],
+        chat_id=row["chat_id"],
+        user_id=row["platform_user_id"],
+        auctionity_user_id=row["auctionity_user_id"],
+        reminders=tuple(parse_minutes(row["remind_minutes"] or "") or [default_minutes]),
+        since=row["created_at"],
+    )
+
+
+_TRACKED = ("last_bid_id", "bid_count", "top_bidder", "top_amount", "end_date", "ended")
+
+
+def _store(session: Session, state: AuctionState | None, new: AuctionStateSnapshot, now: datetime, force: bool) -> None:
+    """Write the new state, but only when something changed: most auctions are quiet most polls.
+
+    ``updated_at`` is when the values were last written, which is what the diff compares reminder
+    times and watch ages with; an unchanged row keeps its older time, which those comparisons allow.
+    """
+    if state is None:
+        state = AuctionState(auction_id=new.auction_id, updated_at=now)
+        session.add(state)
+        force = True
+    changed = force or state.failures != 0 or any(getattr(state, f) != getattr(new, f) for f in _TRACKED)
+    if not changed:
+        return
+    for name in _TRACKED:
+        setattr(state, name, getattr(new, name))
+    state.failures = 0
+    state.next_poll_at = now
+    state.updated_at = now

@@ -1,0 +1,104 @@
+"""The alert scheduler: the poller every POLL_INTERVAL_SECONDS and the dispatcher every second, on apscheduler."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.watch.poller import Poller
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+DISPATCH_INTERVAL_SECONDS = 1.0
+STOP_GRACE_SECONDS = 30.0  # how long a stop waits for an in-flight poll or send to finish
+
+
+class _Jobs:
+    """Runs each job as a task we can wait for: apscheduler cancels coroutine jobs on shutdown."""
+
+    def __init__(self) -> None:
+        self.running: set[asyncio.Task[Any]] = set()
+
+    def wrap(self, name: str, job: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self.running.add(task)
+            try:
+                await job()
+            except Exception:  # a failed run is logged; the next one is scheduled regardless
+                log.exception("%s failed", name)
+            finally:
+                self.running.discard(task)
+
+        return run
+
+    async def finish(self, grace: float) -> None:
+        """Wait up to ``grace`` seconds for the running jobs, then cancel what is left."""
+        pending = {task for task in self.running if not task.done()}
+        if not pending:
+            return
+        _, late = await asyncio.wait(pending, timeout=grace)
+        for task in late:
+            log.warning("stopping: a job did not finish within %.0f s; cancelling it", grace)
+            task.cancel()
+
+
+def _dispatcher(services: Services, adapters: dict[str, Any]) -> Any:
+    from bot.watch.dispatch import Dispatcher  # imported late: adapters' send code is only needed here
+
+    return Dispatcher(services, adapters)
+
+
+@contextlib.asynccontextmanager
+async def start_alerts(
+    services: Services,
+    adapters: dict[str, Any],
+    *,
+    dispatch_interval: float = DISPATCH_INTERVAL_SECONDS,
+    stop_grace: float = STOP_GRACE_SECONDS,
+) -> AsyncIterator[AsyncIOScheduler]:
+    """Poll and dispatch for as long as the block runs; on exit, let a running poll or send finish first.
+
+    Waiting matters: a send cancelled between the platform accepting it and the outbox row being
+    marked would be sent again after the restart.
+    """
+    poller = Poller(services)
+    dispatcher = _dispatcher(services, adapters)
+    jobs = _Jobs()
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    start = datetime.now(scheduler.timezone)
+    options: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+    scheduler.add_job(
+        jobs.wrap("poll", poller.poll_once),
+        "interval",
+        seconds=services.settings.poll_interval_seconds,
+        next_run_time=start,
+        id="poll",
+        **options,
+    )
+    scheduler.add_job(
+        jobs.wrap("dispatch", dispatcher.run_once),
+        "interval",
+        seconds=dispatch_interval,
+        next_run_time=start,
+        id="dispatch",
+        **options,
+    )
+    scheduler.start()
+    log.info("alerts: polling every %d s", services.settings.poll_interval_seconds)
+    try:
+        yield scheduler
+    finally:
+        scheduler.pause()  # no new runs; the ones in flight finish below
+        await asyncio.shield(jobs.finish(stop_grace))
+        scheduler.shutdown(wait=False)

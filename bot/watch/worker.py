@@ -1,0 +1,117 @@
+"""`python -m bot.watch.worker`: poller and dispatcher alone, delivering alerts to a file (restart-safety tests).
+
+Settings come from the environment as for `gavel run`; GAVEL_ALERT_SINK names the file that the
+"console" platform's alerts are appended to, one JSON line each, flushed and fsynced before the
+send counts as done, so a test can count deliveries across SIGKILLs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from sqlmodel import col, select
+
+from bot.config import SettingsError, load_settings
+from bot.logs import setup_logging
+from bot.messages import Alert, reply_to_json
+from bot.services import Services, open_services
+from bot.watch.scheduler import start_alerts
+from storage.db import upgrade
+from storage.models import Notification
+
+log = logging.getLogger(__name__)
+
+SINK_ENV = "GAVEL_ALERT_SINK"
+
+
+class FileSink:
+    """An adapter for platform "console" that appends each alert to a file as one JSON line."""
+
+    platform = "console"
+
+    def __init__(self, path: Path, services: Services | None = None) -> None:
+        self.path = path
+        self.services = services
+
+    def _dedupe_key(self, alert: Alert) -> str:
+        """The alert's outbox key: from the Alert if the dispatcher passed it, else the unsent row it was made from."""
+        if alert.extra.get("dedupe_key") or self.services is None:
+            return alert.extra.get("dedupe_key", "")
+        payload = reply_to_json(alert.reply)
+        with self.services.db() as session:
+            key = session.exec(
+                select(Notification.dedupe_key)
+                .where(
+                    Notification.platform == self.platform,
+                    Notification.chat_id == alert.chat_id,
+                    Notification.kind == alert.kind,
+                    Notification.payload == payload,
+                    col(Notification.sent_at).is_(None),
+                )
+                .order_by(col(Notification.id))
+            ).first()
+        return key or ""
+
+    async def send(self, alert: Alert) -> None:
+        line = json.dumps(
+            {
+                "dedupe_key": self._dedupe_key(alert),
+                "kind": alert.kind,
+                "chat_id": alert.chat_id,
+                "user_id": alert.user_id,
+                "text": alert.reply.plain_text(),
+                "pid": os.getpid(),  # which run delivered it: a restart test tells repeats across a kill apart
+            },
+            ensure_ascii=False,
+        )
+        # Written whole and synced before returning: once send returns, the delivery has happened.
+        with self.path.open("a", encoding="utf-8") as sink:
+            sink.write(line + "\n")
+            sink.flush()
+            os.fsync(sink.fileno())
+
+
+async def _wait_for_stop() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def run_worker(sink: Path) -> None:
+    settings = load_settings()
+    setup_logging(settings.log_level, secrets=settings.secrets())
+    upgrade(settings.database_url)
+    async with open_services(settings) as services, start_alerts(services, {"console": FileSink(sink, services)}):
+        log.info("worker: polling every %d s, alerts to %s", settings.poll_interval_seconds, sink)
+        await _wait_for_stop()
+        log.info("worker: stopping")
+
+
+def main() -> int:
+    sink = os.environ.get(SINK_ENV)
+    if not sink:
+        print(f"worker: set {SINK_ENV} to the file alerts should be appended to", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(run_worker(Path(sink)))
+    except SettingsError as error:
+        print(f"worker: {error}", file=sys.stderr)
+        return 2
+    except ValueError as error:  # e.g. GAVEL_SECRET_KEY missing
+        print(f"worker: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""The poller end to end: real HTTP to the Auctionity sandbox, a migrated test database, alerts in the outbox."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from sqlmodel import col, select
+
+from bot.messages import reply_from_json
+from bot.sandbox.auctionity_data import (
+    SANDBOX_ALICE_EMAIL,
+    SANDBOX_ALICE_ID,
+    SANDBOX_ALICE_PASSWORD,
+    SANDBOX_BOB_EMAIL,
+    SANDBOX_BOB_PASSWORD,
+    SANDBOX_RIVAL_ID,
+    SEED_IDS,
+)
+from bot.watch.poller import MISSING_LIMIT, Poller
+from storage import repo
+from storage.models import AuctionState, Notification
+
+LIVE = SEED_IDS["live_with_bids"]  # alice 100, then rival 120: rival on top
+
+
+async def login(chat, email=SANDBOX_ALICE_EMAIL, password=SANDBOX_ALICE_PASSWORD):
+    await chat.say("/login")
+    await chat.say(email)
+    return await chat.say(password)
+
+
+def outbox(services, kind=None):
+    with services.db() as session:
+        query = select(Notification).order_by(col(Notification.id))
+        if kind is not None:
+            query = query.where(Notification.kind == kind)
+        return list(session.exec(query))
+
+
+def watch_directly(services, auction_ids, *, user="watcher", auctionity_user_id=None):
+    """Watches written straight to the database (the watch command would GET each auction first)."""
+    with services.db() as session:
+        chat_user = repo.get_or_create_chat_user(session, platform="console", platform_user_id=user)
+        if auctionity_user_id:
+            repo.set_auctionity_user_id(session, chat_user_id=chat_user.id, auctionity_user_id=auctionity_user_id)
+        for auction_id in auction_ids:
+            repo.add_watch(
+                session, chat_user_id=chat_user.id, auction_id=auction_id, platform="console", chat_id=user
+            )
+
+
+def later(services, **delta):
+    """Move the poller's clock forward (time is injected; nothing sleeps)."""
+    start = services.clock()
+    services.clock = lambda: start + timedelta(**delta)
+
+
+def states(services):
+    with services.db() as session:
+        return {s.auction_id: s for s in session.exec(select(AuctionState))}
+
+
+async def test_a_rival_bid_gives_the_outbid_watcher_exactly_one_alert(make_chat, services, auctionity_sandbox):
+    alice = make_chat(user_id="alice")
+    await login(alice)
+    await alice.say(f"/watch {LIVE}")
+    poller = Poller(services)
+    assert (await poller.poll_once()).events == 0  # the first poll only records what is there
+
+    await alice.say(f"/bid {LIVE} 130")  # her own bid: no alert
+    assert (await poller.poll_once()).events == 0
+
+    auctionity_sandbox.data.place_bid_as(SANDBOX_RIVAL_ID, LIVE, 150)
+    stats = await poller.poll_once()
+    assert stats.events == 1
+    [row] = outbox(services)
+    assert row.kind == "outbid" and row.platform == "console" and row.chat_id == "alice"
+    assert row.dedupe_key.startswith(f"outbid:{LIVE}:")
+    reply = reply_from_json(row.payload)
+    assert "150 DRT" in reply.text and "left" in reply.text
+    labels = [b.label for line in reply.buttons for b in line]
+    assert labels == ["Bid 158", "Show", "Unwatch"]
+
+    assert (await poller.poll_once()).events == 0  # polling again adds nothing
+    auctionity_sandbox.data.place_bid_as(SANDBOX_RIVAL_ID, LIVE, 170)  # a later bid: still the same lost spot
+    assert (await poller.poll_once()).events == 0
+    assert len(outbox(services)) == 1
+
+
+async def test_an_ended_auction_tells_won_lost_and_ended_then_is_no_longer_polled(
+    make_chat, services, auctionity_sandbox
+):
+    data = auctionity_sandbox.data
+    alice, bob, carol = make_chat(user_id="alice"), make_chat(user_id="bob"), make_chat(user_id="carol")
+    await login(alice)
+    await login(bob, SANDBOX_BOB_EMAIL, SANDBOX_BOB_PASSWORD)
+    for chat in (alice, bob, carol):
+        await chat.say(f"/watch {LIVE}")
+    await bob.say(f"/bid {LIVE} 130")
+    await alice.say(f"/bid {LIVE} 140")
+    poller = Poller(services)
+    await poller.poll_once()
+
+    data.end_now(LIVE)
+    later(services, seconds=1)
+    await poller.poll_once()
+    kinds = {row.chat_id: row.kind for row in outbox(services)}
+    assert kinds == {"alice": "won", "bob": "lost", "carol": "ended"}
+    assert states(services)[LIVE].ended
+
+    before = data.requests["/auction"]
+    stats = await poller.poll_once()
+    assert stats.requests == 0 and data.requests["/auction"] == before
+
+
+async def test_n_watched_auctions_take_one_request_per_fifty(services, auctionity_sandbox):
+    data = auctionity_sandbox.data
+    ids = data.bulk_create(120)
+    watch_directly(services, ids, user="u1")
+    watch_directly(services, ids[:70], user="u2")  # watched twice: still fetched once
+    data.requests.clear()
+    stats = await Poller(services).poll_once()
+    assert data.requests["/auction"] == math.ceil(120 / 50) == stats.requests
+    assert stats.auctions == 120 and stats.failures == 0
+
+
+async def test_a_failing_batch_backs_off_without_stopping_the_others(services, auctionity_sandbox):
+    data, faults = auctionity_sandbox.data, auctionity_sandbox.faults
+    ids = data.bulk_create(150)
+    watch_directly(services, ids, user="bidder", auctionity_user_id=SANDBOX_ALICE_ID)
+    poller = Poller(services, concurrency=1)  # one batch at a time, so the faults hit the first batch
+    faults.set(status=503, remaining=3)  # every attempt the client makes for that batch
+    stats = await poller.poll_once()
+    assert (stats.failures, stats.auctions) == (1, 100)
+
+    saved = states(services)
+    backed_off = [s for s in saved.values() if s.failures]
+    assert len(backed_off) == 50 and all(s.next_poll_at > services.now() for s in backed_off)
+    assert all(s.end_date is None for s in backed_off)  # never seen yet
+
+    # While they wait, the healthy auctions are polled as usual and the backed-off ones are not.
+    data.requests.clear()
+    assert (await poller.poll_once()).auctions == 100
+    assert data.requests["/auction"] == 2
+
+    # Bids placed meanwhile are old history when an auction is first seen: no alerts for them.
+    for state in backed_off[:3]:
+        data.place_bid_as(SANDBOX_ALICE_ID, state.auction_id, 20)
+        data.place_bid_as(SANDBOX_RIVAL_ID, state.auction_id, 30)
+    later(services, minutes=5)
+    stats = await poller.poll_once()
+    assert (stats.auctions, stats.failures, stats.events) == (150, 0, 0)
+    assert not any(s.failures for s in states(services).values())
+
+
+async def test_batch_backoff_grows_with_failures_and_is_capped(services, auctionity_sandbox):
+    ids = auctionity_sandbox.data.bulk_create(3)
+    watch_directly(services, ids)
+    auctionity_sandbox.faults.set(malformed="html")
+    poller = Poller(services)
+    waits = []
+    for _ in range(8):
+        start = services.now()
+        assert (await poller.poll_once()).failures == 1
+        state = states(services)[ids[0]]
+        waits.append(state.next_poll_at - start)
+        later(services, hours=1)
+    interval = timedelta(seconds=services.settings.poll_interval_seconds)
+    assert interval <= waits[0] <= 2 * interval
+    assert waits[2] > waits[0]
+    assert max(waits) <= timedelta(minutes=15)
+
+
+async def test_an_auction_upstream_no_longer_returns_is_dropped_after_some_polls(services, auctionity_sandbox):
+    data = auctionity_sandbox.data
+    gone, kept = data.bulk_create(2)
+    data.auctions[kept].end += timedelta(days=30)  # still running however far the clock moves
+    watch_directly(services, [gone, kept])
+    poller = Poller(services)
+    await poller.poll_once()
+    del data.auctions[gone]
+    for _ in range(MISSING_LIMIT):
+        stats = await poller.poll_once()
+        assert stats.missing == 1 and stats.auctions == 1
+        later(services, hours=1)
+    assert states(services)[gone].ended
+    stats = await poller.poll_once()
+    assert (stats.auctions, stats.missing) == (1, 0)
+
+
+async def test_a_watch_made_after_the_end_was_reported_still_gets_the_result(make_chat, services, auctionity_sandbox):
+    data = auctionity_sandbox.data
+    [auction_id] = data.bulk_create(1)
+    watch_directly(services, [auction_id], user="early")
+    poller = Poller(services)
+    await poller.poll_once()
+    data.end_now(auction_id)
+    await poller.poll_once()
+    assert [row.chat_id for row in outbox(services, "ended")] == ["early"]
+
+    # Watch.created_at comes from the real clock, so this test keeps the poller on it too.
+    watch_directly(services, [auction_id], user="late")
+    await poller.poll_once()
+    await poller.poll_once()
+    assert sorted(row.chat_id for row in outbox(services, "ended")) == ["early", "late"]
