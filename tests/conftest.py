@@ -230,3 +230,11 @@ def make_chat(core: Any):
         return Chat(core, **options)
 
     return make
+
+
+def pytest_configure(config: Any) -> None:
+    """In CI, PostgreSQL must be there: .ci/run starts it, so a missing URL is a broken CI, not a skip."""
+    import os
+
+    if os.environ.get("CI") and not os.environ.get("GAVEL_TEST_POSTGRES_URL"):
+        raise pytest.UsageError("CI=true but GAVEL_TEST_POSTGRES_URL is not set: .ci/run should have started PostgreSQL")
