@@ -18,6 +18,7 @@ import discord
 from discord import app_commands
 from discord.http import HTTPClient
 
+from adapters.discord_alerts import deliver_alert
 from adapters.discord_render import (
     CUSTOM_ID_TEMPLATE,
     EDIT_FLAG,
@@ -32,7 +33,6 @@ from adapters.discord_roles import grant_role, role_problem
 from adapters.discord_tree import PLATFORM, describe_tree, populate_tree, slash_name, tree_hash
 from bot.config import Settings
 from bot.core import Core
-from bot.errors import DeliveryFailed, RecipientGone, RetryLater
 from bot.messages import Alert, Field, Outcome, Reply, Request, split_command, warning_reply
 from bot.registry import Command, Registry, Scope
 from storage import repo
@@ -44,7 +44,6 @@ CATALOGUE_TTL_SECONDS = 60.0
 DEFER_AFTER_SECONDS = 2.0  # Discord drops an interaction not answered within 3 s
 FORM_TIMEOUT_SECONDS = 600.0
 MAX_RATELIMIT_WAIT = 30.0  # longer waits surface as RetryLater so the dispatcher's backoff takes over
-DM_CLOSED = 50007  # Discord: "Cannot send messages to this user"
 
 STALE_BUTTON = "This button belongs to an older message I can no longer act on. Run the command again (see /help)."
 STALE_FORM = "That form expired before you sent it. Please run the command again."
@@ -69,7 +68,9 @@ class GavelTree(app_commands.CommandTree["GavelClient"]):
         stale = isinstance(error, (app_commands.CommandNotFound, app_commands.CommandSignatureMismatch))
         if not stale:
             log.error("slash command failed", exc_info=error)
-        await self.client.gavel.say(interaction, warning_reply(TREE_CHANGED if stale else "That did not work."))
+        if self.client.gavel is not None:
+            text = TREE_CHANGED if stale else "Something went wrong on my side. Please try again in a minute."
+            await self.client.gavel.say(interaction, warning_reply(text, ephemeral=True))
 
 
 class GavelClient(discord.Client):
@@ -183,7 +184,8 @@ class DiscordAdapter:
                 return False
         try:
             await _sync(self.client.tree, guild_id)
-        except discord.HTTPException as error:
+        except (discord.HTTPException, discord.RateLimited) as error:
+            # Keep running with the commands Discord already has; the next start tries again.
             log.error("could not sync the Discord command tree (%s); commands may be stale", error)
             return False
         with self.core.services.db() as session:
@@ -370,37 +372,8 @@ class DiscordAdapter:
     # --- alerts ----------------------------------------------------------------------------------
 
     async def send(self, alert: Alert) -> None:
-        """DM the user; if their DMs are closed, post in the channel where they set the watch, mentioning them."""
-        try:
-            user_id = int(alert.user_id)
-        except ValueError:
-            raise RecipientGone(f"not a Discord user id: {alert.user_id[:30]!r}") from None
-        channel: discord.DMChannel | None = None
-        try:
-            channel = await self.client.create_dm(discord.Object(id=user_id))
-            await channel.send(**self._render(alert.reply).send_kwargs())
-            return
-        except discord.Forbidden as error:
-            if error.code != DM_CLOSED:
-                log.info("DM to %s refused (code %s); trying the channel", user_id, error.code)
-        except Exception as error:
-            raise _delivery_error(error) from error
-        await self._send_to_channel(alert, user_id, channel.id if channel else None)
-
-    async def _send_to_channel(self, alert: Alert, user_id: int, dm_channel_id: int | None) -> None:
-        if not alert.chat_id.isdigit() or int(alert.chat_id) in (user_id, dm_channel_id):
-            raise RecipientGone("the user's DMs are closed and there is no channel to fall back to")
-        channel = self.client.get_partial_messageable(int(alert.chat_id))
-        rendered = self._render(alert.reply, mention_user_id=str(user_id))
-        try:
-            await channel.send(
-                **rendered.send_kwargs(),
-                allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(user_id)]),
-            )
-        except discord.Forbidden as error:
-            raise RecipientGone(f"DMs closed and the channel refused the message ({error.code})") from error
-        except Exception as error:
-            raise _delivery_error(error) from error
+        """Push an alert: by DM, or in the watch's channel when DMs are closed (see discord_alerts)."""
+        await deliver_alert(self.client, alert, self._render)
 
 
 class Responder:
@@ -448,17 +421,6 @@ class Responder:
             await interaction.edit_original_response(content=rendered.content, embed=rendered.embed, view=rendered.view)
         else:  # answered elsewhere already (e.g. by an error handler): add to it
             await interaction.followup.send(**kwargs, ephemeral=ephemeral)
-
-
-def _delivery_error(error: Exception) -> DeliveryFailed:
-    if isinstance(error, discord.RateLimited):
-        return RetryLater("Discord rate limit", retry_after=error.retry_after)
-    if isinstance(error, discord.HTTPException) and error.status == 429:
-        headers = getattr(error.response, "headers", None) or {}
-        return RetryLater("Discord rate limit", retry_after=float(headers.get("Retry-After", 5)))
-    if isinstance(error, discord.NotFound):
-        return RecipientGone(f"unknown user or channel ({error.code})")
-    return DeliveryFailed(f"Discord refused the alert: {type(error).__name__}")
 
 
 async def _sync(tree: app_commands.CommandTree[Any], guild_id: int | None) -> None:

@@ -112,7 +112,7 @@ def _authenticate(request: Request, data: AuctionityData) -> str:
         raise SandboxRuleError("invalid token", 401) from exc
     if not isinstance(claims.get("exp"), int | float) or claims["exp"] <= data.now().timestamp():
         raise SandboxRuleError("token expired", 401)
-    if claims["sub"] not in data.users:
+    if not isinstance(claims["sub"], str) or claims["sub"] not in data.users:
         raise SandboxRuleError("invalid token", 401)
     return str(claims["sub"])
 
@@ -334,7 +334,7 @@ def rival_round(data: AuctionityData, *, rng: random.Random | None = None) -> li
     """One pass of the rival: outbid others on live auctions (up to a budget), keep a short auction around."""
     rng = rng or random.Random()
     now = data.now()
-    live = [a for a in list(data.auctions.values()) if a.start <= now < a.end]
+    live = data.live_auctions()
     if not any(a.end - now <= SHORT_AUCTION_HORIZON for a in live):
         # The demo needs something that ends within minutes, so "ending soon" and "won/lost" show up.
         minutes = rng.randint(3, 6)

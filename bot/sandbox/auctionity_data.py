@@ -375,6 +375,12 @@ class AuctionityData:
             found = {i: self.auctions[i] for i in ids if i in self.auctions}
             return list(found.values())
 
+    def live_auctions(self) -> list[SandboxAuction]:
+        """Auctions open for bids right now."""
+        now = self.now()
+        with self._lock:
+            return [a for a in self.auctions.values() if a.start <= now < a.end]
+
     def created_by(self, user_id: str) -> list[SandboxAuction]:
         with self._lock:
             return [self.auctions[i] for i in self.auctions_by_creator.get(user_id, []) if i in self.auctions]

@@ -3,8 +3,8 @@
 One round (``Dispatcher.run_once``, called by the scheduler about every second):
 
 - take the due, unsent rows of the platforms that have an adapter and are not paused;
-- group them per chat; a chat's rows go one at a time, oldest first, while up to ``concurrency``
-  chats proceed side by side;
+- group them per chat; a chat's rows go one at a time, oldest first, at least the platform's chat
+  interval apart, while up to ``concurrency`` sends to different chats are in flight;
 - before each send, wait for the platform's budget (an aiolimiter bucket), if it has one;
 - after a send, mark the row sent in its own short transaction at once: the gap between the two
   is the only place a crash can make an alert go out twice.
@@ -62,10 +62,18 @@ class Sender(Protocol):
 def default_budgets() -> dict[str, AsyncLimiter]:
     """Platform-wide send budgets the dispatcher applies itself, whatever the adapter does.
 
-    Discord allows a bot 50 requests a second overall. Telegram's adapter paces itself per chat,
-    per group and overall, which only it can do well (it knows which chats are groups).
+    An aiolimiter bucket admits its whole capacity at once and then refills at its rate, so in any
+    window of one period it can let through capacity + rate: AsyncLimiter(30, 1) allows ~59 messages
+    in the first second. Telegram counts "30 a second" over any second, so its bucket holds one token
+    and refills at 29/s (one token short of the limit, for timing jitter). Discord's global limit
+    of 50 requests a second is itself a bucket.
     """
-    return {"discord": AsyncLimiter(50, 1)}
+    return {"telegram": AsyncLimiter(1, 1 / 29), "discord": AsyncLimiter(50, 1)}
+
+
+# Seconds between the starts of two sends to one chat. Telegram: one message a second per chat (a little
+# slack so network jitter cannot squeeze two into one second; groups' 20 a minute the adapter paces).
+DEFAULT_CHAT_INTERVALS: dict[str, float] = {"telegram": 1.05}
 
 
 @dataclass
@@ -118,6 +126,7 @@ class Dispatcher:
         concurrency: int = 32,
         clock: Callable[[], datetime] | None = None,
         budgets: Mapping[str, AsyncLimiter | None] | None = None,
+        chat_intervals: Mapping[str, float] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         if max_attempts < 1 or concurrency < 1:
@@ -130,6 +139,10 @@ class Dispatcher:
         # Given budgets replace the default of the same platform; None removes it.
         merged: dict[str, AsyncLimiter | None] = {**default_budgets(), **(budgets or {})}
         self.budgets = {platform: limiter for platform, limiter in merged.items() if limiter is not None}
+        intervals = {**DEFAULT_CHAT_INTERVALS, **(chat_intervals or {})}
+        self.chat_intervals = {platform: seconds for platform, seconds in intervals.items() if seconds > 0}
+        # Event-loop time (not the injectable clock: this is real pacing) before which a chat gets nothing.
+        self._chat_ready_at: dict[tuple[str, str], float] = {}
         self._rng = rng or random.Random()
         self._redactor = RedactingFilter(services.settings.secrets())
         self._running = asyncio.Lock()
@@ -158,9 +171,12 @@ class Dispatcher:
                 return stats
             round_ = _Round(stats)
             semaphore = asyncio.Semaphore(self.concurrency)
-            async with asyncio.TaskGroup() as group:
-                for chat_rows in _by_chat(rows):
-                    group.create_task(self._deliver_chat(chat_rows, semaphore, round_))
+            try:
+                async with asyncio.TaskGroup() as group:
+                    for chat_rows in _by_chat(rows):
+                        group.create_task(self._deliver_chat(chat_rows, semaphore, round_))
+            finally:
+                self._forget_idle_chats()
         return stats
 
     def _due_rows(self, now: datetime, platforms: list[str], limit: int) -> list[_Row]:
@@ -175,8 +191,10 @@ class Dispatcher:
 
     async def _deliver_chat(self, rows: list[_Row], semaphore: asyncio.Semaphore, round_: _Round) -> None:
         """One chat's rows, oldest first, one at a time; the first failure ends the chat's turn this round."""
-        async with semaphore:
-            for row in rows:
+        for row in rows:
+            # Waiting out the chat's interval holds no slot: the slots bound sends in flight, not sleepers.
+            await self._wait_for_chat(row)
+            async with semaphore:
                 if self._paused(row.platform, self._now()):
                     return  # the rows stay due and go once the platform's pause is over
                 try:
@@ -186,8 +204,8 @@ class Dispatcher:
                     # the other chats' sends are not cut short, which could make them go out twice.
                     log.exception("notification %s: could not record the outcome of its send", row.id)
                     return
-                if not carry_on:
-                    return
+            if not carry_on:
+                return
 
     async def _deliver(self, row: _Row, round_: _Round) -> bool:
         """Send one row and record the outcome; True if the chat may go on to its next row."""
@@ -201,6 +219,10 @@ class Dispatcher:
         budget = self.budgets.get(row.platform)
         if budget is not None:
             await budget.acquire()
+        interval = self.chat_intervals.get(row.platform)
+        if interval:
+            # Counted from now, after the budget wait, so a long wait there cannot bring two sends closer.
+            self._chat_ready_at[row.chat] = asyncio.get_running_loop().time() + interval
         try:
             await self.adapters[row.platform].send(alert)
         except RetryLater as error:
@@ -336,6 +358,17 @@ class Dispatcher:
         """
         ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
+
+    async def _wait_for_chat(self, row: _Row) -> None:
+        ready_at = self._chat_ready_at.get(row.chat)
+        if ready_at is not None:
+            delay = ready_at - asyncio.get_running_loop().time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+
+    def _forget_idle_chats(self) -> None:
+        now = asyncio.get_running_loop().time()
+        self._chat_ready_at = {chat: at for chat, at in self._chat_ready_at.items() if at > now}
 
     def _paused(self, platform: str, now: datetime) -> bool:
         until = self._paused_until.get(platform)

@@ -62,6 +62,7 @@ class Poller:
         self.batch_size = batch_size
         self.concurrency = concurrency
         self.rng = rng or random.Random()
+        self._writing = asyncio.Lock()
 
     async def poll_once(self) -> PollStats:
         """Poll every due auction once; a failing batch is backed off and never stops the others."""
@@ -96,16 +97,20 @@ class Poller:
             except UpstreamError as error:
                 stats.failures += 1
                 log.warning("poll: a batch of %d auctions failed (%s); backing off", len(batch), type(error).__name__)
-                await self._guarded(self._back_off, batch, type(error).__name__)
+                async with self._writing:
+                    await self._guarded(self._back_off, batch, type(error).__name__)
                 return
             except Exception:  # one batch's surprise must not stop the others
                 stats.failures += 1
                 log.exception("poll: a batch of %d auctions failed unexpectedly", len(batch))
-                await self._guarded(self._back_off, batch, "unexpected error")
+                async with self._writing:
+                    await self._guarded(self._back_off, batch, "unexpected error")
                 return
         # Outside the semaphore: the next fetch starts while this batch is written (in a thread, so the
-        # event loop keeps answering chat commands meanwhile).
-        written = await self._guarded(self._record, batch, auctions)
+        # event loop keeps answering chat commands meanwhile). One batch writes at a time: the database
+        # takes one writer anyway, and SQLite's busy wait is unfair enough to starve a queue of threads.
+        async with self._writing:
+            written = await self._guarded(self._record, batch, auctions)
         if written is None:
             stats.failures += 1
             return

@@ -244,6 +244,23 @@ async def test_items_next_button_edits_the_list_in_place(bot: RunningBot):
     assert "Previous" in " ".join(second.labels)
 
 
+async def test_a_command_slower_than_expected_is_deferred_within_discords_window(
+    bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr("adapters.discord_bot.DEFER_AFTER_SECONDS", 0.0)  # /help is quick; pretend it was not
+    shown = await bot.user().slash("help")
+    callbacks = bot.fake.requests("POST", r"/interactions/.*/callback")
+    assert callbacks[-1].payload["type"] == 5  # "Gavel is thinking…"
+    assert shown.how == "edit" and shown.title == "Commands"
+
+
+async def test_errors_from_slow_public_commands_are_shown_only_to_the_asker(bot: RunningBot):
+    shown = await bot.user().slash("item", item_id=999)
+    assert bot.fake.requests("DELETE", r"/webhooks/.*/messages/@original")  # the public "thinking…" goes
+    assert shown.how == "followup" and shown.ephemeral
+    assert shown.colour == COLOURS[Outcome.ERROR].value
+
+
 async def test_buttons_on_old_messages_still_work_after_a_restart(core: Core, discord_settings: Any, bot: RunningBot):
     first = await bot.user().slash("items")
     await bot.adapter.stop()

@@ -429,11 +429,13 @@ class DiscordUser:
             }
         return payload
 
-    @staticmethod
-    def _options(values: dict[str, Any], focused: str | None = None) -> list[dict[str, Any]]:
+    def _options(self, command: str, values: dict[str, Any], focused: str | None = None) -> list[dict[str, Any]]:
+        """Options typed as the bot declared them (Discord sends what the user is typing as a string)."""
+        declared = self.client.tree.get_command(command)  # type: ignore[attr-defined]
         options = []
         for name, value in values.items():
-            kind = 4 if isinstance(value, int) and not isinstance(value, bool) else 3
+            parameter = declared.get_parameter(name) if declared is not None else None
+            kind = parameter.type.value if parameter is not None else (4 if isinstance(value, int) else 3)
             option = {"name": name, "type": kind, "value": value}
             if name == focused:
                 option["focused"] = True
@@ -453,14 +455,14 @@ class DiscordUser:
     async def slash(self, name: str, **options: Any) -> Shown:
         """Run ``/name`` with these options; returns the last message the bot showed."""
         count = len(self.fake.shown) + len(self.fake.modals)
-        data = {"id": str(snowflake()), "name": name, "type": 1, "options": self._options(options)}
+        data = {"id": str(snowflake()), "name": name, "type": 1, "options": self._options(name, options)}
         await self.dispatch(self._base(2, data, f"token-{snowflake()}"))
         assert len(self.fake.shown) + len(self.fake.modals) > count, f"/{name} showed nothing"
         return self.fake.shown[-1] if self.fake.shown else None  # type: ignore[return-value]
 
     async def slash_opening_modal(self, name: str, **options: Any) -> dict[str, Any]:
         count = len(self.fake.modals)
-        data = {"id": str(snowflake()), "name": name, "type": 1, "options": self._options(options)}
+        data = {"id": str(snowflake()), "name": name, "type": 1, "options": self._options(name, options)}
         await self.dispatch(self._base(2, data, f"token-{snowflake()}"))
         assert len(self.fake.modals) == count + 1, f"/{name} opened no form"
         return self.fake.modals[-1]
@@ -483,7 +485,7 @@ class DiscordUser:
         """Type ``typed`` into an option with autocomplete; returns the suggestions offered."""
         count = len(self.fake.choices)
         values = {**others, option: typed}
-        options = self._options(values, focused=option)
+        options = self._options(name, values, focused=option)
         data = {"id": str(snowflake()), "name": name, "type": 1, "options": options}
         await self.dispatch(self._base(4, data, f"token-{snowflake()}"))
         assert len(self.fake.choices) == count + 1, "no suggestions were sent"

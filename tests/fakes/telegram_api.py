@@ -13,6 +13,7 @@ from their event loop, so shared state is guarded by a lock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import itertools
 import json
@@ -39,6 +40,10 @@ STRING_PARAMS = {
     "parse_mode", "description", "short_description", "language_code", "ip_address", "query", "emoji",
 }  # fmt: skip
 SENDING = ("sendMessage", "sendPhoto")
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are exactly the same "
+    "as a current content and reply markup of the message"
+)
 ADMIN_RIGHTS = (
     "can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages", "can_manage_video_chats",
     "can_restrict_members", "can_promote_members", "can_change_info", "can_invite_users", "can_post_stories",
@@ -100,10 +105,8 @@ def _decode(params: dict[str, Any]) -> dict[str, Any]:
     decoded = {}
     for key, value in params.items():
         if isinstance(value, str) and key not in STRING_PARAMS:
-            try:
+            with contextlib.suppress(ValueError):  # "@channel" or a plain word stays text
                 value = json.loads(value)
-            except ValueError:
-                pass
         decoded[key] = value
     return decoded
 
@@ -153,6 +156,19 @@ class FakeTelegram:
         """The user of this private chat blocked the bot: every send to it is 403."""
         with self._lock:
             self._blocked.add(chat_id)
+
+    def user_blocks_bot(self, user_id: int) -> dict[str, Any]:
+        """The user blocks the bot: Telegram tells the bot (my_chat_member, "kicked") and refuses sends from now on."""
+        self.block(user_id)
+        bot = {"user": self._bot_user()}
+        return self.push({
+            "my_chat_member": {
+                "chat": self.chat(user_id), "from": {"id": user_id, "is_bot": False, "first_name": "Alice"},
+                "date": int(time.time()),
+                "old_chat_member": {**bot, "status": "member"},
+                "new_chat_member": {**bot, "status": "kicked", "until_date": 0},
+            }
+        })  # fmt: skip
 
     def break_photo(self, url: str) -> None:
         """Telegram cannot fetch this image URL: sendPhoto with it answers 400."""
@@ -261,9 +277,7 @@ class FakeTelegram:
         with self._lock:
             return copy.deepcopy(self._messages[(int(call.chat_id or 0), int(call.message_id or 0))])
 
-    async def wait_for(
-        self, check: Callable[[], Any], *, timeout: float = 5.0, what: str = "the bot's answer"
-    ) -> Any:
+    async def wait_for(self, check: Callable[[], Any], *, timeout: float = 5.0, what: str = "the bot's answer") -> Any:
         """Poll until ``check()`` returns something truthy; fail with the call log if it never does."""
         deadline = time.monotonic() + timeout
         while True:
@@ -398,8 +412,7 @@ class FakeTelegram:
             return _error(400, "Bad Request: message to edit not found")
         markup = call.params.get("reply_markup")
         if (key is None or message.get(key) == call.params.get(key)) and message.get("reply_markup") == markup:
-            return _error(400, "Bad Request: message is not modified: specified new message content and reply "
-                               "markup are exactly the same as a current content and reply markup of the message")  # fmt: skip
+            return _error(400, NOT_MODIFIED)
         if key is not None:
             message[key] = call.params.get(key)
         if markup:
@@ -434,7 +447,7 @@ class FakeTelegram:
 
     def _api_createChatInviteLink(self, call: Call) -> JSONResponse:
         bot = self._member(int(call.chat_id or 0), BOT_ID)
-        if not (bot["status"] == "creator" or bot["status"] == "administrator" and bot.get("can_invite_users")):
+        if not (bot["status"] == "creator" or (bot["status"] == "administrator" and bot.get("can_invite_users"))):
             return _error(400, "Bad Request: not enough rights to manage chat invite links")
         link = {
             "invite_link": f"https://t.me/+fakeInvite{next(self._invites)}",

@@ -1,0 +1,68 @@
+"""Watch alerts on Discord: a DM first, the watch's channel (mentioning the user) when DMs are closed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import discord
+
+from adapters.discord_render import Rendered
+from bot.errors import DeliveryFailed, RecipientGone, RetryLater
+from bot.messages import Alert, Reply
+
+log = logging.getLogger(__name__)
+
+DM_CLOSED = 50007  # Discord: "Cannot send messages to this user"
+
+Renderer = Callable[..., Rendered]  # (reply, *, mention_user_id=None) -> Rendered
+
+
+async def deliver_alert(client: discord.Client, alert: Alert, render: Renderer) -> None:
+    """Send one alert, or raise what the dispatcher should do next: RetryLater, RecipientGone, DeliveryFailed."""
+    try:
+        user_id = int(alert.user_id)
+    except ValueError:
+        raise RecipientGone(f"not a Discord user id: {alert.user_id[:30]!r}") from None
+    channel: discord.DMChannel | None = None
+    try:
+        channel = await client.create_dm(discord.Object(id=user_id))
+        await channel.send(**render(alert.reply).send_kwargs())
+        return
+    except discord.Forbidden as error:
+        if error.code != DM_CLOSED:
+            log.info("DM to %s refused (code %s); trying the channel", user_id, error.code)
+    except Exception as error:
+        raise delivery_error(error) from error
+    await _send_to_channel(client, alert.reply, alert.chat_id, user_id, channel.id if channel else None, render)
+
+
+async def _send_to_channel(
+    client: discord.Client, reply: Reply, chat_id: str, user_id: int, dm_channel_id: int | None, render: Renderer
+) -> None:
+    if not chat_id.isdigit() or int(chat_id) in (user_id, dm_channel_id):
+        raise RecipientGone("the user's DMs are closed and there is no channel to fall back to")
+    channel = client.get_partial_messageable(int(chat_id))
+    rendered = render(reply, mention_user_id=str(user_id))
+    # Ping only the watcher, never @everyone or a role someone put in an auction's name.
+    mentions = discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(user_id)])
+    try:
+        await channel.send(**rendered.send_kwargs(), allowed_mentions=mentions)
+    except discord.Forbidden as error:
+        raise RecipientGone(f"DMs closed and the channel refused the message ({error.code})") from error
+    except Exception as error:
+        raise delivery_error(error) from error
+
+
+def delivery_error(error: Exception) -> DeliveryFailed:
+    """Discord's answer as the dispatcher's vocabulary."""
+    if isinstance(error, discord.RateLimited):  # discord.py waited what it will; the dispatcher waits the rest
+        return RetryLater("Discord rate limit", retry_after=error.retry_after)
+    if isinstance(error, discord.HTTPException) and error.status == 429:
+        headers = getattr(error.response, "headers", None) or {}
+        return RetryLater("Discord rate limit", retry_after=float(headers.get("Retry-After", 5)))
+    if isinstance(error, discord.NotFound):
+        return RecipientGone(f"unknown user or channel ({error.code})")
+    if not isinstance(error, (discord.HTTPException, OSError, TimeoutError)):
+        log.exception("unexpected error sending a Discord alert", exc_info=error)
+    return DeliveryFailed(f"Discord refused the alert: {type(error).__name__}")
