@@ -33,7 +33,7 @@ from adapters.discord_roles import grant_role, role_problem
 from adapters.discord_tree import PLATFORM, describe_tree, populate_tree, slash_name, tree_hash
 from bot.config import Settings
 from bot.core import Core
-from bot.messages import Alert, Field, Outcome, Reply, Request, split_command, warning_reply
+from bot.messages import Alert, Field, Outcome, Reply, Request, error_reply, split_command, warning_reply
 from bot.registry import Command, Registry, Scope
 from storage import repo
 
@@ -289,6 +289,9 @@ class DiscordAdapter:
             await responder.deliver(self._render(reply), edit=edit, ephemeral=ephemeral or reply.ephemeral)
         except discord.HTTPException as error:
             log.warning("could not answer /%s on Discord: %s", command.name, error)
+        except Exception:
+            log.exception("answering /%s on Discord failed", command.name)
+            await self.say(interaction, error_reply("Something went wrong on my side. Please try again in a minute."))
 
     async def say(self, interaction: discord.Interaction, reply: Reply) -> None:
         """Answer an interaction with a reply that needs no command (errors, stale buttons)."""

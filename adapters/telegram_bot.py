@@ -105,7 +105,8 @@ class TelegramAdapter:
         token = self.settings.telegram_bot_token.get_secret_value()  # type: ignore[union-attr]
         # PTB logs every update's text at DEBUG, and a text may be a password: never below INFO.
         telegram_log = logging.getLogger("telegram")
-        telegram_log.setLevel(max(telegram_log.getEffectiveLevel(), logging.INFO))
+        if telegram_log.getEffectiveLevel() < logging.INFO:
+            telegram_log.setLevel(logging.INFO)
         builder = (
             ApplicationBuilder()
             .token(token)

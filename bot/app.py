@@ -228,5 +228,5 @@ async def discord_sync(settings: Settings) -> int:
         return 2
     from adapters.discord_bot import sync_commands
 
-    await sync_commands(settings, build_registry())
+    print(await sync_commands(settings, build_registry()))
     return 0

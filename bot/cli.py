@@ -82,9 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-rivals", action="store_true", help="no simulated rival bidders")
     demo.add_argument("--linger", type=float, default=0.0, help="seconds to keep running after piped input ends")
     demo.set_defaults(func=cmd_demo)
-    commands.add_parser("console", help="a terminal chat against the configured APIs").set_defaults(
-        func=cmd_console
-    )
+    commands.add_parser("console", help="a terminal chat against the configured APIs").set_defaults(func=cmd_console)
     sandbox = commands.add_parser("sandbox", help="serve the simulated CryptoGig and Auctionity APIs")
     sandbox.add_argument("--cryptogig-port", type=int, default=8701)
     sandbox.add_argument("--auctionity-port", type=int, default=8702)
@@ -96,9 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     db.set_defaults(func=cmd_db)
     commands.add_parser("keygen", help="print a new GAVEL_SECRET_KEY").set_defaults(func=cmd_keygen)
     commands.add_parser("doctor", help="check settings and reach each upstream").set_defaults(func=cmd_doctor)
-    commands.add_parser("discord-sync", help="sync Discord's slash commands now").set_defaults(
-        func=cmd_discord_sync
-    )
+    commands.add_parser("discord-sync", help="sync Discord's slash commands now").set_defaults(func=cmd_discord_sync)
     return parser
 
 

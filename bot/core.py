@@ -115,10 +115,10 @@ class Core:
         settings = self.services.settings
         if command.scope is Scope.ADMIN and not settings.is_admin(request.who):
             raise NotAllowed("Only the bot's admins can use this command.")
-        if command.scope is Scope.MANAGER and not (request.is_place_admin or settings.is_admin(request.who)):
-            raise NotAllowed("Only an admin of this server or group can use this command.")
         if command.needs_place and request.place_id is None:
             raise NotAllowed("This command only works inside a server or group, not in a private chat.")
+        if command.scope is Scope.MANAGER and not (request.is_place_admin or settings.is_admin(request.who)):
+            raise NotAllowed("Only an admin of this server or group can use this command.")
         if command.scope is Scope.PRIVATE and not request.is_private:
             raise _private_only(command)
 
@@ -212,7 +212,6 @@ class Core:
         del self.conversations[key]
         start = replace(conversation.request, form=dict(conversation.values))
         return await self._run(conversation.command, start)
-
 
 
 def _private_only(command: Command) -> GavelError:

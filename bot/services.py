@@ -50,9 +50,7 @@ async def open_services(
     own_engine = engine is None
     engine = engine or create_db_engine(settings.database_url)
     async with (
-        CryptoGigClient(
-            settings.cryptogig_base_url, api_key, timeout=settings.http_timeout_seconds
-        ) as cryptogig,
+        CryptoGigClient(settings.cryptogig_base_url, api_key, timeout=settings.http_timeout_seconds) as cryptogig,
         AuctionityClient(settings.auctionity_base_url, timeout=settings.http_timeout_seconds) as auctionity,
     ):
         try:

@@ -180,9 +180,12 @@ def watcher_rows_by_auction(session: Session, *, auction_ids: Iterable[str]) -> 
     """
     found: dict[str, list[dict[str, Any]]] = {}
     for chunk in _keys_in_chunks(auction_ids):
+        # `active` is tested here rather than in SQL: given `active = 1`, SQLite picks the index on that
+        # boolean over the one on auction_id and scans every watch (15 ms a batch at 50,000 watches).
         rows = session.exec(
             select(
                 Watch.auction_id,
+                Watch.active,
                 Watch.chat_user_id,
                 Watch.platform,
                 Watch.chat_id,
@@ -192,12 +195,13 @@ def watcher_rows_by_auction(session: Session, *, auction_ids: Iterable[str]) -> 
                 ChatUser.auctionity_user_id,
             )
             .join(ChatUser, col(ChatUser.id) == col(Watch.chat_user_id))
-            .where(col(Watch.auction_id).in_(chunk), col(Watch.active) == true())
+            .where(col(Watch.auction_id).in_(chunk))
             .order_by(col(Watch.id))
         )
         for row in rows:
             values = row._asdict()
-            found.setdefault(values.pop("auction_id"), []).append(values)
+            if values.pop("active"):
+                found.setdefault(values.pop("auction_id"), []).append(values)
     return found
 
 
@@ -216,3 +220,17 @@ def ended_auction_ids_with_new_watches(session: Session) -> list[str]:
         .order_by(col(Watch.auction_id))
     )
     return list(session.exec(query))
+
+
+def reminder_settings_by_auction(session: Session, *, auction_ids: Iterable[str]) -> dict[str, set[str]]:
+    """The distinct ``remind_minutes`` of each auction's active watches: enough to tell whether a reminder is near."""
+    found: dict[str, set[str]] = {}
+    for chunk in _keys_in_chunks(auction_ids):
+        # `active` tested in Python, for the reason given in watcher_rows_by_auction.
+        rows = session.exec(
+            select(Watch.auction_id, Watch.active, Watch.remind_minutes).where(col(Watch.auction_id).in_(chunk))
+        )
+        for auction_id, active, remind_minutes in rows:
+            if active:
+                found.setdefault(auction_id, set()).add(remind_minutes)
+    return found

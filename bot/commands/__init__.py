@@ -192,5 +192,7 @@ def build_registry() -> Registry:
     )
     add(Command("unwatch", watch.unwatch, "Stop alerts for an auction", args=(AUCTION_ID,)))
     add(Command("watches", watch.watches, "List the auctions you watch", slow=True))
-    add(Command("cancel", general.cancel, "Stop what you were doing (a login, say)"))
+    # Discord collects forms in modals, so there is nothing to cancel there.
+    cancel_platforms = ("telegram", "console")
+    add(Command("cancel", general.cancel, "Stop what you were doing (a login, say)", platforms=cancel_platforms))
     return registry

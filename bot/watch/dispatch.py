@@ -21,9 +21,12 @@ What a failed send does:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import heapq
+import itertools
 import logging
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -65,8 +68,8 @@ def default_budgets() -> dict[str, AsyncLimiter]:
     An aiolimiter bucket admits its whole capacity at once and then refills at its rate, so in any
     window of one period it can let through capacity + rate: AsyncLimiter(30, 1) allows ~59 messages
     in the first second. Telegram counts "30 a second" over any second, so its bucket holds one token
-    and refills at 29/s (one token short of the limit, for timing jitter). Discord's global limit
-    of 50 requests a second is itself a bucket.
+    and refills at 29/s (one token short of the limit, for timing jitter). Discord allows a bot 50
+    requests a second overall; its per-route buckets are the adapter's (discord.py keeps them).
     """
     return {"telegram": AsyncLimiter(1, 1 / 29), "discord": AsyncLimiter(50, 1)}
 
@@ -152,13 +155,14 @@ class Dispatcher:
         self._unmarked: dict[int, datetime] = {}
         self._unrouted_logged: set[str] = set()
         self._unrouted_checked_at: datetime | None = None
+        self._stopping = False
 
     # --- the round --------------------------------------------------------------------------------
 
     async def run_once(self, limit: int = 500) -> DispatchStats:
         """Send what is due now (at most ``limit`` rows); returns what happened."""
         stats = DispatchStats()
-        if self._running.locked():
+        if self._stopping or self._running.locked():
             # A round is still going (a slow platform): a second one would send its rows twice.
             return stats
         async with self._running:
@@ -170,14 +174,18 @@ class Dispatcher:
             if not rows:
                 return stats
             round_ = _Round(stats)
-            semaphore = asyncio.Semaphore(self.concurrency)
+            slots = _Slots(self.concurrency)
             try:
                 async with asyncio.TaskGroup() as group:
-                    for chat_rows in _by_chat(rows):
-                        group.create_task(self._deliver_chat(chat_rows, semaphore, round_))
+                    for order, chat_rows in enumerate(_by_chat(rows)):
+                        group.create_task(self._deliver_chat(chat_rows, order, slots, round_))
             finally:
                 self._forget_idle_chats()
         return stats
+
+    def stop(self) -> None:
+        """Start no new sends (shutdown): the ones in flight finish and are marked; the rest stay queued."""
+        self._stopping = True
 
     def _due_rows(self, now: datetime, platforms: list[str], limit: int) -> list[_Row]:
         if not platforms:
@@ -189,14 +197,16 @@ class Dispatcher:
             )
         return [_row(n, user_ids) for n in found if n.id is not None and n.id not in self._unmarked]
 
-    async def _deliver_chat(self, rows: list[_Row], semaphore: asyncio.Semaphore, round_: _Round) -> None:
+    async def _deliver_chat(self, rows: list[_Row], order: int, slots: _Slots, round_: _Round) -> None:
         """One chat's rows, oldest first, one at a time; the first failure ends the chat's turn this round."""
-        for row in rows:
+        for index, row in enumerate(rows):
             # Waiting out the chat's interval holds no slot: the slots bound sends in flight, not sleepers.
             await self._wait_for_chat(row)
-            async with semaphore:
-                if self._paused(row.platform, self._now()):
-                    return  # the rows stay due and go once the platform's pause is over
+            # The chat with the most rows left goes first: a long one-a-second chain started last is
+            # what a round would otherwise end up waiting for.
+            async with slots.slot((index - len(rows), order)):
+                if self._stopping or self._paused(row.platform, self._now()):
+                    return  # the rows stay due: for the next process, or once the platform's pause is over
                 try:
                     carry_on = await self._deliver(row, round_)
                 except Exception:
@@ -401,6 +411,41 @@ class Dispatcher:
             )
 
 
+class _Slots:
+    """At most ``size`` holders at a time; waiters are let in lowest priority value first, then by arrival."""
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiting: list[tuple[tuple[int, int], int, asyncio.Future[None]]] = []
+        self._arrivals = itertools.count()
+
+    @contextlib.asynccontextmanager
+    async def slot(self, priority: tuple[int, int]) -> AsyncIterator[None]:
+        if self._free > 0 and not self._waiting:
+            self._free -= 1
+        else:
+            granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            heapq.heappush(self._waiting, (priority, next(self._arrivals), granted))
+            try:
+                await granted
+            except asyncio.CancelledError:
+                if granted.done() and not granted.cancelled():
+                    self._release()  # handed a slot just as we were cancelled: pass it on
+                raise
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        while self._waiting:
+            _, _, granted = heapq.heappop(self._waiting)
+            if not granted.done():  # a cancelled waiter's future is done already
+                granted.set_result(None)
+                return
+        self._free += 1
+
+
 def _row(notification: Notification, user_ids: Mapping[int, str]) -> _Row:
     assert notification.id is not None
     user_id = user_ids.get(notification.chat_user_id) if notification.chat_user_id is not None else None
@@ -416,11 +461,7 @@ def _row(notification: Notification, user_ids: Mapping[int, str]) -> _Row:
 
 
 def _by_chat(rows: Iterable[_Row]) -> list[list[_Row]]:
-    """Rows grouped per chat, each chat's oldest first; chats with the most rows first.
-
-    Every row here is already due, so starting the longest queues first costs nobody anything and
-    keeps a long one-message-a-second chain from being what the round ends waiting for.
-    """
+    """Rows grouped per chat, each chat's oldest first; chats with the most rows first (then the oldest)."""
     chats: dict[tuple[str, str], list[_Row]] = {}
     for row in rows:
         chats.setdefault(row.chat, []).append(row)

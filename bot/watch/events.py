@@ -72,6 +72,36 @@ def dedupe_key(*parts: object) -> str:
     return f"{parts[0]}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
+def observe(auction: Auction, now: datetime) -> AuctionStateSnapshot:
+    """The state the poller records for ``auction`` as fetched at ``now``."""
+    history = auction.history
+    top = auction.top_bid
+    return AuctionStateSnapshot(
+        auction_id=auction.id.strip().lower(),
+        last_bid_id=history[-1].id if history else None,
+        bid_count=len(history),
+        top_bidder=top.user_id if top else None,
+        top_amount=top.amount if top else None,
+        end_date=auction.end_date,
+        ended=auction.has_ended(fmt.as_utc(now)),
+        polled_at=fmt.as_utc(now),
+    )
+
+
+def is_quiet(state: AuctionStateSnapshot | None, seen: AuctionStateSnapshot, longest_reminder: int) -> bool:
+    """True if nothing happened since ``state`` that anyone could be told, so the diff can be skipped.
+
+    ``seen`` is ``observe()`` of the fetched auction; ``longest_reminder`` the longest reminder (in
+    minutes) of its watchers. Most auctions are quiet most polls: skipping them spares loading
+    their watchers, which is most of a poll's work.
+    """
+    if state is None or state.ended or seen.ended or seen.end_date is None:
+        return False
+    same = (state.last_bid_id, state.bid_count, state.end_date) == (seen.last_bid_id, seen.bid_count, seen.end_date)
+    assert seen.polled_at is not None
+    return same and seen.end_date - seen.polled_at > timedelta(minutes=longest_reminder)
+
+
 def diff_auction(
     state: AuctionStateSnapshot | None,
     auction: Auction,
@@ -87,18 +117,7 @@ def diff_auction(
     its history is recorded without alerts.
     """
     now = fmt.as_utc(now)
-    history = auction.history
-    top = auction.top_bid
-    new_state = AuctionStateSnapshot(
-        auction_id=auction.id.strip().lower(),
-        last_bid_id=history[-1].id if history else None,
-        bid_count=len(history),
-        top_bidder=top.user_id if top else None,
-        top_amount=top.amount if top else None,
-        end_date=auction.end_date,
-        ended=auction.has_ended(now),
-        polled_at=now,
-    )
+    new_state = observe(auction, now)
     view = _View(auction, new_state.auction_id, now)
     if state is not None and state.ended:
         # Results went out when it ended; a watch made since then is still owed one.

@@ -9,6 +9,7 @@ state advanced and its alerts are queued, or neither happened and the next poll 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ from sqlmodel import Session
 from bot.clients.auctionity import Auction
 from bot.errors import UpstreamError
 from bot.messages import reply_to_json
-from bot.watch.events import AuctionStateSnapshot, WatcherInfo, diff_auction
+from bot.watch.events import AuctionStateSnapshot, WatcherInfo, diff_auction, is_quiet, observe
 from storage import repo
 from storage.models import AuctionState, parse_minutes
 
@@ -62,12 +63,11 @@ class Poller:
         self.batch_size = batch_size
         self.concurrency = concurrency
         self.rng = rng or random.Random()
-        self._writing = asyncio.Lock()
 
     async def poll_once(self) -> PollStats:
         """Poll every due auction once; a failing batch is backed off and never stops the others."""
         stats = PollStats()
-        ids = await asyncio.to_thread(self._due_ids, self.services.now())
+        ids = self._due_ids(self.services.now())
         if not ids:
             return stats
         batches = [ids[start : start + self.batch_size] for start in range(0, len(ids), self.batch_size)]
@@ -97,34 +97,23 @@ class Poller:
             except UpstreamError as error:
                 stats.failures += 1
                 log.warning("poll: a batch of %d auctions failed (%s); backing off", len(batch), type(error).__name__)
-                async with self._writing:
-                    await self._guarded(self._back_off, batch, type(error).__name__)
+                _guarded(self._back_off, batch, type(error).__name__)
                 return
             except Exception:  # one batch's surprise must not stop the others
                 stats.failures += 1
                 log.exception("poll: a batch of %d auctions failed unexpectedly", len(batch))
-                async with self._writing:
-                    await self._guarded(self._back_off, batch, "unexpected error")
+                _guarded(self._back_off, batch, "unexpected error")
                 return
-        # Outside the semaphore: the next fetch starts while this batch is written (in a thread, so the
-        # event loop keeps answering chat commands meanwhile). One batch writes at a time: the database
-        # takes one writer anyway, and SQLite's busy wait is unfair enough to starve a queue of threads.
-        async with self._writing:
-            written = await self._guarded(self._record, batch, auctions)
+        # Outside the semaphore, so other batches' requests stay in flight meanwhile. The database work runs
+        # right here in the event loop, a few milliseconds a batch with no await inside: in a worker thread
+        # it fought the loop for the GIL and slowed every request in flight (and SQLite has one writer anyway).
+        written = _guarded(self._record, batch, auctions)
         if written is None:
             stats.failures += 1
             return
         stats.auctions += len(auctions)
         stats.events += written[0]
         stats.missing += written[1]
-
-    async def _guarded(self, work: Any, *args: Any) -> Any:
-        try:
-            return await asyncio.to_thread(work, *args)
-        except Exception:
-            # A database error rolls the batch back; its auctions stay due and the next poll redoes them.
-            log.exception("poll: could not record a batch")
-            return None
 
     def _record(self, batch: list[str], auctions: Sequence[Auction]) -> tuple[int, int]:
         """Diff each auction of the batch and write alerts and states in ONE transaction; (alerts, missing)."""
@@ -134,14 +123,14 @@ class Poller:
         with self.services.db() as session:
             now = self.services.now()
             states = repo.get_auction_states(session, auction_ids=batch)
-            watchers = repo.watcher_rows_by_auction(session, auction_ids=batch)
             for auction_id in batch:
-                state = states.get(auction_id)
-                auction = found.get(auction_id)
-                if auction is None:
+                if auction_id not in found:
                     missing += 1
-                    self._mark_missing(session, auction_id, state, now)
-                    continue
+                    self._mark_missing(session, auction_id, states.get(auction_id), now)
+            busy = self._not_quiet(session, [a for a in batch if a in found], found, states, now)
+            watchers = repo.watcher_rows_by_auction(session, auction_ids=busy)
+            for auction_id in busy:
+                state, auction = states.get(auction_id), found[auction_id]
                 infos = [_watcher(row, settings.ending_soon_minutes) for row in watchers.get(auction_id, [])]
                 try:
                     new, events = diff_auction(
@@ -163,6 +152,30 @@ class Poller:
                     )
                 _store(session, state, new, now, force=bool(events))
         return written, missing
+
+    def _not_quiet(
+        self,
+        session: Session,
+        auction_ids: list[str],
+        found: dict[str, Auction],
+        states: dict[str, AuctionState],
+        now: datetime,
+    ) -> list[str]:
+        """The auctions worth a diff: changed, ended, new, backed off, or near one of their watchers' reminders."""
+        default = self.services.settings.ending_soon_minutes
+        candidates = {}
+        for auction_id in auction_ids:
+            state = states.get(auction_id)
+            seen = observe(found[auction_id], now)
+            if state is not None and state.failures == 0:
+                candidates[auction_id] = (_snapshot(state), seen)
+        reminders = repo.reminder_settings_by_auction(session, auction_ids=candidates)
+        quiet = {
+            auction_id
+            for auction_id, (snapshot, seen) in candidates.items()
+            if is_quiet(snapshot, seen, max((_longest(r, default) for r in reminders.get(auction_id, ())), default=0))
+        }
+        return [auction_id for auction_id in auction_ids if auction_id not in quiet]
 
     def _mark_missing(self, session: Session, auction_id: str, state: AuctionState | None, now: datetime) -> None:
         if state is None:
@@ -196,6 +209,15 @@ class Poller:
         return min(MAX_BACKOFF, interval * 2 ** min(failures, 16))
 
 
+def _guarded(work: Any, *args: Any) -> Any:
+    try:
+        return work(*args)
+    except Exception:
+        # A database error rolls the batch back; its auctions stay due and the next poll redoes them.
+        log.exception("poll: could not record a batch")
+        return None
+
+
 def _snapshot(state: AuctionState | None) -> AuctionStateSnapshot | None:
     if state is None or state.end_date is None:
         return None  # no row, or a row only holding a backoff: the auction was never seen
@@ -209,6 +231,11 @@ def _snapshot(state: AuctionState | None) -> AuctionStateSnapshot | None:
         ended=state.ended,
         polled_at=state.updated_at,
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _longest(remind_minutes: str, default: int) -> int:
+    return max(parse_minutes(remind_minutes or ""), default=default)
 
 
 def _watcher(row: dict[str, Any], default_minutes: int) -> WatcherInfo:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import logging
 import random
 import time
@@ -337,6 +338,46 @@ async def test_a_platform_budget_caps_the_send_rate(services, clock):
     assert (await dispatch.run_once()).sent == 5
     assert time.perf_counter() - started >= 0.18  # one every 50 ms after the first
     assert dispatch.budgets["discord"].max_rate == 50  # the default Discord budget stays
+
+
+async def test_a_chats_sends_keep_the_platforms_chat_interval_apart(services, clock):
+    for n in range(3):
+        enqueue(services, clock, f"one-{n}", chat_id="100")
+    enqueue(services, clock, "other", chat_id="200")
+    sender = FakeSender()
+    started_at: list[tuple[str, float]] = []
+    real_send = sender.send
+
+    async def timed_send(alert: Alert) -> None:
+        started_at.append((alert.chat_id, time.perf_counter()))
+        await real_send(alert)
+
+    sender.send = timed_send  # type: ignore[method-assign]
+    dispatch = dispatcher(services, clock, sender, chat_intervals={"fake": 0.1})
+
+    assert (await dispatch.run_once()).sent == 4
+
+    times = [at for chat_id, at in started_at if chat_id == "100"]
+    assert all(later - earlier >= 0.095 for earlier, later in itertools.pairwise(times))
+    assert started_at[1][0] == "200"  # the other chat did not wait behind chat 100's interval
+    assert Dispatcher(services, {}).chat_intervals == {"telegram": 1.05}
+
+
+async def test_stop_lets_the_send_in_flight_finish_and_leaves_the_rest_queued(services, clock):
+    for n in range(3):
+        enqueue(services, clock, f"m{n}")
+    sender = FakeSender(delay=0.1)
+    dispatch = dispatcher(services, clock, sender)
+
+    running = asyncio.create_task(dispatch.run_once())
+    await asyncio.sleep(0.05)
+    dispatch.stop()
+    stats = await running
+
+    assert stats == DispatchStats(sent=1)
+    assert stored(services, "m0").sent_at is not None
+    assert stored(services, "m1").sent_at is None and stored(services, "m1").attempts == 0
+    assert await dispatch.run_once() == DispatchStats()
 
 
 async def test_a_second_round_while_one_runs_sends_nothing_twice(services, clock):
