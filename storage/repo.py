@@ -30,6 +30,7 @@ from storage.repo_auctions import (
     active_watches_for_user,
     add_watch,
     auction_key,
+    auction_state_values,
     deactivate_watch,
     deactivate_watches_for_auction,
     deactivate_watches_for_chat,
@@ -39,6 +40,7 @@ from storage.repo_auctions import (
     save_auction_state,
     watched_auction_ids_due,
     watcher_rows_by_auction,
+    write_auction_states,
 )
 from storage.repo_bot import (
     count_notifications,
@@ -65,6 +67,7 @@ __all__ = [
     "active_watches_for_user",
     "add_watch",
     "auction_key",
+    "auction_state_values",
     "claim_purchase",
     "claims_for_user",
     "count_notifications",
@@ -104,4 +107,5 @@ __all__ = [
     "store_button_command",
     "watched_auction_ids_due",
     "watcher_rows_by_auction",
+    "write_auction_states",
 ]

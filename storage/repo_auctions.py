@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, true, update
+from sqlalchemy import and_, case, func, or_, true, update
 from sqlmodel import Session, col, select
 
 from storage.db import insert_or_find
@@ -225,12 +225,37 @@ def ended_auction_ids_with_new_watches(session: Session) -> list[str]:
 def reminder_settings_by_auction(session: Session, *, auction_ids: Iterable[str]) -> dict[str, set[str]]:
     """The distinct ``remind_minutes`` of each auction's active watches: enough to tell whether a reminder is near."""
     found: dict[str, set[str]] = {}
+    # One row per distinct setting, not per watch. `active` is folded in rather than filtered on, for the
+    # reason given in watcher_rows_by_auction.
+    any_active = func.max(case((col(Watch.active) == true(), 1), else_=0))
     for chunk in _keys_in_chunks(auction_ids):
-        # `active` tested in Python, for the reason given in watcher_rows_by_auction.
         rows = session.exec(
-            select(Watch.auction_id, Watch.active, Watch.remind_minutes).where(col(Watch.auction_id).in_(chunk))
+            select(Watch.auction_id, Watch.remind_minutes, any_active)
+            .where(col(Watch.auction_id).in_(chunk))
+            .group_by(col(Watch.auction_id), col(Watch.remind_minutes))
         )
-        for auction_id, active, remind_minutes in rows:
+        for auction_id, remind_minutes, active in rows:
             if active:
                 found.setdefault(auction_id, set()).add(remind_minutes)
     return found
+
+
+def auction_state_values(session: Session, *, auction_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Each stored AuctionState as a plain dict of its columns (no ORM objects: the poller reads thousands)."""
+    found: dict[str, dict[str, Any]] = {}
+    table = AuctionState.__table__
+    for chunk in _keys_in_chunks(auction_ids):
+        for row in session.connection().execute(table.select().where(table.c.auction_id.in_(chunk))):
+            found[row.auction_id] = row._asdict()
+    return found
+
+
+def write_auction_states(session: Session, *, values: Iterable[dict[str, Any]]) -> None:
+    """Insert or update AuctionState rows from dicts holding every column, keyed by auction_id."""
+    table = AuctionState.__table__
+    connection = session.connection()
+    for row in values:
+        row = {**row, "auction_id": auction_key(row["auction_id"])}
+        updated = connection.execute(table.update().where(table.c.auction_id == row["auction_id"]).values(**row))
+        if updated.rowcount == 0:
+            connection.execute(table.insert().values(**row))

@@ -24,7 +24,7 @@ from bot.errors import UpstreamError
 from bot.messages import reply_to_json
 from bot.watch.events import AuctionStateSnapshot, WatcherInfo, diff_auction, is_quiet, observe
 from storage import repo
-from storage.models import AuctionState, parse_minutes
+from storage.models import parse_minutes
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -120,21 +120,22 @@ class Poller:
         settings = self.services.settings
         found = {repo.auction_key(a.id): a for a in auctions}
         written = missing = 0
+        changed: list[dict[str, Any]] = []
         with self.services.db() as session:
             now = self.services.now()
-            states = repo.get_auction_states(session, auction_ids=batch)
+            stored = repo.auction_state_values(session, auction_ids=batch)
             for auction_id in batch:
                 if auction_id not in found:
                     missing += 1
-                    self._mark_missing(session, auction_id, states.get(auction_id), now)
-            busy = self._not_quiet(session, [a for a in batch if a in found], found, states, now)
+                    changed.append(self._missing(auction_id, stored.get(auction_id), now))
+            busy = self._not_quiet(session, [a for a in batch if a in found], found, stored, now)
             watchers = repo.watcher_rows_by_auction(session, auction_ids=busy)
             for auction_id in busy:
-                state, auction = states.get(auction_id), found[auction_id]
-                infos = [_watcher(row, settings.ending_soon_minutes) for row in watchers.get(auction_id, [])]
+                row = stored.get(auction_id)
+                infos = [_watcher(w, settings.ending_soon_minutes) for w in watchers.get(auction_id, [])]
                 try:
                     new, events = diff_auction(
-                        _snapshot(state), auction, infos, now, notify_new_bids=settings.notify_new_bids
+                        _snapshot(row), found[auction_id], infos, now, notify_new_bids=settings.notify_new_bids
                     )
                 except Exception:  # an auction we cannot diff must not cost the batch its alerts
                     log.exception("poll: could not diff auction %s", auction_id)
@@ -150,7 +151,9 @@ class Poller:
                         payload=reply_to_json(event.reply),
                         now=now,
                     )
-                _store(session, state, new, now, force=bool(events))
+                if events or _differs(row, new):
+                    changed.append(_values(new, now))
+            repo.write_auction_states(session, values=changed)
         return written, missing
 
     def _not_quiet(
@@ -158,17 +161,16 @@ class Poller:
         session: Session,
         auction_ids: list[str],
         found: dict[str, Auction],
-        states: dict[str, AuctionState],
+        stored: dict[str, dict[str, Any]],
         now: datetime,
     ) -> list[str]:
         """The auctions worth a diff: changed, ended, new, backed off, or near one of their watchers' reminders."""
         default = self.services.settings.ending_soon_minutes
         candidates = {}
         for auction_id in auction_ids:
-            state = states.get(auction_id)
-            seen = observe(found[auction_id], now)
-            if state is not None and state.failures == 0:
-                candidates[auction_id] = (_snapshot(state), seen)
+            row = stored.get(auction_id)
+            if row is not None and row["failures"] == 0:
+                candidates[auction_id] = (_snapshot(row), observe(found[auction_id], now))
         reminders = repo.reminder_settings_by_auction(session, auction_ids=candidates)
         quiet = {
             auction_id
@@ -177,31 +179,33 @@ class Poller:
         }
         return [auction_id for auction_id in auction_ids if auction_id not in quiet]
 
-    def _mark_missing(self, session: Session, auction_id: str, state: AuctionState | None, now: datetime) -> None:
-        if state is None:
-            state = AuctionState(auction_id=auction_id, updated_at=now)
-            session.add(state)
-        state.failures += 1
-        state.updated_at = now
-        if state.failures >= MISSING_LIMIT:
-            state.ended = True
+    def _missing(self, auction_id: str, row: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
+        """An auction upstream did not return: try again later, and after MISSING_LIMIT polls stop asking."""
+        values = dict(row) if row is not None else _never_seen(auction_id, now)
+        values["failures"] += 1
+        values["updated_at"] = now  # so ended_auction_ids_with_new_watches does not ask for it again and again
+        if values["failures"] >= MISSING_LIMIT:
+            values["ended"] = True
             log.warning("poll: auction %s is gone upstream; no longer polled", auction_id)
         else:
-            state.next_poll_at = now + self._backoff(state.failures)
+            values["next_poll_at"] = now + self._backoff(values["failures"])
+        return values
 
     def _back_off(self, batch: list[str], reason: str) -> None:
         """Push the batch's next poll out, exponentially in its failures and jittered, so retries spread out."""
         with self.services.db() as session:
             now = self.services.now()
-            states = repo.get_auction_states(session, auction_ids=batch)
+            stored = repo.auction_state_values(session, auction_ids=batch)
             jitter = self.rng.uniform(0.5, 1.0)
+            changed = []
             for auction_id in batch:
-                state = states.get(auction_id)
-                if state is None:  # never seen: end_date stays None so the first success is still silent
-                    state = AuctionState(auction_id=auction_id, updated_at=now)
-                    session.add(state)
-                state.failures += 1
-                state.next_poll_at = now + self._backoff(state.failures) * jitter
+                # A row made here has no end_date: the auction still counts as never seen, so its first
+                # successful poll records its history silently.
+                values = dict(stored[auction_id]) if auction_id in stored else _never_seen(auction_id, now)
+                values["failures"] += 1
+                values["next_poll_at"] = now + self._backoff(values["failures"]) * jitter
+                changed.append(values)
+            repo.write_auction_states(session, values=changed)
         log.debug("poll: backed off %d auctions after %s", len(batch), reason)
 
     def _backoff(self, failures: int) -> timedelta:
@@ -218,18 +222,33 @@ def _guarded(work: Any, *args: Any) -> Any:
         return None
 
 
-def _snapshot(state: AuctionState | None) -> AuctionStateSnapshot | None:
-    if state is None or state.end_date is None:
+def _never_seen(auction_id: str, now: datetime) -> dict[str, Any]:
+    return {
+        "auction_id": auction_id,
+        "last_bid_id": None,
+        "bid_count": 0,
+        "top_bidder": None,
+        "top_amount": None,
+        "end_date": None,
+        "next_poll_at": None,
+        "ended": False,
+        "failures": 0,
+        "updated_at": now,
+    }
+
+
+def _snapshot(row: dict[str, Any] | None) -> AuctionStateSnapshot | None:
+    if row is None or row["end_date"] is None:
         return None  # no row, or a row only holding a backoff: the auction was never seen
     return AuctionStateSnapshot(
-        auction_id=state.auction_id,
-        last_bid_id=state.last_bid_id,
-        bid_count=state.bid_count,
-        top_bidder=state.top_bidder,
-        top_amount=state.top_amount,
-        end_date=state.end_date,
-        ended=state.ended,
-        polled_at=state.updated_at,
+        auction_id=row["auction_id"],
+        last_bid_id=row["last_bid_id"],
+        bid_count=row["bid_count"],
+        top_bidder=row["top_bidder"],
+        top_amount=row["top_amount"],
+        end_date=row["end_date"],
+        ended=row["ended"],
+        polled_at=row["updated_at"],
     )
 
 
@@ -253,21 +272,18 @@ def _watcher(row: dict[str, Any], default_minutes: int) -> WatcherInfo:
 _TRACKED = ("last_bid_id", "bid_count", "top_bidder", "top_amount", "end_date", "ended")
 
 
-def _store(session: Session, state: AuctionState | None, new: AuctionStateSnapshot, now: datetime, force: bool) -> None:
-    """Write the new state, but only when something changed: most auctions are quiet most polls.
+def _differs(row: dict[str, Any] | None, new: AuctionStateSnapshot) -> bool:
+    """Whether the stored state must be rewritten: most auctions are quiet most polls and are left alone.
 
     ``updated_at`` is when the values were last written, which is what the diff compares reminder
     times and watch ages with; an unchanged row keeps its older time, which those comparisons allow.
+    A row holding failures is rewritten to clear them.
     """
-    if state is None:
-        state = AuctionState(auction_id=new.auction_id, updated_at=now)
-        session.add(state)
-        force = True
-    changed = force or state.failures != 0 or any(getattr(state, f) != getattr(new, f) for f in _TRACKED)
-    if not changed:
-        return
-    for name in _TRACKED:
-        setattr(state, name, getattr(new, name))
-    state.failures = 0
-    state.next_poll_at = now
-    state.updated_at = now
+    if row is None or row["failures"] or row["end_date"] is None:
+        return True
+    return any(row[name] != getattr(new, name) for name in _TRACKED)
+
+
+def _values(new: AuctionStateSnapshot, now: datetime) -> dict[str, Any]:
+    values = {name: getattr(new, name) for name in _TRACKED}
+    return {**values, "auction_id": new.auction_id, "next_poll_at": now, "failures": 0, "updated_at": now}
