@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Iterable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -13,6 +14,7 @@ MAX_TEXT = 4096  # characters in one message, after entity parsing; we count the
 MAX_CAPTION = 1024
 CALLBACK_PREFIX = {True: "e:", False: "n:"}  # e: the button edits its message in place (paging)
 
+LINK = re.compile(r"^(https?|tg)://[^\s]+$")
 MARKERS = {Outcome.SUCCESS: "✅ ", Outcome.ERROR: "❌ ", Outcome.WARNING: "⚠️ "}
 
 
@@ -141,7 +143,9 @@ def keyboard(rows: Iterable[Iterable[Button]], token_for: Callable[[str], str]) 
         buttons = []
         for button in row:
             if button.url:
-                buttons.append(InlineKeyboardButton(button.label, url=button.url))
+                # Telegram refuses the whole message over one odd link (an upstream's demo URL): drop the button.
+                if LINK.match(button.url):
+                    buttons.append(InlineKeyboardButton(button.label, url=button.url))
             elif button.command:
                 data = callback_data(token_for(button.command), edits=button.edits)
                 buttons.append(InlineKeyboardButton(button.label, callback_data=data))

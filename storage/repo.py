@@ -38,9 +38,9 @@ from storage.repo_auctions import (
     get_auction_states,
     reminder_settings_by_auction,
     save_auction_state,
+    save_auction_state_values,
     watched_auction_ids_due,
     watcher_rows_by_auction,
-    write_auction_states,
 )
 from storage.repo_bot import (
     count_notifications,
@@ -100,6 +100,7 @@ __all__ = [
     "resolve_button_token",
     "revoke_claim",
     "save_auction_state",
+    "save_auction_state_values",
     "save_auctionity_session",
     "set_access_grant",
     "set_auctionity_user_id",
@@ -107,5 +108,4 @@ __all__ = [
     "store_button_command",
     "watched_auction_ids_due",
     "watcher_rows_by_auction",
-    "write_auction_states",
 ]

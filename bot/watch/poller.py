@@ -12,12 +12,9 @@ import asyncio
 import functools
 import logging
 import random
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-
-from sqlmodel import Session
 
 from bot.clients.auctionity import Auction
 from bot.errors import UpstreamError
@@ -67,12 +64,12 @@ class Poller:
     async def poll_once(self) -> PollStats:
         """Poll every due auction once; a failing batch is backed off and never stops the others."""
         stats = PollStats()
-        ids = self._due_ids(self.services.now())
+        ids, hints = self._due(self.services.now())
         if not ids:
             return stats
         batches = [ids[start : start + self.batch_size] for start in range(0, len(ids), self.batch_size)]
         limit = asyncio.Semaphore(self.concurrency)
-        await asyncio.gather(*(self._poll_batch(batch, limit, stats) for batch in batches))
+        await asyncio.gather(*(self._poll_batch(batch, hints, limit, stats) for batch in batches))
         if stats.failures or stats.events:
             log.info(
                 "poll: %d auctions, %d requests, %d alerts queued, %d failed batches",
@@ -83,13 +80,19 @@ class Poller:
             )
         return stats
 
-    def _due_ids(self, now: datetime) -> list[str]:
+    def _due(self, now: datetime) -> tuple[list[str], _Hints]:
+        """The auctions to poll, and what is needed to tell which of them can be skipped once fetched."""
         with self.services.db() as session:
             due = repo.watched_auction_ids_due(session, now=now)
-            owed = repo.ended_auction_ids_with_new_watches(session)
-        return list(dict.fromkeys(due + owed))
+            ids = list(dict.fromkeys(due + repo.ended_auction_ids_with_new_watches(session)))
+            hints = _Hints(
+                states=repo.auction_state_values(session, auction_ids=ids, columns=_HINT_COLUMNS),
+                reminders=repo.reminder_settings_by_auction(session, auction_ids=ids),
+                default_reminder=self.services.settings.ending_soon_minutes,
+            )
+        return ids, hints
 
-    async def _poll_batch(self, batch: list[str], limit: asyncio.Semaphore, stats: PollStats) -> None:
+    async def _poll_batch(self, batch: list[str], hints: _Hints, limit: asyncio.Semaphore, stats: PollStats) -> None:
         async with limit:
             stats.requests += 1
             try:
@@ -104,34 +107,42 @@ class Poller:
                 log.exception("poll: a batch of %d auctions failed unexpectedly", len(batch))
                 _guarded(self._back_off, batch, "unexpected error")
                 return
+        stats.auctions += len(auctions)
+        found = {repo.auction_key(a.id): a for a in auctions}
+        now = self.services.now()
+        busy = [auction_id for auction_id in batch if not hints.quiet(auction_id, found.get(auction_id), now)]
+        if not busy:
+            return  # nothing happened that anyone could be told, and nothing to write
         # Outside the semaphore, so other batches' requests stay in flight meanwhile. The database work runs
         # right here in the event loop, a few milliseconds a batch with no await inside: in a worker thread
         # it fought the loop for the GIL and slowed every request in flight (and SQLite has one writer anyway).
-        written = _guarded(self._record, batch, auctions)
+        written = _guarded(self._record, busy, found)
         if written is None:
             stats.failures += 1
             return
-        stats.auctions += len(auctions)
         stats.events += written[0]
         stats.missing += written[1]
 
-    def _record(self, batch: list[str], auctions: Sequence[Auction]) -> tuple[int, int]:
-        """Diff each auction of the batch and write alerts and states in ONE transaction; (alerts, missing)."""
+    def _record(self, auction_ids: list[str], found: dict[str, Auction]) -> tuple[int, int]:
+        """Diff these auctions and write their alerts and states in ONE transaction; (alerts, missing).
+
+        The state is read again here, inside the transaction that writes it: the hints read at the
+        start of the poll only decide what may be skipped.
+        """
         settings = self.services.settings
-        found = {repo.auction_key(a.id): a for a in auctions}
         written = missing = 0
-        changed: list[dict[str, Any]] = []
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         with self.services.db() as session:
             now = self.services.now()
-            stored = repo.auction_state_values(session, auction_ids=batch)
-            for auction_id in batch:
+            stored = repo.auction_state_values(session, auction_ids=auction_ids)
+            watchers = repo.watcher_rows_by_auction(session, auction_ids=[a for a in auction_ids if a in found])
+            for auction_id in auction_ids:
+                row = stored.get(auction_id)
                 if auction_id not in found:
                     missing += 1
-                    changed.append(self._missing(auction_id, stored.get(auction_id), now))
-            busy = self._not_quiet(session, [a for a in batch if a in found], found, stored, now)
-            watchers = repo.watcher_rows_by_auction(session, auction_ids=busy)
-            for auction_id in busy:
-                row = stored.get(auction_id)
+                    (updates if row else inserts).append(self._missing(auction_id, row, now))
+                    continue
                 infos = [_watcher(w, settings.ending_soon_minutes) for w in watchers.get(auction_id, [])]
                 try:
                     new, events = diff_auction(
@@ -152,32 +163,9 @@ class Poller:
                         now=now,
                     )
                 if events or _differs(row, new):
-                    changed.append(_values(new, now))
-            repo.write_auction_states(session, values=changed)
+                    (updates if row else inserts).append(_values(new, now))
+            repo.save_auction_state_values(session, inserts=inserts, updates=updates)
         return written, missing
-
-    def _not_quiet(
-        self,
-        session: Session,
-        auction_ids: list[str],
-        found: dict[str, Auction],
-        stored: dict[str, dict[str, Any]],
-        now: datetime,
-    ) -> list[str]:
-        """The auctions worth a diff: changed, ended, new, backed off, or near one of their watchers' reminders."""
-        default = self.services.settings.ending_soon_minutes
-        candidates = {}
-        for auction_id in auction_ids:
-            row = stored.get(auction_id)
-            if row is not None and row["failures"] == 0:
-                candidates[auction_id] = (_snapshot(row), observe(found[auction_id], now))
-        reminders = repo.reminder_settings_by_auction(session, auction_ids=candidates)
-        quiet = {
-            auction_id
-            for auction_id, (snapshot, seen) in candidates.items()
-            if is_quiet(snapshot, seen, max((_longest(r, default) for r in reminders.get(auction_id, ())), default=0))
-        }
-        return [auction_id for auction_id in auction_ids if auction_id not in quiet]
 
     def _missing(self, auction_id: str, row: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
         """An auction upstream did not return: try again later, and after MISSING_LIMIT polls stop asking."""
@@ -197,20 +185,48 @@ class Poller:
             now = self.services.now()
             stored = repo.auction_state_values(session, auction_ids=batch)
             jitter = self.rng.uniform(0.5, 1.0)
-            changed = []
+            inserts, updates = [], []
             for auction_id in batch:
                 # A row made here has no end_date: the auction still counts as never seen, so its first
                 # successful poll records its history silently.
                 values = dict(stored[auction_id]) if auction_id in stored else _never_seen(auction_id, now)
                 values["failures"] += 1
                 values["next_poll_at"] = now + self._backoff(values["failures"]) * jitter
-                changed.append(values)
-            repo.write_auction_states(session, values=changed)
+                (updates if auction_id in stored else inserts).append(values)
+            repo.save_auction_state_values(session, inserts=inserts, updates=updates)
         log.debug("poll: backed off %d auctions after %s", len(batch), reason)
 
     def _backoff(self, failures: int) -> timedelta:
         interval = timedelta(seconds=self.services.settings.poll_interval_seconds)
         return min(MAX_BACKOFF, interval * 2 ** min(failures, 16))
+
+
+_HINT_COLUMNS = ("last_bid_id", "bid_count", "end_date", "ended", "failures")
+
+
+@dataclass
+class _Hints:
+    """What was stored when the poll began: enough to skip, once fetched, the auctions where nothing happened."""
+
+    states: dict[str, dict[str, Any]]
+    reminders: dict[str, set[str]]
+    default_reminder: int
+
+    def quiet(self, auction_id: str, auction: Auction | None, now: datetime) -> bool:
+        """True if the auction needs no diff and no write: seen before, unchanged, no reminder near, no failures.
+
+        A wrong "not quiet" only costs a diff that finds nothing. A stale "quiet" (another process
+        advanced the state meanwhile, or a watch with a longer reminder just arrived) delays that
+        news by one poll, since nothing is written for a skipped auction.
+        """
+        row = self.states.get(auction_id)
+        if auction is None or row is None or row["failures"] or row["end_date"] is None:
+            return False
+        stored = AuctionStateSnapshot(
+            auction_id, row["last_bid_id"], row["bid_count"], end_date=row["end_date"], ended=row["ended"]
+        )
+        longest = max((_longest(r, self.default_reminder) for r in self.reminders.get(auction_id, ())), default=0)
+        return is_quiet(stored, observe(auction, now), longest)
 
 
 def _guarded(work: Any, *args: Any) -> Any:
