@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 
 def utcnow() -> datetime:
@@ -45,10 +46,12 @@ def day(moment: datetime) -> str:
     return as_utc(moment).strftime("%Y-%m-%d")
 
 
-def money(amount: float | int | None, currency: str | None = None) -> str:
+def money(amount: float | int | Decimal | None, currency: str | None = None) -> str:
+    """``19.99 USD``, ``1,200 DRT``: cents only when there are some."""
     if amount is None:
         return "—"
-    text = f"{amount:,.2f}" if isinstance(amount, float) and not amount.is_integer() else f"{int(amount):,}"
+    value = Decimal(str(amount))
+    text = f"{value:,.2f}" if value != value.to_integral_value() else f"{int(value):,}"
     return f"{text} {currency}" if currency else text
 
 

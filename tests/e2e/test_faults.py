@@ -155,7 +155,7 @@ async def test_every_command_answers_in_time_with_its_reply_or_a_polite_error_un
         started = time.perf_counter()
         await asyncio.gather(
             *(
-                _user_session(tally, chat, email, password, code, random.Random(n), amounts, rounds=30)
+                _user_session(tally, chat, email, password, code, random.Random(n), amounts, rounds=50)
                 for n, (chat, (email, password), code) in enumerate(zip(chats, users, codes, strict=True))
             )
         )
@@ -184,7 +184,7 @@ CAROL_EMAIL, CAROL_PASSWORD = "carol@sandbox.test", "carol-password"
 AUCTIONS = 8
 # Who bids in turn on every auction. Each watcher loses the top spot exactly once per auction, so the alerts
 # they are owed do not depend on which polls the faults spoil: alice (by the rival), bob (by carol), carol
-# (by the rival).
+# (by the rival, during a full outage, so only the catch-up can find it).
 BIDS = [("alice", 10), ("rival", 20), ("bob", 30), ("carol", 40), ("rival", 50)]
 POLLS_PER_BID = 3
 
@@ -192,6 +192,11 @@ POLLS_PER_BID = 3
 def _states(services: Services) -> dict[str, AuctionState]:
     with services.db() as session:
         return {s.auction_id: s for s in session.exec(select(AuctionState))}
+
+
+def _outbid_alerts(services: Services, chat_id: str) -> int:
+    with services.db() as session:
+        return len(session.exec(select(Notification).where(Notification.chat_id == chat_id)).all())
 
 
 def _caught_up(services: Services, data: Any, ids: list[str]) -> bool:
@@ -240,9 +245,11 @@ async def test_poller_backs_off_under_faults_and_catches_up_with_no_alert_lost_o
         before = Counter(faults.injected)
         faults.set(**FAULTS, seed=7)
         polls = failed_batches = 0
-        for bidder, amount in BIDS:
+        for step, (bidder, amount) in enumerate(BIDS):
             for auction_id in ids:
                 data.place_bid_as(bidder_ids[bidder], auction_id, amount)
+            if step == len(BIDS) - 1:
+                faults.set(status=503)  # then a full outage: the last bids are only seen once it is over
             for _ in range(POLLS_PER_BID):
                 moment = start + timedelta(minutes=16 * next(ticks))
                 services.clock = lambda moment=moment: moment
@@ -255,6 +262,7 @@ async def test_poller_backs_off_under_faults_and_catches_up_with_no_alert_lost_o
                 assert not backed_off & due, "a failed auction must wait out its backoff"
                 assert all(_states(services)[i].next_poll_at > services.now() for i in backed_off)
         injected = Counter(faults.injected) - before
+        assert _outbid_alerts(services, "carol") == 0, "carol was outbid during the outage: nobody could see it yet"
         faults.clear()
 
         catch_up = 0
@@ -282,6 +290,7 @@ async def test_poller_backs_off_under_faults_and_catches_up_with_no_alert_lost_o
         alerts_queued=len(rows),
     )
     assert failed_batches > 0 and sum(injected.values()) > 0, "the faults never hit the poller"
+    assert catch_up > 0
     assert {row.kind for row in rows} == {"outbid"}
     assert len({row.dedupe_key for row in rows}) == len(rows)
     assert dict(per_pair) == expected, "an outbid alert was lost or repeated"
