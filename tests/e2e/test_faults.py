@@ -196,7 +196,8 @@ def _states(services: Services) -> dict[str, AuctionState]:
 
 def _outbid_alerts(services: Services, chat_id: str) -> int:
     with services.db() as session:
-        return len(session.exec(select(Notification).where(Notification.chat_id == chat_id)).all())
+        query = select(Notification).where(Notification.chat_id == chat_id, Notification.kind == "outbid")
+        return len(session.exec(query).all())
 
 
 def _caught_up(services: Services, data: Any, ids: list[str]) -> bool:
