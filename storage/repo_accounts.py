@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Collection
 from datetime import datetime
 
@@ -30,6 +31,8 @@ def get_or_create_chat_user(
     session: Session, *, platform: str, platform_user_id: str, display_name: str = ""
 ) -> ChatUser:
     """The chat user for this platform account, created on first contact; keeps display_name current."""
+    # A name is only shown, never matched: control characters go (PostgreSQL refuses NUL in text outright).
+    display_name = "".join(c for c in display_name if unicodedata.category(c) != "Cc")
     user = find_chat_user(session, platform=platform, platform_user_id=platform_user_id)
     if user is None:
         user = insert_or_find(

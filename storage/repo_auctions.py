@@ -277,3 +277,44 @@ def save_auction_state_values(
         )
         params = [{"p_key": auction_key(row["auction_id"]), **{f"p_{n}": row[n] for n in names}} for row in updates]
         connection.execute(statement, params)
+
+
+def due_auction_rows(session: Session, *, now: datetime) -> list[dict[str, Any]]:
+    """What the poller needs to start a poll, in one pass over the watches.
+
+    One row per auction due a poll (as in watched_auction_ids_due) and distinct ``remind_minutes``
+    among its active watches: auction_id, remind_minutes, and the stored state (state_id None when
+    there is none; last_bid_id, bid_count, end_date, ended, failures, next_poll_at).
+    """
+    state = AuctionState
+    any_active = func.max(case((col(Watch.active) == true(), 1), else_=0))
+    state_columns = [
+        col(state.auction_id).label("state_id"),
+        col(state.last_bid_id),
+        col(state.bid_count),
+        col(state.end_date),
+        col(state.ended),
+        col(state.failures),
+        col(state.next_poll_at),
+    ]
+    query = (
+        select(col(Watch.auction_id), col(Watch.remind_minutes), any_active.label("any_active"), *state_columns)
+        .outerjoin(state, col(state.auction_id) == col(Watch.auction_id))
+        .where(
+            or_(
+                col(state.auction_id).is_(None),
+                and_(
+                    col(state.ended).is_(False),
+                    or_(col(state.next_poll_at).is_(None), col(state.next_poll_at) <= now),
+                ),
+            )
+        )
+        # Grouped, not filtered, on `active`: see watcher_rows_by_auction.
+        .group_by(col(Watch.auction_id), col(Watch.remind_minutes), *state_columns)
+    )
+    rows = []
+    for row in session.exec(query):
+        values = row._asdict()
+        if values.pop("any_active"):
+            rows.append(values)
+    return rows

@@ -1,9 +1,10 @@
 """The poller: watched auctions fetched in batches, diffed against AuctionState, alerts written to the outbox.
 
 One poll: the distinct due auction ids, in batches of ``batch_size`` (one ``GET /auction`` each),
-fetched with bounded concurrency. Each batch's outbox rows and state rows are written in one
-transaction, so an alert is decided exactly once however often the process dies: either the
-state advanced and its alerts are queued, or neither happened and the next poll redoes both.
+fetched with bounded concurrency. Auctions where nothing happened are skipped once fetched; the
+others' outbox rows and state rows are written together in one transaction (a few batches' worth
+at a time), so an alert is decided exactly once however often the process dies: either the state
+advanced and its alerts are queued, or neither happened and the next poll redoes both.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 import functools
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(minutes=15)
+FLUSH_AT = 250  # busy auctions gathered before they are recorded in one transaction
 MISSING_LIMIT = 5  # polls an auction may be absent from upstream's answer before we stop asking for it
 
 
@@ -37,9 +39,9 @@ class PollStats:
     """What one poll did."""
 
     requests: int = 0  # GET /auction calls (the client's own retries not counted)
-    auctions: int = 0  # auctions fetched and diffed
+    auctions: int = 0  # auctions fetched (the diff skips those where nothing happened)
     events: int = 0  # outbox rows written (repeats of a dedupe key are not)
-    failures: int = 0  # batches that failed and were backed off
+    failures: int = 0  # batches that failed (fetch: backed off; database: redone next poll)
     missing: int = 0  # watched auctions upstream did not return
 
 
@@ -63,13 +65,15 @@ class Poller:
 
     async def poll_once(self) -> PollStats:
         """Poll every due auction once; a failing batch is backed off and never stops the others."""
-        stats = PollStats()
         ids, hints = self._due(self.services.now())
+        round_ = _Round(hints)
         if not ids:
-            return stats
+            return round_.stats
         batches = [ids[start : start + self.batch_size] for start in range(0, len(ids), self.batch_size)]
         limit = asyncio.Semaphore(self.concurrency)
-        await asyncio.gather(*(self._poll_batch(batch, hints, limit, stats) for batch in batches))
+        await asyncio.gather(*(self._poll_batch(batch, round_, limit) for batch in batches))
+        self._flush(round_)
+        stats = round_.stats
         if stats.failures or stats.events:
             log.info(
                 "poll: %d auctions, %d requests, %d alerts queued, %d failed batches",
@@ -81,18 +85,22 @@ class Poller:
         return stats
 
     def _due(self, now: datetime) -> tuple[list[str], _Hints]:
-        """The auctions to poll, and what is needed to tell which of them can be skipped once fetched."""
+        """The auctions to poll, most overdue first, and what tells which of them can be skipped once fetched."""
+        hints = _Hints(states={}, reminders={}, default_reminder=self.services.settings.ending_soon_minutes)
+        order: dict[str, tuple[bool, datetime | None]] = {}
         with self.services.db() as session:
-            due = repo.watched_auction_ids_due(session, now=now)
-            ids = list(dict.fromkeys(due + repo.ended_auction_ids_with_new_watches(session)))
-            hints = _Hints(
-                states=repo.auction_state_values(session, auction_ids=ids, columns=_HINT_COLUMNS),
-                reminders=repo.reminder_settings_by_auction(session, auction_ids=ids),
-                default_reminder=self.services.settings.ending_soon_minutes,
-            )
-        return ids, hints
+            for row in repo.due_auction_rows(session, now=now):
+                auction_id = row["auction_id"]
+                hints.reminders.setdefault(auction_id, set()).add(row["remind_minutes"])
+                if row["state_id"] is not None:
+                    hints.states[auction_id] = {name: row[name] for name in _HINT_COLUMNS}
+                order[auction_id] = (row["next_poll_at"] is not None, row["next_poll_at"])
+            owed = repo.ended_auction_ids_with_new_watches(session)
+        due = sorted(order, key=lambda auction_id: (*order[auction_id], auction_id))
+        return list(dict.fromkeys(due + owed)), hints
 
-    async def _poll_batch(self, batch: list[str], hints: _Hints, limit: asyncio.Semaphore, stats: PollStats) -> None:
+    async def _poll_batch(self, batch: list[str], round_: _Round, limit: asyncio.Semaphore) -> None:
+        stats = round_.stats
         async with limit:
             stats.requests += 1
             try:
@@ -110,21 +118,35 @@ class Poller:
         stats.auctions += len(auctions)
         found = {repo.auction_key(a.id): a for a in auctions}
         now = self.services.now()
-        busy = [auction_id for auction_id in batch if not hints.quiet(auction_id, found.get(auction_id), now)]
-        if not busy:
-            return  # nothing happened that anyone could be told, and nothing to write
-        # Outside the semaphore, so other batches' requests stay in flight meanwhile. The database work runs
-        # right here in the event loop, a few milliseconds a batch with no await inside: in a worker thread
-        # it fought the loop for the GIL and slowed every request in flight (and SQLite has one writer anyway).
-        written = _guarded(self._record, busy, found)
-        if written is None:
-            stats.failures += 1
-            return
-        stats.events += written[0]
-        stats.missing += written[1]
+        busy = [auction_id for auction_id in batch if not round_.hints.quiet(auction_id, found.get(auction_id), now)]
+        if busy:  # else nothing happened that anyone could be told, and there is nothing to write
+            round_.busy.update((auction_id, found.get(auction_id)) for auction_id in busy)
+            round_.batches += 1
+        if len(round_.busy) >= FLUSH_AT:
+            self._flush(round_)
 
-    def _record(self, auction_ids: list[str], found: dict[str, Auction]) -> tuple[int, int]:
-        """Diff these auctions and write their alerts and states in ONE transaction; (alerts, missing).
+    def _flush(self, round_: _Round) -> None:
+        """Record the busy auctions gathered so far, in one transaction.
+
+        Outside the semaphore, so other batches' requests stay in flight meanwhile. The database work
+        runs right here in the event loop, a few milliseconds with no await inside: in a worker thread
+        it fought the loop for the GIL and slowed every request in flight (and SQLite has one writer
+        anyway). Gathering several batches' worth makes for far fewer transactions.
+        """
+        if not round_.busy:
+            return
+        busy, batches = round_.busy, round_.batches
+        round_.busy, round_.batches = {}, 0
+        written = _guarded(self._record, busy)
+        if written is None:
+            round_.stats.failures += batches
+            return
+        round_.stats.events += written[0]
+        round_.stats.missing += written[1]
+
+    def _record(self, busy: dict[str, Auction | None]) -> tuple[int, int]:
+        """Diff these auctions (None: upstream did not return it) and write their alerts and states in ONE
+        transaction; (alerts, missing).
 
         The state is read again here, inside the transaction that writes it: the hints read at the
         start of the poll only decide what may be skipped.
@@ -133,11 +155,12 @@ class Poller:
         written = missing = 0
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
+        found = {auction_id: auction for auction_id, auction in busy.items() if auction is not None}
         with self.services.db() as session:
             now = self.services.now()
-            stored = repo.auction_state_values(session, auction_ids=auction_ids)
-            watchers = repo.watcher_rows_by_auction(session, auction_ids=[a for a in auction_ids if a in found])
-            for auction_id in auction_ids:
+            stored = repo.auction_state_values(session, auction_ids=busy)
+            watchers = repo.watcher_rows_by_auction(session, auction_ids=found)
+            for auction_id in busy:
                 row = stored.get(auction_id)
                 if auction_id not in found:
                     missing += 1
@@ -199,6 +222,16 @@ class Poller:
     def _backoff(self, failures: int) -> timedelta:
         interval = timedelta(seconds=self.services.settings.poll_interval_seconds)
         return min(MAX_BACKOFF, interval * 2 ** min(failures, 16))
+
+
+@dataclass
+class _Round:
+    """One poll's shared bookkeeping: its stats, its hints, and the busy auctions not yet recorded."""
+
+    hints: _Hints
+    stats: PollStats = field(default_factory=PollStats)
+    busy: dict[str, Auction | None] = field(default_factory=dict)
+    batches: int = 0  # how many batches the busy auctions came from
 
 
 _HINT_COLUMNS = ("last_bid_id", "bid_count", "end_date", "ended", "failures")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from datetime import timedelta
 
+import pytest
 from sqlmodel import col, select
 
 from bot.messages import reply_from_json
@@ -18,6 +20,7 @@ from bot.sandbox.auctionity_data import (
     SEED_IDS,
 )
 from bot.watch.poller import MISSING_LIMIT, Poller
+from bot.watch.scheduler import start_alerts
 from storage import repo
 from storage.models import AuctionState, Notification
 
@@ -45,9 +48,7 @@ def watch_directly(services, auction_ids, *, user="watcher", auctionity_user_id=
         if auctionity_user_id:
             repo.set_auctionity_user_id(session, chat_user_id=chat_user.id, auctionity_user_id=auctionity_user_id)
         for auction_id in auction_ids:
-            repo.add_watch(
-                session, chat_user_id=chat_user.id, auction_id=auction_id, platform="console", chat_id=user
-            )
+            repo.add_watch(session, chat_user_id=chat_user.id, auction_id=auction_id, platform="console", chat_id=user)
 
 
 def later(services, **delta):
@@ -204,3 +205,67 @@ async def test_a_watch_made_after_the_end_was_reported_still_gets_the_result(mak
     await poller.poll_once()
     await poller.poll_once()
     assert sorted(row.chat_id for row in outbox(services, "ended")) == ["early", "late"]
+
+
+class Recorder:
+    """An adapter that keeps what it is asked to send; ``delay`` makes each send take that long."""
+
+    platform = "console"
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.sent: list = []
+        self.delay = delay
+        self.sending = asyncio.Event()
+
+    async def send(self, alert) -> None:
+        self.sending.set()
+        await asyncio.sleep(self.delay)
+        self.sent.append(alert)
+
+
+async def wait_for(condition, timeout=10.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def fast_services(settings_factory):
+    """Services whose poller runs every second, for the scheduler."""
+    from bot.services import open_services
+
+    async with open_services(settings_factory(poll_interval_seconds=1)) as built:
+        yield built
+
+
+async def test_start_alerts_polls_and_delivers_an_outbid_alert_through_the_adapter(
+    make_chat, fast_services, auctionity_sandbox
+):
+    alice = make_chat(user_id="alice")  # talks to the same database and sandbox as fast_services
+    await login(alice)
+    await alice.say(f"/watch {LIVE}")
+    await alice.say(f"/bid {LIVE} 130")
+    adapter = Recorder()
+    async with start_alerts(fast_services, {"console": adapter}, dispatch_interval=0.2):
+        await wait_for(lambda: states(fast_services).get(LIVE) is not None)  # the first poll: silent
+        auctionity_sandbox.data.place_bid_as(SANDBOX_RIVAL_ID, LIVE, 150)
+        await wait_for(lambda: adapter.sent)
+    [alert] = adapter.sent
+    assert (alert.platform, alert.chat_id, alert.kind) == ("console", "alice", "outbid")
+    assert "150 DRT" in alert.reply.text
+    assert [row.sent_at is not None for row in outbox(fast_services)] == [True]
+
+
+async def test_stopping_alerts_lets_a_send_in_flight_finish_and_be_marked(fast_services, auctionity_sandbox):
+    [auction_id] = auctionity_sandbox.data.bulk_create(1)
+    watch_directly(fast_services, [auction_id], user="dora")
+    await Poller(fast_services).poll_once()
+    auctionity_sandbox.data.end_now(auction_id)
+    await Poller(fast_services).poll_once()  # queues the "ended" alert
+    adapter = Recorder(delay=0.5)
+    async with start_alerts(fast_services, {"console": adapter}, dispatch_interval=0.2):
+        await asyncio.wait_for(adapter.sending.wait(), 10)
+    # The block ended mid-send: the send finished and was recorded, so a restart will not repeat it.
+    assert len(adapter.sent) == 1
+    assert [row.sent_at is not None for row in outbox(fast_services)] == [True]

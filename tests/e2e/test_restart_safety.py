@@ -72,7 +72,8 @@ class Bidding:
         ready = []
         for auction_id in self.auction_ids:
             state, bids = seen.get(auction_id), self.data.auctions[auction_id].bids
-            if state is not None and state.end_date is not None and state.last_bid_id == (bids[-1].id if bids else None):
+            last = bids[-1].id if bids else None
+            if state is not None and state.end_date is not None and state.last_bid_id == last:
                 ready.append(auction_id)
         return ready
 
@@ -175,9 +176,9 @@ def test_sigkilled_worker_delivers_every_outbid_alert_once(auctionity_sandbox, d
     counts = Counter(line["dedupe_key"] for line in lines)
     duplicates = sum(n - 1 for n in counts.values())
     print(
-        f"\nrestart safety (seed {seed}): {KILLS} SIGKILLs ({early} during start-up), {bidding.bids} bids, {len(bidding.expected)} outbid "
-        f"events injected, {len(counts)} delivered, {duplicates} delivered twice (send/mark window), "
-        f"{time.monotonic() - started:.1f} s"
+        f"\nrestart safety (seed {seed}): {KILLS} SIGKILLs ({early} during start-up), {bidding.bids} bids, "
+        f"{len(bidding.expected)} outbid events injected, {len(counts)} delivered, "
+        f"{duplicates} delivered twice (send/mark window), {time.monotonic() - started:.1f} s"
     )
     assert set(counts) == bidding.expected, "every outbid alert, and nothing else"
     assert len(bidding.expected) >= 10, "the run should have produced enough events to mean something"
