@@ -5,7 +5,7 @@
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, Text, UniqueConstraint, types
+from sqlalchemy import BigInteger, Index, Integer, Text, UniqueConstraint, types
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -162,7 +162,12 @@ class Watch(SQLModel, table=True):
     """A chat user following an auction, and where to tell them about it."""
 
     __tablename__ = "watch"
-    __table_args__ = (UniqueConstraint("chat_user_id", "auction_id", name="uq_watch_user_auction"),)
+    __table_args__ = (
+        UniqueConstraint("chat_user_id", "auction_id", name="uq_watch_user_auction"),
+        # The poller asks "active watches of these auctions": with an index on `active` alone,
+        # SQLite picked it and scanned every watch (migration 0002).
+        Index("ix_watch_auction_active", "auction_id", "active"),
+    )
 
     id: int | None = _id()
     chat_user_id: int = _chat_user_fk(index=True)
@@ -170,7 +175,7 @@ class Watch(SQLModel, table=True):
     platform: str = Field(max_length=20)
     chat_id: str = Field(max_length=64)
     remind_minutes: str = Field(default="", max_length=100)
-    active: bool = Field(default=True, index=True)
+    active: bool = Field(default=True)
     created_at: datetime = _when()
 
     @property

@@ -10,7 +10,7 @@ from sqlalchemy import and_, bindparam, case, func, or_, true, update
 from sqlmodel import Session, col, select
 
 from storage.db import insert_or_find
-from storage.models import AuctionState, ChatUser, Watch, format_minutes
+from storage.models import AuctionState, ChatUser, Watch, format_minutes, utcnow
 
 # Long IN lists are split so no database hits its bound-parameter limit.
 _IN_CHUNK = 500
@@ -58,6 +58,9 @@ def add_watch(
             ),
             lambda: _find_watch(session, chat_user_id, key),
         )
+    if not watch.active:
+        # A re-watch is a new watch for the poller: it must still hear the result of an ended auction.
+        watch.created_at = utcnow()
     watch.platform = platform
     watch.chat_id = chat_id
     watch.remind_minutes = minutes

@@ -105,6 +105,7 @@ class _Row:
     kind: str
     payload: str
     attempts: int
+    dedupe_key: str = ""
 
     @property
     def chat(self) -> tuple[str, str]:
@@ -221,7 +222,14 @@ class Dispatcher:
         """Send one row and record the outcome; True if the chat may go on to its next row."""
         stats = round_.stats
         try:
-            alert = Alert(row.platform, row.chat_id, row.user_id, reply_from_json(row.payload), row.kind)
+            alert = Alert(
+                row.platform,
+                row.chat_id,
+                row.user_id,
+                reply_from_json(row.payload),
+                row.kind,
+                extra={"dedupe_key": row.dedupe_key},
+            )
         except Exception as error:  # retrying cannot fix a payload we cannot read
             self._give_up(row, f"unreadable payload: {self._describe(error)}")
             stats.gave_up += 1
@@ -457,6 +465,7 @@ def _row(notification: Notification, user_ids: Mapping[int, str]) -> _Row:
         kind=notification.kind,
         payload=notification.payload,
         attempts=notification.attempts,
+        dedupe_key=notification.dedupe_key,
     )
 
 

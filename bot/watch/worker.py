@@ -16,15 +16,12 @@ import signal
 import sys
 from pathlib import Path
 
-from sqlmodel import col, select
-
 from bot.config import SettingsError, load_settings
 from bot.logs import setup_logging
-from bot.messages import Alert, reply_to_json
-from bot.services import Services, open_services
+from bot.messages import Alert
+from bot.services import open_services
 from bot.watch.scheduler import start_alerts
 from storage.db import upgrade
-from storage.models import Notification
 
 log = logging.getLogger(__name__)
 
@@ -36,28 +33,13 @@ class FileSink:
 
     platform = "console"
 
-    def __init__(self, path: Path, services: Services | None = None) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self.services = services
 
-    def _dedupe_key(self, alert: Alert) -> str:
-        """The alert's outbox key: from the Alert if the dispatcher passed it, else the unsent row it was made from."""
-        if alert.extra.get("dedupe_key") or self.services is None:
-            return alert.extra.get("dedupe_key", "")
-        payload = reply_to_json(alert.reply)
-        with self.services.db() as session:
-            key = session.exec(
-                select(Notification.dedupe_key)
-                .where(
-                    Notification.platform == self.platform,
-                    Notification.chat_id == alert.chat_id,
-                    Notification.kind == alert.kind,
-                    Notification.payload == payload,
-                    col(Notification.sent_at).is_(None),
-                )
-                .order_by(col(Notification.id))
-            ).first()
-        return key or ""
+    @staticmethod
+    def _dedupe_key(alert: Alert) -> str:
+        """The alert's outbox key, which the dispatcher passes along."""
+        return alert.extra.get("dedupe_key", "")
 
     async def send(self, alert: Alert) -> None:
         line = json.dumps(
@@ -91,7 +73,7 @@ async def run_worker(sink: Path) -> None:
     settings = load_settings()
     setup_logging(settings.log_level, secrets=settings.secrets())
     upgrade(settings.database_url)
-    async with open_services(settings) as services, start_alerts(services, {"console": FileSink(sink, services)}):
+    async with open_services(settings) as services, start_alerts(services, {"console": FileSink(sink)}):
         log.info("worker: polling every %d s, alerts to %s", settings.poll_interval_seconds, sink)
         await _wait_for_stop()
         log.info("worker: stopping")

@@ -66,7 +66,7 @@ def test_upgrade_from_empty_creates_every_table_and_reaches_head(empty_engine: E
     assert current_revision(empty_engine) is None
     upgrade(empty_engine)
     assert _tables(empty_engine) == TABLES
-    assert current_revision(empty_engine) == head_revision() == "0001"
+    assert current_revision(empty_engine) == head_revision() == "0002"
 
 
 def test_migrated_schema_matches_the_models_exactly(empty_engine: Engine) -> None:
