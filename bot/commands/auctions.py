@@ -57,6 +57,10 @@ def clean_amount(raw: object) -> int:
     return amount
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def bid_step(amount: int) -> int:
     """A sensible increment for "Bid +step": about 5 %, at least 1."""
     return max(1, round(amount * 0.05))
@@ -86,15 +90,16 @@ def describe_auction(auction: Auction, now: datetime, me: str | None) -> tuple[s
     """One auction as a status line and fields: price, bids, who is on top, when it starts and ends."""
     top = auction.top_bid
     currency = auction.currency or "DRT"
+    ended = auction.has_ended(now)
     if top is None:
         leader = "no bids yet"
     elif me and top.user_id == me:
-        leader = "you are on top"
+        leader = "you won" if ended else "you are on top"
     else:
-        leader = "someone else is on top"
+        leader = "someone else won" if ended else "someone else is on top"
     if not auction.has_started(now):
         status = f"starts {fmt.relative(auction.start_date, now)}"
-    elif auction.has_ended(now):
+    elif ended:
         status = f"ended {fmt.relative(auction.end_date, now)}"
     else:
         status = f"ends {fmt.relative(auction.end_date, now)}"
@@ -110,6 +115,8 @@ def describe_auction(auction: Auction, now: datetime, me: str | None) -> tuple[s
 
 
 def auction_buttons(auction: Auction, now: datetime) -> tuple[Button, ...]:
+    if auction.has_ended(now):
+        return (Button("Winner", f"winner {auction.id}"), Button("Refresh", f"auctions {auction.id}", edits=True))
     buttons = [Button("Watch", f"watch {auction.id}")]
     if auction.has_started(now) and not auction.has_ended(now):
         next_bid = minimum_bid(auction) + (bid_step(auction.amount) - 1 if auction.history else 0)
@@ -143,8 +150,8 @@ async def auctions(request: Request, services: Services) -> Reply:
             lines.append(f"{fmt.short_id(auction_id)} — not found")
             continue
         status, fields = describe_auction(auction, now, me)
-        price, bids, leader = fields[0].value, len(auction.history), fields[2].value
-        lines.append(f"{fmt.clip(auction.name, 60)} — {price}, {bids} bids, {leader}, {status}")
+        price, bids, leader = fields[0].value, plural(len(auction.history), "bid"), fields[2].value
+        lines.append(f"{fmt.clip(auction.name, 60)} — {price}, {bids}, {leader}, {status}")
         buttons.append(Button(fmt.clip(auction.name, 20), f"auctions {auction.id}"))
     return Reply(title="Auctions", text="\n".join(lines)).with_buttons(buttons[:5])
 
@@ -181,9 +188,8 @@ async def myauctions(request: Request, services: Services) -> Reply:
     lines = []
     for auction in result.auctions:
         status, fields = describe_auction(auction, now, None)
-        lines.append(
-            f"{fmt.clip(auction.name, 60)} — {fields[0].value}, {len(auction.history)} bids, {status}\n  {auction.id}"
-        )
+        bids = plural(len(auction.history), "bid")
+        lines.append(f"{fmt.clip(auction.name, 60)} — {fields[0].value}, {bids}, {status}\n  {auction.id}")
     nav = []
     if page > 1:
         nav.append(Button("◀ Previous", f"myauctions {field} {order} {page - 1}", edits=True))
