@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE_LENGTH = 4096
 MAX_ARGUMENT_LENGTH = 1000
+WHOLE_NUMBER = re.compile(r"-?\d+")  # \d: the decimal digits int() reads, any script's
 CONVERSATION_TIMEOUT = timedelta(minutes=5)
 
 
@@ -159,7 +161,8 @@ class Core:
     def _convert(command: Command, argument: Any, raw: str) -> Any:
         if argument.kind is ArgKind.INTEGER:
             text = raw.replace("_", "").replace(",", "")
-            if not text.lstrip("-").isdigit() or len(text) > 18:
+            # Not str.isdigit: it admits "²" and, after lstrip, "--5", which int() refuses.
+            if not WHOLE_NUMBER.fullmatch(text) or len(text) > 18:
                 raise UserInputError(f"<{argument.name}> must be a whole number, not {raw[:30]!r}.")
             number = int(text)
             low, high = argument.min_value, argument.max_value

@@ -86,7 +86,7 @@ def parse_minutes(token: str) -> int | None:
     multipliers = {"m": 1, "h": 60, "d": 1440}
     unit = token[-1:] if token[-1:] in multipliers else "m"
     number = token[:-1] if token[-1:] in multipliers else token
-    if not number.isdigit() or len(number) > 6:
+    if not number.isdecimal() or len(number) > 6:  # isdigit() admits "²", which int() refuses
         return None
     return int(number) * multipliers[unit]
 

@@ -237,4 +237,4 @@ def pytest_configure(config: Any) -> None:
     import os
 
     if os.environ.get("CI") and not os.environ.get("GAVEL_TEST_POSTGRES_URL"):
-        raise pytest.UsageError("CI=true but GAVEL_TEST_POSTGRES_URL is not set: .ci/run should have started PostgreSQL")
+        raise pytest.UsageError("CI=true but GAVEL_TEST_POSTGRES_URL is unset: .ci/run should have started PostgreSQL")

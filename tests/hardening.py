@@ -45,7 +45,9 @@ def report(capsys: Any, title: str, **figures: Any) -> None:
 
     The file is $GAVEL_HARDENING_REPORT, or gavel-hardening-figures.jsonl in the system's temp directory.
     """
-    path = Path(os.environ.get("GAVEL_HARDENING_REPORT") or Path(tempfile.gettempdir()) / "gavel-hardening-figures.jsonl")
+    path = Path(
+        os.environ.get("GAVEL_HARDENING_REPORT") or Path(tempfile.gettempdir()) / "gavel-hardening-figures.jsonl"
+    )
     line = json.dumps({"test": title, **figures}, default=str, sort_keys=True)
     with path.open("a", encoding="utf-8") as output:
         output.write(line + "\n")

@@ -47,7 +47,7 @@ def clean_amount(raw: object) -> int:
     text = str(raw).strip().replace("_", "").replace(",", "")
     if text.startswith("-"):
         raise UserInputError("The amount must be positive.")
-    if not text.isdigit():
+    if not text.isdecimal():  # isdigit() admits "²", which int() refuses
         raise UserInputError(f"The amount must be a whole number, like 150 (not {fmt.clip(str(raw), 20)!r}).")
     amount = int(text)
     if amount <= 0:

@@ -33,7 +33,7 @@ class AuctionityLogin:
 
 def clean_email(raw: str) -> str:
     email = raw.strip()
-    if not EMAIL_SHAPE.match(email):
+    if not EMAIL_SHAPE.match(email) or not email.isprintable():  # no NUL or other control character gets stored
         raise UserInputError("That does not look like an email address (name@example.com).")
     return email.lower()
 
