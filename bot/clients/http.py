@@ -41,7 +41,8 @@ def build_http_client(
         timeout=timeout,
         transport=transport,
         headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
-        limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+        # Keep every pooled connection alive: upstream, each reconnect is a TLS handshake.
+        limits=httpx.Limits(max_connections=50, max_keepalive_connections=50),
         follow_redirects=False,
     )
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 CODE_SHAPE = re.compile(r"^[A-Za-z0-9-]+$")
+CHAT_OR_ROLE_ID = re.compile(r"-?[0-9]{1,20}")  # Telegram group ids are negative; Discord role ids are snowflakes
 MAX_CODE_LENGTH = 100
 
 
@@ -143,7 +144,7 @@ async def verify_setup(request: Request, services: Services) -> Reply:
     item_id = request.values["item_id"]
     target = str(request.values.get("target") or request.chat_id)
     target = target.strip("<@&>#")
-    if not target.lstrip("-").isdigit():
+    if not CHAT_OR_ROLE_ID.fullmatch(target):
         raise UserInputError("Name the role (Discord) or leave it out inside the group to grant (Telegram).")
     item = await services.cryptogig.item(item_id)
     with services.db() as session:
