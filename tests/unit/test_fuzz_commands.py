@@ -59,10 +59,10 @@ from storage.db import create_db_engine
 from tests.hardening import INTERNAL_ERROR, backend, report
 
 EXAMPLES = 2000
-# Drawing an example costs hypothesis about a millisecond on a small machine, more than most requests cost Gavel,
-# so each example of a command is sent in every shape adapters produce (3, or 4 with a form): 2,000 requests a
-# command from about 500-670 examples, in CI too. GAVEL_FUZZ_REQUESTS=8000 gives each command 2,000 examples.
-REQUESTS_PER_COMMAND = int(os.environ.get("GAVEL_FUZZ_REQUESTS", "2000"))
+# The issue asks for at least 2,000 examples per target in CI; each example of a command is sent in every shape
+# adapters produce (typed line, split words, Discord options, and a form where there is one).
+# GAVEL_FUZZ_EXAMPLES lowers it for a quick local run.
+EXAMPLES_PER_COMMAND = int(os.environ.get("GAVEL_FUZZ_EXAMPLES", str(EXAMPLES)))
 FUZZ_SETTINGS = settings(
     max_examples=EXAMPLES,
     database=None,
@@ -390,7 +390,7 @@ def test_any_input_to_any_command_gets_a_reply_within_platform_limits_and_never_
     shapes = 4 if command.form else 3
     drawn = 0
 
-    @settings(FUZZ_SETTINGS, max_examples=-(-REQUESTS_PER_COMMAND // shapes))
+    @settings(FUZZ_SETTINGS, max_examples=EXAMPLES_PER_COMMAND)
     @given(example=examples(command))
     def fuzz(example: Example) -> None:
         nonlocal drawn
@@ -408,7 +408,8 @@ def test_any_input_to_any_command_gets_a_reply_within_platform_limits_and_never_
         outcomes=dict(rig.outcomes),
         seconds=round(time.perf_counter() - started, 1),
     )
-    assert rig.requests >= REQUESTS_PER_COMMAND
+    assert drawn >= EXAMPLES_PER_COMMAND, "hypothesis ran out of examples: widen the strategy"
+    assert rig.requests >= drawn * shapes
 
 
 @FUZZ_SETTINGS
