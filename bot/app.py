@@ -57,10 +57,11 @@ async def run_sandbox_forever(cryptogig_port: int, auctionity_port: int, *, riva
         _print("Sample purchase codes:")
         for label, code in cryptogig.sample_codes.items():
             _print(f"  {code}  {label}")
-        await _wait_for_stop()
+        await wait_for_stop()
 
 
-async def _wait_for_stop() -> None:
+async def wait_for_stop() -> None:
+    """Until SIGTERM or Ctrl-C."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -170,7 +171,7 @@ async def run_bot(settings: Settings) -> int:
                 started.append(adapter)
                 log.info("%s adapter started", adapter.platform)
             async with alerts(services, adapters):
-                await _wait_for_stop()
+                await wait_for_stop()
                 log.info("stopping")
         finally:
             for adapter in reversed(started):

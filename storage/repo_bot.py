@@ -73,20 +73,30 @@ def find_notification(session: Session, *, dedupe_key: str) -> Notification | No
     return session.exec(select(Notification).where(Notification.dedupe_key == dedupe_key)).first()
 
 
-def due_notifications(session: Session, *, now: datetime, limit: int = 100) -> list[Notification]:
-    """Unsent notifications whose next attempt is due, oldest first."""
-    return list(
-        session.exec(
-            select(Notification)
-            .where(
-                col(Notification.sent_at).is_(None),
-                col(Notification.gave_up).is_(False),
-                col(Notification.next_attempt_at) <= now,
-            )
-            .order_by(col(Notification.next_attempt_at), col(Notification.id))
-            .limit(limit)
-        )
+def due_notifications(
+    session: Session, *, now: datetime, limit: int = 100, platforms: Collection[str] | None = None
+) -> list[Notification]:
+    """Unsent notifications whose next attempt is due, oldest first; only for ``platforms`` when given.
+
+    The dispatcher asks only for platforms it can send to right now, so rows waiting for an
+    unconfigured (or paused) platform never fill the batch and starve the others.
+    """
+    conditions = [
+        col(Notification.sent_at).is_(None),
+        col(Notification.gave_up).is_(False),
+        col(Notification.next_attempt_at) <= now,
+    ]
+    if platforms is not None:
+        if not platforms:
+            return []
+        conditions.append(col(Notification.platform).in_(list(platforms)))
+    query = (
+        select(Notification)
+        .where(*conditions)
+        .order_by(col(Notification.next_attempt_at), col(Notification.id))
+        .limit(limit)
     )
+    return list(session.exec(query))
 
 
 def mark_notification_sent(session: Session, *, notification_id: int, at: datetime) -> bool:
@@ -134,31 +144,6 @@ def count_notifications(
     if chat_user_id is not None:
         query = query.where(Notification.chat_user_id == chat_user_id)
     return session.exec(query).one()
-
-
-def due_notifications_for_platforms(
-    session: Session, *, now: datetime, platforms: Collection[str], limit: int = 100
-) -> list[Notification]:
-    """Like ``due_notifications``, but only for these platforms.
-
-    The dispatcher asks only for platforms it can send to right now, so rows waiting for an
-    unconfigured (or paused) platform never fill the batch and starve the others.
-    """
-    if not platforms:
-        return []
-    return list(
-        session.exec(
-            select(Notification)
-            .where(
-                col(Notification.sent_at).is_(None),
-                col(Notification.gave_up).is_(False),
-                col(Notification.next_attempt_at) <= now,
-                col(Notification.platform).in_(list(platforms)),
-            )
-            .order_by(col(Notification.next_attempt_at), col(Notification.id))
-            .limit(limit)
-        )
-    )
 
 
 def platforms_with_due_notifications(session: Session, *, now: datetime) -> set[str]:

@@ -192,7 +192,7 @@ class Dispatcher:
         if not platforms:
             return []
         with self.services.db() as session:
-            found = repo.due_notifications_for_platforms(session, now=now, platforms=platforms, limit=limit)
+            found = repo.due_notifications(session, now=now, platforms=platforms, limit=limit)
             user_ids = repo.platform_user_ids(
                 session, chat_user_ids={n.chat_user_id for n in found if n.chat_user_id is not None}
             )

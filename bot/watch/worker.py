@@ -8,14 +8,13 @@ send counts as done, so a test can count deliveries across SIGKILLs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
-import signal
 import sys
 from pathlib import Path
 
+from bot.app import wait_for_stop
 from bot.config import SettingsError, load_settings
 from bot.logs import setup_logging
 from bot.messages import Alert
@@ -60,22 +59,13 @@ class FileSink:
             os.fsync(sink.fileno())
 
 
-async def _wait_for_stop() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-
-
 async def run_worker(sink: Path) -> None:
     settings = load_settings()
     setup_logging(settings.log_level, secrets=settings.secrets())
     upgrade(settings.database_url)
     async with open_services(settings) as services, start_alerts(services, {"console": FileSink(sink)}):
         log.info("worker: polling every %d s, alerts to %s", settings.poll_interval_seconds, sink)
-        await _wait_for_stop()
+        await wait_for_stop()
         log.info("worker: stopping")
 
 

@@ -738,9 +738,9 @@ def test_due_notifications_can_be_limited_to_the_platforms_that_can_send(engine:
         _enqueue(session, "tg-later", now=NOW + timedelta(hours=1))
     with session_scope(engine) as session:
         assert repo.platforms_with_due_notifications(session, now=NOW) == {"telegram", "discord"}
-        due = repo.due_notifications_for_platforms(session, now=NOW, platforms={"discord"})
+        due = repo.due_notifications(session, now=NOW, platforms={"discord"})
         assert [n.dedupe_key for n in due] == ["dc"]
-        assert repo.due_notifications_for_platforms(session, now=NOW, platforms=[]) == []
+        assert repo.due_notifications(session, now=NOW, platforms=[]) == []
 
 
 def test_deferring_a_notification_moves_its_retry_without_counting_an_attempt(engine: Engine) -> None:
