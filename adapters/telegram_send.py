@@ -49,7 +49,9 @@ class FloodLimits:
     MAX_TRACKED_CHATS = 10_000
 
     def __init__(self, *, overall_per_second: int = 30, chat_per_second: float = 1.0, group_per_minute: int = 20):
-        self.overall = AsyncLimiter(overall_per_second, 1)
+        # One token at a time, evenly spaced: AsyncLimiter(30, 1) would let ~60 through in the first second
+        # (a full bucket plus its refill), which is exactly the burst Telegram answers with 429.
+        self.overall = AsyncLimiter(1, 1 / overall_per_second)
         self.chat_interval = 1 / chat_per_second
         self.group_per_minute = group_per_minute
         self._chats: OrderedDict[int, AsyncLimiter] = OrderedDict()
@@ -57,9 +59,10 @@ class FloodLimits:
     def _for_chat(self, chat_id: int) -> AsyncLimiter:
         limiter = self._chats.get(chat_id)
         if limiter is None:
-            # Group ids are negative. One token per interval spaces private messages evenly; a group may
-            # burst up to its per-minute allowance.
-            limiter = AsyncLimiter(self.group_per_minute, 60) if chat_id < 0 else AsyncLimiter(1, self.chat_interval)
+            # Group ids are negative. One token per interval spaces messages evenly (a bucket of 20 per 60 s
+            # would admit ~40 in the first minute).
+            interval = 60 / self.group_per_minute if chat_id < 0 else self.chat_interval
+            limiter = AsyncLimiter(1, interval)
             self._chats[chat_id] = limiter
             if len(self._chats) > self.MAX_TRACKED_CHATS:
                 self._chats.popitem(last=False)  # a forgotten idle chat just starts with a full allowance
