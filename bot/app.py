@@ -52,7 +52,7 @@ async def run_sandbox_forever(cryptogig_port: int, auctionity_port: int, *, riva
     from bot.sandbox import sandbox_servers
 
     async with sandbox_servers(cryptogig_port, auctionity_port, rivals=rivals) as (cryptogig, auctionity):
-        _print(f"CryptoGig sandbox:  {cryptogig.url}   (API key: see CRYPTOGIG_API_KEY in the README)")
+        _print(f"CryptoGig sandbox:  {cryptogig.url}   (sandbox API key: {cryptogig.api_key})")
         _print(f"Auctionity sandbox: {auctionity.url}")
         _print("Sample purchase codes:")
         for label, code in cryptogig.sample_codes.items():
