@@ -141,7 +141,7 @@ async def run_gavel(
     database_url: str, api_url: str, flood: FloodState, workload: Workload, *, pacing: bool = True
 ) -> Result:
     """The real Dispatcher and TelegramAdapter, a dispatcher round every scheduler tick until the outbox is empty."""
-    from adapters.telegram_bot import TelegramAdapter
+    from adapters.telegram.adapter import TelegramAdapter
     from bot.commands import build_registry
     from bot.config import load_settings
     from bot.core import Core

@@ -18,6 +18,7 @@ from bot.core import Core
 from bot.logs import setup_logging
 from bot.messages import Alert
 from bot.services import Services, open_services
+from bot.upkeep import normalise_stored_codes
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ async def run_demo(*, poll_interval: int = 5, rivals: bool = True, linger: float
             _print("Live auctions:  " + "  ".join(auctionity.live_auction_ids[:3]))
         _print()
         async with open_services(settings) as services:
+            normalise_stored_codes(services)
             core = Core(build_registry(), services)
             console = ConsoleAdapter(core)
             async with alerts(services, {"console": console}):
@@ -117,6 +119,7 @@ async def run_console(settings: Settings) -> int:
     setup_logging(settings.log_level, secrets=settings.secrets())
     upgrade(settings.database_url)
     async with open_services(settings) as services:
+        normalise_stored_codes(services)
         console = ConsoleAdapter(Core(build_registry(), services))
         async with alerts(services, {"console": console}):
             await console.run()
@@ -136,11 +139,11 @@ def build_adapters(settings: Settings, core: Core) -> dict[str, Any]:
     """An adapter for every platform whose token is set."""
     adapters: dict[str, Any] = {}
     if settings.telegram_bot_token:
-        from adapters.telegram_bot import TelegramAdapter
+        from adapters.telegram.adapter import TelegramAdapter
 
         adapters["telegram"] = TelegramAdapter(core, settings)
     if settings.discord_bot_token:
-        from adapters.discord_bot import DiscordAdapter
+        from adapters.discord.adapter import DiscordAdapter
 
         adapters["discord"] = DiscordAdapter(core, settings)
     return adapters
@@ -162,6 +165,7 @@ async def run_bot(settings: Settings) -> int:
     setup_logging(settings.log_level, secrets=settings.secrets())
     upgrade(settings.database_url)
     async with open_services(settings) as services:
+        normalise_stored_codes(services)
         core = Core(build_registry(), services)
         adapters = build_adapters(settings, core)
         started = []
@@ -227,7 +231,7 @@ async def discord_sync(settings: Settings) -> int:
     if not settings.discord_bot_token:
         print("gavel: DISCORD_BOT_TOKEN is not set.", file=sys.stderr)
         return 2
-    from adapters.discord_bot import sync_commands
+    from adapters.discord.adapter import sync_commands
 
     print(await sync_commands(settings, build_registry()))
     return 0

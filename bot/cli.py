@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -98,14 +99,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _redact_everything() -> None:
+    """Route every way out of the process through the redacting log handler, with every secret known.
+
+    Commands set up logging again with their own level; this makes sure that an error escaping before
+    or after that (PTB's InvalidToken names the token, a URL may carry the API key) is redacted too.
+    """
+    from bot.logs import setup_logging
+
+    try:
+        secrets = load_settings().secrets()
+    except SettingsError:
+        secrets = []
+    setup_logging("WARNING", secrets=secrets)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command not in ("keygen",):
+        _redact_everything()
     try:
         return args.func(args)
     except SettingsError as error:
         return _fail(str(error))
     except KeyboardInterrupt:
         return 130
+    except Exception:
+        # Never Python's own traceback printer: it would write the token or key in the clear.
+        logging.getLogger("gavel").critical("gavel %s stopped on an unexpected error", args.command, exc_info=True)
+        return 1
 
 
 if __name__ == "__main__":

@@ -25,6 +25,12 @@ EXPECTATIONS = {
     "max_claims_per_code": "a whole number of at least 1",
     "verify_max_failures": "a whole number of at least 1",
     "verify_window_minutes": "a whole number of minutes of at least 1",
+    "verify_code_max_failures": "a whole number of at least 1",
+    "verify_code_window_minutes": "a whole number of minutes of at least 1",
+    "login_max_failures": "a whole number of at least 1",
+    "login_window_minutes": "a whole number of minutes of at least 1",
+    "reset_max_emails": "a whole number of at least 1",
+    "reset_window_minutes": "a whole number of minutes of at least 1",
     "discord_guild_id": "a Discord server id (digits)",
 }
 
@@ -63,6 +69,14 @@ class Settings(BaseSettings):
     max_claims_per_code: int = Field(1, ge=1)
     verify_max_failures: int = Field(5, ge=1)
     verify_window_minutes: int = Field(15, ge=1)
+    # Failures with one code, whoever tries it: a claimed code tried from many accounts stops being tried.
+    verify_code_max_failures: int = Field(5, ge=1)
+    verify_code_window_minutes: int = Field(60, ge=1)
+    # Logins come from the bot's one address: Auctionity's own lockout would hit every user at once.
+    login_max_failures: int = Field(5, ge=1)
+    login_window_minutes: int = Field(15, ge=1)
+    reset_max_emails: int = Field(3, ge=1)
+    reset_window_minutes: int = Field(60, ge=1)
     notify_new_bids: bool = False
     http_timeout_seconds: float = Field(10.0, gt=0, le=120)
     log_level: str = "INFO"

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.errors import GavelError, NotAllowed, UserInputError, user_message
-from bot.messages import Button, Prompt, Reply, Request, error_reply, warning_reply
+from bot.messages import Button, Prompt, Reply, Request, RoleChoice, error_reply, warning_reply
+from bot.port import AdapterPort
 from bot.registry import ArgKind, Command, Registry, Scope
 from bot.services import Services
 
@@ -21,6 +22,16 @@ MAX_MESSAGE_LENGTH = 4096
 MAX_ARGUMENT_LENGTH = 1000
 WHOLE_NUMBER = re.compile(r"-?\d+")  # \d: the decimal digits int() reads, any script's
 CONVERSATION_TIMEOUT = timedelta(minutes=5)
+# A password may still arrive this long after its prompt timed out: such a message is deleted all the same.
+SECRET_GRACE = timedelta(minutes=30)
+PASSWORD_LEFT_VISIBLE = (
+    "⚠ I could not delete your message with the password. Delete it yourself now, "
+    "and change your Auctionity password: others may have seen it."
+)
+CODE_LEFT_VISIBLE = (
+    "⚠ I could not delete your message with the purchase code, so everyone here can read it. "
+    "Delete it now (an admin must give me the right to delete messages for me to do it)."
+)
 
 
 @dataclass
@@ -42,19 +53,25 @@ class Core:
     def __init__(self, registry: Registry, services: Services) -> None:
         self.registry = registry
         self.services = services
+        self.port = AdapterPort(services)
         self.conversations: dict[tuple[str, str, str], Conversation] = {}
 
     async def handle(self, request: Request) -> Reply | None:
         """Answer one request. Never raises: every failure becomes a polite Reply."""
+        warning = self.secret_warning(request)
         try:
-            return await self._route(request)
+            reply = await self._route(request)
         except GavelError as error:
             reply = error_reply(user_message(error), ephemeral=True)
-            return replace(reply, open_private_chat=bool(error.details.get("open_private_chat")))
+            reply = replace(reply, open_private_chat=bool(error.details.get("open_private_chat")))
         except Exception:
             reference = secrets.token_hex(3)
             log.exception("command %s failed (ref %s)", request.command, reference)
-            return error_reply(f"Something went wrong on my side. Please try again later (ref {reference}).")
+            reply = error_reply(f"Something went wrong on my side. Please try again later (ref {reference}).")
+        if warning is not None:
+            reply = reply or Reply()
+            reply = replace(reply, text="\n\n".join(t for t in (reply.text, warning) if t))
+        return reply
 
     def pending_prompt(self, request: Request) -> Prompt | None:
         """The prompt the user is answering right now, if any (adapters hide secret answers)."""
@@ -63,6 +80,47 @@ class Core:
             return None
         pending = conversation.next_field()
         return Prompt(pending.name, secret=pending.secret) if pending else None
+
+    def secret_warning(self, request: Request) -> str | None:
+        """What to tell a user whose secret the adapter could not delete (None when there is nothing to say)."""
+        if not request.secret_left_visible:
+            return None
+        kind = self._secret_kind(request)
+        if kind is None:
+            return None
+        return PASSWORD_LEFT_VISIBLE if kind == "password" else CODE_LEFT_VISIBLE
+
+    def hides_secret(self, request: Request) -> bool:
+        """Whether the message behind ``request`` must disappear from the chat before anything else happens.
+
+        A password (the answer to a password prompt, even a late one or one that starts with "/", or a
+        password typed after a command), and a purchase code typed where others can read it.
+        """
+        return self._secret_kind(request) is not None
+
+    def _secret_kind(self, request: Request) -> str | None:
+        if self._awaits_secret(request):
+            return "password"
+        command = self.registry.find(request.command) if request.command else None
+        if command is None or not request.args:
+            return None
+        if any(field.secret for field in command.form):
+            return "password"
+        if not request.is_private and any(argument.kind is ArgKind.CODE for argument in command.args):
+            return "code"
+        return None
+
+    def _awaits_secret(self, request: Request) -> bool:
+        """A secret prompt is open in this chat, or timed out so recently that its answer may still come."""
+        conversation = self.conversations.get(self._key(request))
+        if conversation is None:
+            return False
+        pending = conversation.next_field()
+        now = self.services.now()
+        if conversation.expires_at + SECRET_GRACE < now:
+            del self.conversations[self._key(request)]
+            return False
+        return pending is not None and pending.secret
 
     @staticmethod
     def _key(request: Request) -> tuple[str, str, str]:
@@ -82,6 +140,10 @@ class Core:
 
         name = request.command.lower().lstrip("/")
         command = self.registry.find(name)
+        conversation = self.conversations.get(key)
+        if command is None and conversation is not None and self._awaits_secret(request):
+            # "/hunter2" answering a password prompt is a password, not a command to complain about.
+            return await self._continue(conversation, request)
         if command is None:
             return self._unknown(name)
         abandoned = self.conversations.pop(key, None)  # a new command abandons any open conversation
@@ -102,7 +164,9 @@ class Core:
 
     async def _run(self, command: Command, request: Request) -> Reply:
         reply = await command.handler(request, self.services)
-        if command.ephemeral and not reply.ephemeral:
+        if command.private:
+            reply = replace(reply, private=True, ephemeral=True)
+        elif command.ephemeral and not reply.ephemeral:
             reply = replace(reply, ephemeral=True)
         return reply
 
@@ -147,7 +211,11 @@ class Core:
         """Arguments given by name (Discord's slash options): any optional one may be left out, not only the last."""
         values: dict[str, Any] = {}
         for argument in command.args:
-            raw = str(options.get(argument.name, "")).strip()
+            given = options.get(argument.name)
+            if isinstance(given, RoleChoice):  # resolved by the adapter: already typed
+                values[argument.name] = given
+                continue
+            raw = str(given if given is not None else "").strip()
             if not raw:
                 if argument.required and not command.form:
                     raise UserInputError(f"Missing <{argument.name}>: {argument.help}. Usage: {command.usage}")
@@ -170,6 +238,8 @@ class Core:
                 bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
                 raise UserInputError(f"<{argument.name}> must be {bounds}.")
             return number
+        if argument.kind is ArgKind.ROLE:
+            return RoleChoice(raw.strip("<@&>"))  # typed, not looked up: commands trust only resolved roles
         if argument.choices and raw.lower() not in argument.choices:
             raise UserInputError(f"<{argument.name}> must be one of: {', '.join(argument.choices)}.")
         return raw.lower() if argument.choices else raw
@@ -185,7 +255,7 @@ class Core:
         return None
 
     def _start(self, command: Command, request: Request) -> Reply:
-        if any(f.secret for f in command.form) and not request.is_private:
+        if any(f.only_in_private for f in command.form) and not request.is_private:
             raise _private_only(command)
         conversation = Conversation(command, request, self.services.now() + CONVERSATION_TIMEOUT)
         self.conversations[self._key(request)] = conversation
@@ -207,6 +277,8 @@ class Core:
             return warning_reply(f"That took too long, so I stopped. Send /{conversation.command.name} to start again.")
         pending = conversation.next_field()
         answer = request.text.strip()
+        if not answer and request.command:  # an answer that starts with "/" (see _route)
+            answer = " ".join(("/" + request.command, *request.args))
         if not answer or len(answer) > pending.max_length:
             return warning_reply(f"That does not look right. {pending.prompt}")
         conversation.values[pending.name] = answer

@@ -29,6 +29,8 @@ Clients raise only these; adapters never see httpx exceptions.
 
 from __future__ import annotations
 
+import math
+
 
 class GavelError(Exception):
     """Base of every error Gavel raises on purpose."""
@@ -48,11 +50,13 @@ class NotAllowed(GavelError):
 
 
 class RateLimited(GavelError):
-    """Too many attempts; ``retry_after`` seconds until the next one is allowed."""
+    """Too many attempts at ``action`` (verify, login, reset); ``retry_after`` seconds until the next one."""
 
-    def __init__(self, message: str = "", *, retry_after: float = 0) -> None:
+    def __init__(self, message: str = "", *, retry_after: float = 0, action: str = "verify", bucket: str = "") -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.action = action
+        self.bucket = bucket
 
 
 class CodeAlreadyClaimed(GavelError):
@@ -132,7 +136,14 @@ class DeliveryFailed(GavelError):
 
 
 class RecipientGone(DeliveryFailed):
-    """The recipient blocked the bot or cannot be reached any more: stop alerting them."""
+    """The recipient blocked the bot or cannot be reached any more: stop alerting them.
+
+    ``whole_chat``: nobody in that chat can be reached (the bot left a group); else only this one user.
+    """
+
+    def __init__(self, message: str = "", *, whole_chat: bool = True) -> None:
+        super().__init__(message)
+        self.whole_chat = whole_chat
 
 
 class RetryLater(DeliveryFailed):
@@ -148,8 +159,15 @@ def user_message(error: GavelError) -> str:
     if isinstance(error, (UserInputError, NotAllowed, CodeAlreadyClaimed)) and error.message:
         return error.message
     if isinstance(error, RateLimited):
-        minutes = max(1, round(error.retry_after / 60))
-        return f"Too many failed attempts. Please try again in {minutes} minute{'s' if minutes != 1 else ''}."
+        minutes = max(1, math.ceil(error.retry_after / 60))
+        wait = f"{minutes} minute{'s' if minutes != 1 else ''}"
+        if error.bucket.startswith("verify:code:"):
+            return f"This purchase code was tried too many times. Please try again in {wait}, or contact the seller."
+        if error.action == "login":
+            return f"Too many failed logins. Please wait {wait} before you try again."
+        if error.action == "reset":
+            return f"I have sent enough reset emails for now. Please wait {wait}, and check your spam folder."
+        return f"Too many failed attempts. Please try again in {wait}."
     if isinstance(error, CodeAlreadyClaimed):
         return "This purchase code is already linked to another account. Contact the seller if it is yours."
     if isinstance(error, NotLoggedIn):

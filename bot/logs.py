@@ -13,7 +13,7 @@ import re
 import sys
 import threading
 from collections.abc import Iterable
-from typing import TextIO
+from typing import Any, TextIO
 
 __all__ = ["REDACTED", "RedactingFilter", "add_secret", "setup_logging"]
 
@@ -115,6 +115,15 @@ def setup_logging(level: str | int = "INFO", *, secrets: Iterable[str] = (), str
     for existing in _all_handlers():
         if _redactor not in existing.filters:
             existing.addFilter(_redactor)
+    # Uncaught errors in the main thread and in threads are printed by Python itself, unredacted; log them.
+    sys.excepthook = _log_uncaught
+    threading.excepthook = lambda hook: _log_uncaught(hook.exc_type, hook.exc_value, hook.exc_traceback)
+
+
+def _log_uncaught(kind: type[BaseException], error: BaseException | None, traceback: Any) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        return
+    logging.getLogger("gavel").critical("uncaught error", exc_info=(kind, error, traceback))
 
 
 def _all_handlers() -> list[logging.Handler]:

@@ -37,6 +37,8 @@ class Request:
     options: dict[str, str] | None = None  # arguments by name (Discord slash options), checked like ``args``
     place_id: str | None = None  # the guild (Discord) or group (Telegram) the message came from
     is_place_admin: bool = False  # the adapter vouches the user administers that guild / group
+    place_has_roles: bool = False  # access there is a role to hand out; else it is the place itself
+    secret_left_visible: bool = False  # the message held a secret the adapter could not delete
     values: dict[str, Any] = field(default_factory=dict)  # arguments after the core parsed them
 
     @property
@@ -46,6 +48,22 @@ class Request:
 
     def with_args(self, *args: str) -> Request:
         return replace(self, args=tuple(args))
+
+
+@dataclass(frozen=True)
+class RoleChoice:
+    """A role named in a command, with what the adapter found out about it on its platform.
+
+    ``resolved`` is False for a role typed as text, which nobody looked up; the core trusts only
+    resolved roles, and refuses privileged ones and ones the invoker could not hand out themselves.
+    """
+
+    id: str
+    name: str = ""
+    resolved: bool = False
+    privileged: bool = False  # carries an administration or moderation permission
+    outranks_invoker: bool = False  # at or above the invoker's highest role, and they do not own the place
+    managed: bool = False  # owned by an integration: nobody can hand it out
 
 
 @dataclass(frozen=True)
@@ -103,7 +121,8 @@ class Reply:
     thumbnail_url: str | None = None
     buttons: tuple[tuple[Button, ...], ...] = ()
     outcome: Outcome = Outcome.INFO
-    ephemeral: bool = False  # only the asker sees it (Discord); sensitive replies
+    ephemeral: bool = False  # only the asker needs to see it: platforms that can hide it from others do
+    private: bool = False  # only the asker MAY see it: never shown in a shared chat (sent privately instead)
     footer: str | None = None
     url: str | None = None
     grants: tuple[Grant, ...] = ()

@@ -26,6 +26,7 @@ class ArgKind(StrEnum):
     INTEGER = "integer"
     AUCTION_ID = "auction_id"
     CODE = "code"
+    ROLE = "role"  # a role of the place (platforms with roles resolve it; see messages.RoleChoice)
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,13 @@ class FormField:
     name: str
     prompt: str
     label: str
-    secret: bool = False
+    secret: bool = False  # a password: asked for privately, the answer deleted or hidden, never echoed
+    private: bool = False  # asked for only in a private chat (a purchase code), but need not be deleted there
     max_length: int = 200
+
+    @property
+    def only_in_private(self) -> bool:
+        return self.secret or self.private
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,8 @@ class Command:
     aliases: tuple[str, ...] = ()
     scope: Scope = Scope.ANYONE
     form: tuple[FormField, ...] = ()
-    ephemeral: bool = False  # replies only the asker should see
+    ephemeral: bool = False  # replies only the asker needs to see
+    private: bool = False  # replies only the asker may see (account details, winners, verifications)
     slow: bool = False  # calls an upstream: adapters show progress / defer
     needs_place: bool = False  # must run inside a guild or group (grants)
     hidden: bool = False  # not in help or command lists (button-only helpers)

@@ -143,6 +143,18 @@ class VerifyAttempt(SQLModel, table=True):
     ok: bool = Field(default=False)
 
 
+class RateAttempt(SQLModel, table=True):
+    """One attempt counted against a rate limit: a verification, a login, a password-reset email."""
+
+    __tablename__ = "rate_attempt"
+    __table_args__ = (Index("ix_rate_attempt_bucket_at", "bucket", "at"),)
+
+    id: int | None = _id()
+    bucket: str = Field(max_length=120)
+    at: datetime = _when(index=True)
+    state: str = Field(max_length=10)
+
+
 class AccessGrant(SQLModel, table=True):
     """What a verified purchase of an item unlocks in one place: a Discord role or a Telegram group."""
 
@@ -263,6 +275,7 @@ __all__ = [
     "KeyValue",
     "Notification",
     "PurchaseClaim",
+    "RateAttempt",
     "TZDateTime",
     "VerifyAttempt",
     "Watch",

@@ -10,8 +10,8 @@ from sqlalchemy import case, delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.errors import CodeAlreadyClaimed
 from storage.db import insert_or_find
+from storage.errors import AlreadyClaimed
 from storage.models import AccessGrant, AuctionitySession, ChatUser, PurchaseClaim, VerifyAttempt
 
 # --- chat users -------------------------------------------------------------------------------------
@@ -114,7 +114,7 @@ def claim_purchase(
     constraint admits one, so the limit holds under races on any database. The loser retries
     against the new state, which usually means CodeAlreadyClaimed.
 
-    CodeAlreadyClaimed is raised without a message so bot.errors.user_message words it.
+    AlreadyClaimed (storage's own error) says the code is taken; the core words it.
     """
     # Every retry follows a claim that someone else committed, so this bound is never the limit in practice.
     for _ in range(max_claims + 2):
@@ -125,7 +125,7 @@ def claim_purchase(
         ).first()
         if own is not None:
             if own.revoked_at is not None and _active_claims_and_highest_slot(session, code_hash)[0] >= max_claims:
-                raise CodeAlreadyClaimed(max_claims=max_claims)
+                raise AlreadyClaimed(max_claims=max_claims)
             own.code_encrypted = code_encrypted
             own.item_id = item_id
             own.license = license
@@ -137,7 +137,7 @@ def claim_purchase(
 
         active, highest_slot = _active_claims_and_highest_slot(session, code_hash)
         if active >= max_claims:
-            raise CodeAlreadyClaimed(max_claims=max_claims)
+            raise AlreadyClaimed(max_claims=max_claims)
         claim = PurchaseClaim(
             code_hash=code_hash,
             slot=0 if highest_slot is None else highest_slot + 1,
@@ -154,7 +154,21 @@ def claim_purchase(
             return claim
         except IntegrityError:
             continue  # a concurrent claim took this slot (or this user's own double submit): look again
-    raise CodeAlreadyClaimed(max_claims=max_claims)
+    raise AlreadyClaimed(max_claims=max_claims)
+
+
+def holds_claim(session: Session, *, chat_user_id: int, code_hash: str) -> bool:
+    """Whether this user holds an active claim of this code (re-verifying their own code)."""
+    return (
+        session.exec(
+            select(PurchaseClaim.id).where(
+                PurchaseClaim.code_hash == code_hash,
+                PurchaseClaim.chat_user_id == chat_user_id,
+                col(PurchaseClaim.revoked_at).is_(None),
+            )
+        ).first()
+        is not None
+    )
 
 
 def claims_for_user(session: Session, *, chat_user_id: int, include_revoked: bool = False) -> list[PurchaseClaim]:

@@ -132,14 +132,15 @@ def watched_auction_ids_due(session: Session, *, now: datetime, limit: int | Non
     return [auction_id for auction_id, _next_poll_at in session.exec(query)]
 
 
-def deactivate_watches_for_chat(session: Session, *, platform: str, chat_id: str) -> int:
-    """Stop every watch reporting to a chat (e.g. the user blocked the bot); how many were active."""
-    result = session.exec(
-        update(Watch)
-        .where(col(Watch.platform) == platform, col(Watch.chat_id) == chat_id, col(Watch.active) == true())
-        .values(active=False)
-    )
-    return result.rowcount
+def deactivate_watches_for_chat(
+    session: Session, *, platform: str, chat_id: str, chat_user_id: int | None = None
+) -> int:
+    """Stop every watch reporting to a chat (the bot was blocked or removed), or only one user's watches there
+    (that user cannot be reached, the others still can); how many were active."""
+    conditions = [col(Watch.platform) == platform, col(Watch.chat_id) == chat_id, col(Watch.active) == true()]
+    if chat_user_id is not None:
+        conditions.append(col(Watch.chat_user_id) == chat_user_id)
+    return session.exec(update(Watch).where(*conditions).values(active=False)).rowcount
 
 
 def deactivate_watches_for_auction(session: Session, *, auction_id: str) -> int:

@@ -8,7 +8,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -190,17 +190,20 @@ def defer_chat_notifications(session: Session, *, platform: str, chat_id: str, u
     return result.rowcount
 
 
-def give_up_chat_notifications(session: Session, *, platform: str, chat_id: str, error: str) -> int:
-    """Stop trying every pending notification of one chat (it blocked the bot), recording why; how many."""
+def give_up_chat_notifications(
+    session: Session, *, platform: str, chat_id: str, error: str, chat_user_id: int | None = None
+) -> int:
+    """Stop trying every pending notification of one chat (it blocked the bot), or of one user there; how many."""
+    conditions = [
+        col(Notification.platform) == platform,
+        col(Notification.chat_id) == chat_id,
+        col(Notification.sent_at).is_(None),
+        col(Notification.gave_up).is_(False),
+    ]
+    if chat_user_id is not None:
+        conditions.append(col(Notification.chat_user_id) == chat_user_id)
     result = session.exec(
-        update(Notification)
-        .where(
-            col(Notification.platform) == platform,
-            col(Notification.chat_id) == chat_id,
-            col(Notification.sent_at).is_(None),
-            col(Notification.gave_up).is_(False),
-        )
-        .values(gave_up=True, last_error=error[:LAST_ERROR_MAX])
+        update(Notification).where(*conditions).values(gave_up=True, last_error=error[:LAST_ERROR_MAX])
     )
     return result.rowcount
 
@@ -250,6 +253,10 @@ def resolve_button_token(session: Session, *, token: str) -> str | None:
 def get_value(session: Session, *, key: str) -> str | None:
     row = session.get(KeyValue, key)
     return row.value if row is not None else None
+
+
+def delete_value(session: Session, *, key: str) -> bool:
+    return session.exec(delete(KeyValue).where(col(KeyValue.key) == key)).rowcount > 0
 
 
 def set_value(session: Session, *, key: str, value: str) -> None:

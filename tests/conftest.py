@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ["tests.support.telegram", "tests.support.discord"]
+
 
 def _is_loopback(address: Any) -> bool:
     if isinstance(address, (str, bytes)):  # AF_UNIX path

@@ -21,7 +21,9 @@ AMOUNT = Argument(
 )
 EMAIL = FormField("email", "What is your Auctionity email?", "Email", max_length=254)
 PASSWORD = FormField("password", "And your password?", "Password", secret=True, max_length=128)
-CODE_FIELD = FormField("code", "Send me your purchase code.", "Purchase code", max_length=verify.MAX_CODE_LENGTH * 2)
+CODE_FIELD = FormField(
+    "code", "Send me your purchase code.", "Purchase code", private=True, max_length=verify.MAX_CODE_LENGTH * 2
+)
 
 
 def build_registry() -> Registry:
@@ -52,7 +54,7 @@ def build_registry() -> Registry:
             args=(Argument("code", "your purchase code", ArgKind.CODE, required=False),),
             aliases=("validate",),
             form=(CODE_FIELD,),
-            ephemeral=True,
+            private=True,
             slow=True,
         )
     )
@@ -72,7 +74,7 @@ def build_registry() -> Registry:
             catalog.account,
             "Show the seller account (admins)",
             scope=Scope.ADMIN,
-            ephemeral=True,
+            private=True,
             slow=True,
         )
     )
@@ -83,7 +85,7 @@ def build_registry() -> Registry:
             "Give verified buyers of an item a role (Discord) or this group (Telegram)",
             args=(
                 ITEM_ID,
-                Argument("target", "the role to give (Discord); leave out on Telegram", required=False),
+                Argument("role", "the role verified buyers get (where there are roles)", ArgKind.ROLE, required=False),
             ),
             scope=Scope.MANAGER,
             needs_place=True,
@@ -174,7 +176,7 @@ def build_registry() -> Registry:
             auctions.winner,
             "See who won your auction (creator only)",
             args=(AUCTION_ID,),
-            ephemeral=True,
+            private=True,
             slow=True,
         )
     )

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 from bot import formatting as fmt
 from bot.clients.auctionity import Token, user_id_from_token
-from bot.errors import NotLoggedIn, SessionExpired, UserInputError
+from bot.errors import NotLoggedIn, SessionExpired, UserInputError, WrongCredentials
+from bot.limits import Limit, limited, minutes
 from bot.messages import Button, Outcome, Reply, Request
 from storage import repo
 
@@ -125,7 +126,15 @@ async def login(request: Request, services: Services) -> Reply:
     password = form.get("password", "")
     if not password or len(password) > MAX_PASSWORD_LENGTH:
         raise UserInputError("That password cannot be right. Send /login to try again.")
-    token = await services.auctionity.login(email, password)
+    settings = services.settings
+    window = minutes(settings.login_window_minutes)
+    limits = [
+        Limit(f"login:user:{chat_user_id(services, request)}", settings.login_max_failures, window),
+        # The same address tried from several chat accounts is still one account being guessed at.
+        Limit(f"login:email:{services.box.keyed_hash(email)}", settings.login_max_failures, window),
+    ]
+    async with limited(services, limits, action="login", failures=(WrongCredentials,)):
+        token = await services.auctionity.login(email, password)
     expires_at = _save_login(services, request, email, token)
     return _logged_in_reply("Logged in", email, expires_at, services)
 
@@ -142,7 +151,15 @@ async def logout(request: Request, services: Services) -> Reply:
 async def reset_password(request: Request, services: Services) -> Reply:
     """Ask Auctionity to email a password-reset link."""
     email = clean_email((request.form or {}).get("email", ""))
-    await services.auctionity.reset_password(email)
+    settings = services.settings
+    window = minutes(settings.reset_window_minutes)
+    limits = [
+        Limit(f"reset:email:{services.box.keyed_hash(email)}", settings.reset_max_emails, window, failures_only=False),
+        # One chat account cannot mail many addresses either.
+        Limit(f"reset:user:{chat_user_id(services, request)}", settings.reset_max_emails * 2, window, False),
+    ]
+    async with limited(services, limits, action="reset", failures=()):
+        await services.auctionity.reset_password(email)
     return Reply(
         f"If {email} has an Auctionity account, a reset link is on its way. Check your inbox, then /login.",
         ephemeral=True,

@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot import formatting as fmt
 from bot.clients.cryptogig import Purchase, SupportStatus
-from bot.errors import CodeAlreadyClaimed, InvalidPurchaseCode, RateLimited, UserInputError
-from bot.messages import Field, Grant, Outcome, Reply, Request
+from bot.errors import CodeAlreadyClaimed, InvalidPurchaseCode, NotAllowed, UserInputError
+from bot.limits import Limit, limited, minutes
+from bot.messages import Field, Grant, Outcome, Reply, Request, RoleChoice
 from storage import repo
+from storage.errors import AlreadyClaimed
 
 if TYPE_CHECKING:
     from bot.services import Services
 
-CODE_SHAPE = re.compile(r"^[A-Za-z0-9-]+$")
-CHAT_OR_ROLE_ID = re.compile(r"-?[0-9]{1,20}")  # Telegram group ids are negative; Discord role ids are snowflakes
+CODE_SHAPE = re.compile(r"^[a-z0-9-]+$")
 MAX_CODE_LENGTH = 100
 
 
+def normalise_code(raw: str) -> str:
+    """The one spelling of a purchase code: blanks and quotes trimmed, case folded.
+
+    CryptoGig accepts a code in any case, so ``ABC…`` and ``abc…`` are one purchase: every check,
+    the hash, the claim and the upstream call see this form only.
+    """
+    return raw.strip().strip("`'\"<>").strip().casefold()
+
+
 def clean_code(raw: str) -> str:
-    """The code trimmed, or UserInputError if it cannot be a purchase code (no upstream call, no attempt used)."""
-    code = raw.strip().strip("`'\"<>")
+    """The normalised code, or UserInputError if it cannot be a purchase code (no upstream call, no attempt used)."""
+    code = normalise_code(raw)
     if not code:
         raise UserInputError("Please send the purchase code after the command: /verify <purchase code>.")
     if len(code) > MAX_CODE_LENGTH:
@@ -35,16 +44,17 @@ def clean_code(raw: str) -> str:
     return code
 
 
-def _check_attempts(services: Services, chat_user_id: int) -> None:
+def _limits(services: Services, chat_user_id: int, code_hash: str) -> list[Limit]:
+    """The user's own failures, and (unless the code is already theirs) the code's failures from any account."""
     settings = services.settings
-    window = timedelta(minutes=settings.verify_window_minutes)
-    now = services.now()
+    own_window = minutes(settings.verify_window_minutes)
+    limits = [Limit(f"verify:user:{chat_user_id}", settings.verify_max_failures, own_window)]
     with services.db() as session:
-        failures = repo.failed_attempts_since(session, chat_user_id=chat_user_id, since=now - window)
-    if len(failures) >= settings.verify_max_failures:
-        # The window reopens when the oldest failure that still counts leaves it.
-        oldest_counting = failures[len(failures) - settings.verify_max_failures]
-        raise RateLimited(retry_after=(fmt.as_utc(oldest_counting) + window - now).total_seconds())
+        own = repo.holds_claim(session, chat_user_id=chat_user_id, code_hash=code_hash)
+    if not own:
+        window = minutes(settings.verify_code_window_minutes)
+        limits.append(Limit(f"verify:code:{code_hash}", settings.verify_code_max_failures, window))
+    return limits
 
 
 def _record_attempt(services: Services, chat_user_id: int, ok: bool) -> None:
@@ -64,15 +74,47 @@ def _support_line(purchase: Purchase, services: Services) -> str:
 
 
 def _grants_for(request: Request, grants: list) -> tuple[Grant, ...]:
-    """Grants for this platform; on Discord only the guild the command ran in can hand out a role."""
+    """Grants of this platform; a role can only be handed out in the place the command ran in."""
     chosen = []
     for grant in grants:
         if grant.platform != request.platform:
             continue
-        if request.platform == "discord" and grant.place_id != request.place_id:
-            continue
+        if grant.target_id != grant.place_id and grant.place_id != request.place_id:
+            continue  # a role elsewhere: only a /verify run in that server can hand it out
         chosen.append(Grant(grant.platform, grant.place_id, grant.target_id, grant.item_id))
     return tuple(chosen)
+
+
+def _roles_elsewhere(services: Services, request: Request, item_id: int) -> bool:
+    """Whether some place of this platform hands out a role for the item (so the buyer should /verify there)."""
+    with services.db() as session:
+        grants = repo.access_grants_for_item(session, item_id=item_id, platform=request.platform)
+    return any(grant.target_id != grant.place_id for grant in grants)
+
+
+def _claim(
+    services: Services, request: Request, chat_user_id: int, code: str, code_hash: str, purchase: Purchase
+) -> tuple[Grant, ...]:
+    """Bind the code to the user (CodeAlreadyClaimed if it is someone else's) and find what it unlocks here."""
+    try:
+        with services.db() as session:
+            repo.claim_purchase(
+                session,
+                chat_user_id=chat_user_id,
+                code_hash=code_hash,
+                code_encrypted=services.box.encrypt(code),
+                item_id=purchase.item.id,
+                license=purchase.license_type or "",
+                supported_until=purchase.supported_until,
+                max_claims=services.settings.max_claims_per_code,
+                now=services.now(),
+            )
+            repo.record_verify_attempt(session, chat_user_id=chat_user_id, ok=True, at=services.now())
+            return _grants_for(request, repo.access_grants_for_item(session, item_id=purchase.item.id))
+    except AlreadyClaimed:
+        raise CodeAlreadyClaimed(
+            "This purchase code is already linked to another account. If it is yours, contact the seller."
+        ) from None
 
 
 async def verify(request: Request, services: Services) -> Reply:
@@ -86,33 +128,16 @@ async def verify(request: Request, services: Services) -> Reply:
             display_name=request.display_name,
         )
         chat_user_id = user.id
-    _check_attempts(services, chat_user_id)
+    box = services.box
+    code_hash = box.keyed_hash(code)
+    failures = (InvalidPurchaseCode, CodeAlreadyClaimed)
     try:
-        purchase = await services.cryptogig.validate_purchase(code)
-    except InvalidPurchaseCode:
+        async with limited(services, _limits(services, chat_user_id, code_hash), action="verify", failures=failures):
+            purchase = await services.cryptogig.validate_purchase(code)
+            grants = _claim(services, request, chat_user_id, code, code_hash, purchase)
+    except failures:
         _record_attempt(services, chat_user_id, ok=False)
         raise
-    box = services.box
-    try:
-        with services.db() as session:
-            repo.claim_purchase(
-                session,
-                chat_user_id=chat_user_id,
-                code_hash=box.keyed_hash(code),
-                code_encrypted=box.encrypt(code),
-                item_id=purchase.item.id,
-                license=purchase.license_type or "",
-                supported_until=purchase.supported_until,
-                max_claims=services.settings.max_claims_per_code,
-                now=services.now(),
-            )
-            repo.record_verify_attempt(session, chat_user_id=chat_user_id, ok=True, at=services.now())
-            grants = _grants_for(request, repo.access_grants_for_item(session, item_id=purchase.item.id))
-    except CodeAlreadyClaimed:
-        _record_attempt(services, chat_user_id, ok=False)
-        raise CodeAlreadyClaimed(
-            "This purchase code is already linked to another account. If it is yours, contact the seller."
-        ) from None
 
     item = purchase.item
     fields = [
@@ -126,7 +151,7 @@ async def verify(request: Request, services: Services) -> Reply:
     if purchase.downloaded:
         fields.append(Field("Downloaded", "yes"))
     text = "Your purchase is verified and linked to this account."
-    if not grants and request.platform == "discord" and request.place_id is None:
+    if not grants and request.place_id is None and _roles_elsewhere(services, request, item.id):
         text += " Run /verify inside the seller's server to receive your buyer role."
     return Reply(
         title="Purchase verified",
@@ -139,13 +164,41 @@ async def verify(request: Request, services: Services) -> Reply:
     )
 
 
+def _setup_target(request: Request) -> tuple[str, str]:
+    """(target id, how the reply names it): a role the invoker may hand out, or this group itself."""
+    role = request.values.get("role")
+    if not request.place_has_roles:
+        if role is not None:
+            # The group the command runs in is the only target: never a chat named from elsewhere.
+            raise UserInputError(
+                "Here, verified buyers get into this group itself, so name nothing after the item: "
+                "send /verify_setup <item> in the group you want to open to buyers."
+            )
+        return str(request.place_id), "this group: they ask to join, and I let verified buyers in"
+    if not isinstance(role, RoleChoice) or not role.resolved:
+        raise UserInputError("Pick the role to give from the role option of /verify_setup.")
+    if role.id == request.place_id:
+        raise UserInputError("Everyone already has @everyone: pick the role verified buyers should get.")
+    if role.managed:
+        raise NotAllowed("That role is managed by an integration, so nobody can hand it out. Pick another one.")
+    if role.privileged:
+        raise NotAllowed(
+            "That role can administer or moderate the server (Administrator, Manage Server, Manage Roles, "
+            "Manage Channels, Kick or Ban Members), so I will not give it to whoever verifies a purchase. "
+            "Pick a role without those permissions."
+        )
+    if role.outranks_invoker:
+        raise NotAllowed(
+            "That role is not below your own highest role, so you could not hand it out yourself, "
+            "and I will not hand it out for you. Pick a lower role, or ask the server owner."
+        )
+    return role.id, f"the role @{role.name or role.id}"
+
+
 async def verify_setup(request: Request, services: Services) -> Reply:
-    """Map an item to the role (Discord) or group (Telegram) that a verified purchase of it unlocks."""
+    """Map an item to the role or group that a verified purchase of it unlocks in this place."""
     item_id = request.values["item_id"]
-    target = str(request.values.get("target") or request.chat_id)
-    target = target.strip("<@&>#")
-    if not CHAT_OR_ROLE_ID.fullmatch(target):
-        raise UserInputError("Name the role (Discord) or leave it out inside the group to grant (Telegram).")
+    target, what = _setup_target(request)
     item = await services.cryptogig.item(item_id)
     with services.db() as session:
         repo.set_access_grant(
@@ -157,7 +210,6 @@ async def verify_setup(request: Request, services: Services) -> Reply:
             created_by=request.who,
         )
     grant = Grant(request.platform, str(request.place_id), target, item.id)
-    what = f"the role <@&{target}>" if request.platform == "discord" else "an invite link to this group"
     return Reply(
         title="Access set up",
         text=f"Buyers who /verify {item.name} (#{item.id}) now get {what}.",

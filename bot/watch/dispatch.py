@@ -106,6 +106,7 @@ class _Row:
     payload: str
     attempts: int
     dedupe_key: str = ""
+    chat_user_id: int | None = None
 
     @property
     def chat(self) -> tuple[str, str]:
@@ -248,7 +249,7 @@ class Dispatcher:
             return False
         except RecipientGone as error:
             self._recipient_gone(row, error, stats)
-            return False
+            return not error.whole_chat  # the others in that chat can still be reached
         except Exception as error:  # every adapter failure is retried; one bad row never stops the others
             self._failed(row, error, stats)
             return False
@@ -310,12 +311,18 @@ class Dispatcher:
 
     def _recipient_gone(self, row: _Row, error: RecipientGone, stats: DispatchStats) -> None:
         reason = f"recipient gone: {self._describe(error)}"
+        # One unreachable user on a shared channel must not silence the others there.
+        only = None if error.whole_chat else row.chat_user_id
         with self.services.db() as session:
             repo.mark_notification_failed(
                 session, notification_id=row.id, error=reason, next_attempt_at=self._now(), give_up=True
             )
-            dropped = repo.give_up_chat_notifications(session, platform=row.platform, chat_id=row.chat_id, error=reason)
-            watches = repo.deactivate_watches_for_chat(session, platform=row.platform, chat_id=row.chat_id)
+            dropped = repo.give_up_chat_notifications(
+                session, platform=row.platform, chat_id=row.chat_id, error=reason, chat_user_id=only
+            )
+            watches = repo.deactivate_watches_for_chat(
+                session, platform=row.platform, chat_id=row.chat_id, chat_user_id=only
+            )
         self._flood_waits.pop(row.id, None)
         stats.gave_up += 1 + dropped
         stats.deactivated += watches
@@ -466,6 +473,7 @@ def _row(notification: Notification, user_ids: Mapping[int, str]) -> _Row:
         payload=notification.payload,
         attempts=notification.attempts,
         dedupe_key=notification.dedupe_key,
+        chat_user_id=notification.chat_user_id,
     )
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from adapters.discord_bot import STALE_BUTTON, STALE_FORM, TREE_CHANGED, DiscordAdapter, sync_commands
-from adapters.discord_render import COLOURS, custom_id_for
-from adapters.discord_tree import slash_name, tree_payload
+from adapters.discord.adapter import STALE_BUTTON, STALE_FORM, TREE_CHANGED, sync_commands
+from adapters.discord.render import COLOURS, custom_id_for
+from adapters.discord.tree import slash_name, tree_payload
 from bot.commands import build_registry
 from bot.commands.catalog import MAX_ITEM_ID
 from bot.core import Core
@@ -33,45 +32,11 @@ from tests.fakes.discord_fakes import (
     http_error,
     role_payload,
 )
+from tests.support.discord import ADMIN, ALICE, BOB, DM_CHANNEL, GAVEL_ADMIN, RunningBot, start_bot
 
 REGULAR = SAMPLE_PURCHASE_CODES["regular licence, supported"]  # item 101
 LIVE = SEED_IDS["live_with_bids"]
-ALICE = 800_000_000_000_000_001
-BOB = 800_000_000_000_000_002
-ADMIN = 800_000_000_000_000_003
-DM_CHANNEL = 730_000_000_000_000_001
-GAVEL_ADMIN = 2000  # in GAVEL_ADMINS of the test settings
 NO_MANAGE_ROLES = MANAGE_ROLES.__class__(send_messages=True, view_channel=True)
-
-
-@dataclass
-class RunningBot:
-    adapter: DiscordAdapter
-    fake: FakeDiscord
-
-    def user(self, user_id: int = ALICE, **options: Any) -> DiscordUser:
-        return DiscordUser(self.adapter.client, self.fake, user_id=user_id, **options)
-
-
-async def start_bot(core: Core, settings: Any, fake: FakeDiscord | None = None) -> RunningBot:
-    """Start the adapter as `gavel run` does, with Discord's API faked; returns once the 'gateway' is up."""
-    fake = fake or FakeDiscord()
-    adapter = DiscordAdapter(core, settings, http=fake.http)
-    await adapter.start()
-    await asyncio.wait_for(fake.connected.wait(), timeout=5)
-    return RunningBot(adapter, fake)
-
-
-@pytest.fixture
-def discord_settings(settings_factory: Any) -> Any:
-    return settings_factory(discord_bot_token="fake-discord-token")
-
-
-@pytest.fixture
-async def bot(core: Core, discord_settings: Any):
-    running = await start_bot(core, discord_settings)
-    yield running
-    await running.adapter.stop()
 
 
 def options_of(payload: list[dict[str, Any]], name: str) -> dict[str, dict[str, Any]]:
@@ -209,7 +174,8 @@ async def test_verify_when_the_role_is_above_the_bot_says_how_to_fix_it(bot: Run
 
 async def test_verify_setup_maps_an_item_to_a_role_for_server_managers(bot: RunningBot, services: Any):
     admin = bot.user(ADMIN, name="admin", permissions=MANAGE_ROLES)
-    shown = await admin.slash("verify-setup", item_id=101, target=f"<@&{BUYER_ROLE_ID}>")
+    bot.fake.member_roles[ADMIN] = {ADMIN_ROLE_ID}  # a moderator whose own role is above the buyer role
+    shown = await admin.slash("verify-setup", item_id=101, role=BUYER_ROLE_ID)
     assert shown.title == "Access set up" and shown.ephemeral
     assert "⚠" not in shown.text
     with services.db() as session:
@@ -218,18 +184,19 @@ async def test_verify_setup_maps_an_item_to_a_role_for_server_managers(bot: Runn
 
 async def test_verify_setup_warns_the_admin_when_the_bot_cannot_hand_out_that_role(bot: RunningBot):
     admin = bot.user(ADMIN, name="admin", permissions=MANAGE_ROLES)
-    shown = await admin.slash("verify-setup", item_id=101, target=f"<@&{ADMIN_ROLE_ID}>")
+    bot.fake.owner_id = ADMIN  # the owner may map any (unprivileged) role, even one above the bot's
+    shown = await admin.slash("verify-setup", item_id=101, role=ADMIN_ROLE_ID)
     assert shown.title == "Access set up"
     assert "Buyers will not get the role until this is fixed" in shown.text
     assert "drag my role above it" in shown.text
 
     bot.fake.roles.append(role_payload(ADMIN_ROLE_ID + 10, "Integration", 1, managed=True))
-    shown = await admin.slash("verify-setup", item_id=101, target=str(ADMIN_ROLE_ID + 10))
+    shown = await admin.slash("verify-setup", item_id=101, role=ADMIN_ROLE_ID + 10)
     assert "managed by an integration" in shown.text
 
 
 async def test_verify_setup_is_refused_to_members_without_manage_roles(bot: RunningBot):
-    shown = await bot.user().slash("verify-setup", item_id=101, target=str(BUYER_ROLE_ID))
+    shown = await bot.user().slash("verify-setup", item_id=101, role=BUYER_ROLE_ID)
     assert shown.ephemeral and "Only an admin of this server" in shown.text
 
 
@@ -258,7 +225,7 @@ async def test_a_command_slower_than_expected_is_deferred_within_discords_window
         return await answer(request)
 
     monkeypatch.setattr(core, "handle", sluggish)
-    monkeypatch.setattr("adapters.discord_bot.DEFER_AFTER_SECONDS", 0.01)
+    monkeypatch.setattr("adapters.discord.adapter.DEFER_AFTER_SECONDS", 0.01)
     shown = await bot.user().slash("help")
     callbacks = bot.fake.requests("POST", r"/interactions/.*/callback")
     assert callbacks[-1].payload["type"] == 5  # "Gavel is thinking…"
@@ -419,11 +386,11 @@ async def test_an_item_id_below_the_minimum_gets_a_polite_answer(bot: RunningBot
 
 async def test_server_only_commands_in_a_dm_say_so(bot: RunningBot, services: Any):
     gavel_admin = bot.user(GAVEL_ADMIN, guild_id=None, channel_id=DM_CHANNEL)  # past the admin check
-    shown = await gavel_admin.slash("verify-setup", item_id=101, target=str(BUYER_ROLE_ID))
+    shown = await gavel_admin.slash("verify-setup", item_id=101, role=BUYER_ROLE_ID)
     assert shown.ephemeral and "only works inside a server" in shown.text
 
     member = bot.user(guild_id=None, channel_id=DM_CHANNEL)
-    shown = await member.slash("verify-setup", item_id=101, target=str(BUYER_ROLE_ID))
+    shown = await member.slash("verify-setup", item_id=101, role=BUYER_ROLE_ID)
     assert shown.ephemeral and shown.colour == COLOURS[Outcome.ERROR].value and "server" in shown.text
     with services.db() as session:
         assert repo.access_grants_for_item(session, item_id=101) == []

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import html
-import time
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 import pytest
 from sqlmodel import select
 
-from adapters.telegram_bot import EDITED_NOTE, EXPIRED_BUTTON, TelegramAdapter
-from adapters.telegram_send import INVITE_FAILED, JOIN_LABEL, FloodLimits
+from adapters.telegram.access import INVITE_FAILED, JOIN_LABEL
+from adapters.telegram.adapter import EDITED_NOTE, EXPIRED_BUTTON, TelegramAdapter
+from adapters.telegram.send import FloodLimits
 from bot.commands import build_registry
 from bot.core import Core
 from bot.errors import RecipientGone, RetryLater
@@ -26,80 +24,16 @@ from bot.messages import Alert, Button, Outcome, Reply
 from bot.registry import Scope
 from bot.sandbox.auctionity_data import SANDBOX_ALICE_EMAIL, SANDBOX_ALICE_PASSWORD
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
-from bot.sandbox.server import serve_in_thread
 from bot.services import open_services
 from storage import repo
 from storage.models import Watch
-from tests.fakes.telegram_api import BOT_ID, BOT_USERNAME, TOKEN, Call, FakeTelegram
+from tests.fakes.telegram_api import BOT_ID, BOT_USERNAME, TOKEN
+from tests.support.telegram import ALICE, BOB, BOT_ADMIN, GROUP, button, say, settle
 
-ALICE = 1001  # a buyer, in her private chat with the bot
-BOB = 1002  # an admin of the buyers' group (not a bot admin)
-BOT_ADMIN = 1000  # telegram:1000 is in GAVEL_ADMINS (see conftest)
-GROUP = -1001234567890
 CODE = SAMPLE_PURCHASE_CODES["regular licence, supported"]  # item 101
 INVALID_CODE = "00000000-0000-4000-8000-000000000000"
-
 # PTB's own RetryAfter constructor warns that retry_after will become a timedelta; the adapter handles both.
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
-
-
-# --- fixtures ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def _telegram_server() -> Iterator[tuple[FakeTelegram, str]]:
-    fake = FakeTelegram()
-    with serve_in_thread(fake.app) as running:
-        yield fake, running.url
-
-
-@pytest.fixture
-def telegram(_telegram_server: tuple[FakeTelegram, str], request: Any) -> Iterator[FakeTelegram]:
-    """The fake Bot API, empty; prints what the bot did when the test ends (shown with -s or on failure)."""
-    fake, _ = _telegram_server
-    fake.reset()
-    yield fake
-    print(f"\n--- {request.node.name}\n{fake.transcript()}")
-
-
-@pytest.fixture
-def telegram_settings(settings_factory: Any, _telegram_server: tuple[FakeTelegram, str]) -> Any:
-    _, url = _telegram_server
-    return settings_factory(telegram_bot_token=TOKEN, telegram_api_base_url=f"{url}/bot")
-
-
-@pytest.fixture
-async def adapter(core: Core, telegram: FakeTelegram, telegram_settings: Any) -> AsyncIterator[TelegramAdapter]:
-    """The real Application, long polling the fake, started by hand as `gavel run` does."""
-    running = TelegramAdapter(core, telegram_settings, poll_timeout=1)
-    await running.start()
-    try:
-        yield running
-    finally:
-        await running.stop()
-
-
-async def say(
-    telegram: FakeTelegram, text: str, *, user: int = ALICE, chat: int | None = None, count: int = 1
-) -> list[Call]:
-    """Send ``text`` as ``user`` and wait for the bot's first ``count`` messages to that chat."""
-    chat = user if chat is None else chat
-    since = telegram.mark()
-    telegram.message(text, user_id=user, chat_id=chat)
-    return await telegram.next_sent(chat, since=since, count=count)
-
-
-async def settle(telegram: FakeTelegram, *, user: int = ALICE, chat: int | None = None) -> int:
-    """Send /help and wait for its answer: anything sent before it in that chat has been handled by then."""
-    chat = user if chat is None else chat
-    await say(telegram, "/help", user=user, chat=chat)
-    return telegram.mark()
-
-
-def button(call: Call, label: str) -> dict[str, Any]:
-    found = [b for b in call.buttons if label in b["text"]]
-    assert found, f"no button {label!r} in {[b['text'] for b in call.buttons]}"
-    return found[0]
 
 
 # --- start, help and the command menu ----------------------------------------------------------------
@@ -234,15 +168,21 @@ def grant_group_for_item_101(core: Core) -> None:
         )
 
 
-async def test_verify_replies_with_a_one_time_invite_link_to_the_buyers_group(adapter, telegram, core):
+async def test_verify_replies_with_the_groups_join_request_link(adapter, telegram, core):
     grant_group_for_item_101(core)
     telegram.set_member(GROUP, BOT_ID, "administrator", can_invite_users=True)
     (sent,) = await say(telegram, f"/verify {CODE}")
     (invite,) = telegram.calls_to("createChatInviteLink")
     assert invite.params["chat_id"] == GROUP
-    assert invite.params["member_limit"] == 1
-    assert 3500 <= invite.params["expire_date"] - time.time() <= 3700
-    assert button(sent, JOIN_LABEL)["url"].startswith("https://t.me/+fakeInvite")
+    assert invite.params["creates_join_request"] is True, "a link that lets anyone in by itself is a public group"
+    assert "member_limit" not in invite.params and "expire_date" not in invite.params
+    link = button(sent, JOIN_LABEL)["url"]
+    assert telegram.links[link]["creates_join_request"]
+
+    # Verifying again hands out the same link: one purchase does not mint links.
+    (again,) = await say(telegram, f"/verify {CODE}")
+    assert button(again, JOIN_LABEL)["url"] == link
+    assert len(telegram.calls_to("createChatInviteLink")) == 1
 
 
 async def test_verify_when_the_bot_cannot_invite_says_to_contact_the_seller(adapter, telegram, core):
@@ -269,7 +209,7 @@ async def test_verify_setup_by_a_group_admin_warns_when_the_bot_may_not_invite(a
     telegram.set_member(GROUP, BOB, "administrator")
     (sent,) = await say(telegram, "/verify_setup 101", user=BOB, chat=GROUP)
     assert "Access set up" in sent.text
-    assert "I am not an admin of this chat" in sent.text
+    assert "I am not an admin of this group" in sent.text
     checked = {c.params["user_id"] for c in telegram.calls_to("getChatMember")}
     assert checked == {BOB, BOT_ID}
 

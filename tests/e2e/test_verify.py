@@ -186,10 +186,13 @@ async def test_verify_returns_grants_for_the_item_on_the_same_platform(make_chat
     item_id = int(field(first, "Item").rsplit("#", 1)[1].rstrip(")"))
     with services.db() as session:
         repo.set_access_grant(
-            session, platform="console", place_id="room", item_id=item_id, target_id="vip", created_by="test"
+            session, platform="console", place_id="room", item_id=item_id, target_id="room", created_by="test"
+        )
+        repo.set_access_grant(  # a role in another place: only a /verify run there hands it out
+            session, platform="console", place_id="club", item_id=item_id, target_id="vip", created_by="test"
         )
         repo.set_access_grant(
             session, platform="discord", place_id="guild", item_id=item_id, target_id="role", created_by="test"
         )
     reply = await make_chat(user_id="probe").say(f"/verify {EXTENDED}")
-    assert [(g.platform, g.target_id) for g in reply.grants] == [("console", "vip")]
+    assert [(g.platform, g.target_id) for g in reply.grants] == [("console", "room")]

@@ -66,6 +66,11 @@ def http_error(status: int, code: int = 0, message: str = "", *, retry_after: fl
     return kind(response, {"code": code, "message": message})
 
 
+def displayed(markdown: str) -> str:
+    """What a reader sees of escaped text: Discord drops the backslash before an escaped character."""
+    return re.sub(r"\\([\\*_~`|>#\-\[\]()])", r"\1", markdown)
+
+
 @dataclass
 class Call:
     """One request discord.py made: REST or webhook, with the JSON it sent."""
@@ -93,11 +98,11 @@ class Shown:
 
     @property
     def title(self) -> str:
-        return self.embed.get("title") or ""
+        return displayed(self.embed.get("title") or "")
 
     @property
     def text(self) -> str:
-        return self.embed.get("description") or ""
+        return displayed(self.embed.get("description") or "")
 
     @property
     def content(self) -> str:
@@ -109,13 +114,13 @@ class Shown:
 
     @property
     def fields(self) -> dict[str, str]:
-        return {f["name"]: f["value"] for f in self.embed.get("fields", [])}
+        return {displayed(f["name"]): displayed(f["value"]) for f in self.embed.get("fields", [])}
 
     @property
     def everything(self) -> str:
         """All the text a user reads: content, title, description, fields, footer."""
         parts = [self.content, self.title, self.text, *(f"{k}: {v}" for k, v in self.fields.items())]
-        parts.append((self.embed.get("footer") or {}).get("text", ""))
+        parts.append(displayed((self.embed.get("footer") or {}).get("text", "")))
         return "\n".join(p for p in parts if p)
 
     @property
@@ -155,6 +160,7 @@ class FakeDiscord:
     bot_roles: list[int] = field(default_factory=lambda: [BOT_ROLE_ID])
     member_roles: dict[int, set[int]] = field(default_factory=dict)
     channels: dict[str, int] = field(default_factory=dict)  # interaction token -> channel id
+    owner_id: int = 1  # the server's owner (nobody the tests play, unless they say so)
     ephemeral_tokens: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -216,14 +222,16 @@ class FakeDiscord:
         }
 
 
-def role_payload(role_id: int, name: str, position: int, *, managed: bool = False) -> dict[str, Any]:
+def role_payload(
+    role_id: int, name: str, position: int, *, managed: bool = False, permissions: discord.Permissions | None = None
+) -> dict[str, Any]:
     return {
         "id": str(role_id),
         "name": name,
         "color": 0,
         "hoist": False,
         "position": position,
-        "permissions": "0",
+        "permissions": str((permissions or discord.Permissions.none()).value),
         "managed": managed,
         "mentionable": False,
         "flags": 0,
@@ -282,10 +290,14 @@ class FakeHTTP(HTTPClient):
             ]
         if key == ("GET", "/guilds/{guild_id}/roles"):
             return fake.roles
+        if key == ("GET", "/guilds/{guild_id}"):
+            return {"id": path.split("/")[2], "name": "Shop", "owner_id": str(fake.owner_id), "roles": fake.roles}
         if key == ("GET", "/guilds/{guild_id}/members/{member_id}"):
+            member_id = int(path.split("/")[4])
+            is_bot = member_id == BOT_ID
             return {
-                "user": fake.bot_user,
-                "roles": [str(r) for r in fake.bot_roles],
+                "user": fake.bot_user if is_bot else user_payload(member_id, "member"),
+                "roles": [str(r) for r in (fake.bot_roles if is_bot else fake.member_roles.get(member_id, set()))],
                 "joined_at": TIMESTAMP,
                 "deaf": False,
                 "mute": False,
@@ -436,6 +448,8 @@ class DiscordUser:
         for name, value in values.items():
             parameter = declared.get_parameter(name) if declared is not None else None
             kind = parameter.type.value if parameter is not None else (4 if isinstance(value, int) else 3)
+            if kind == 8:  # a role: Discord sends its id, and the role itself under data.resolved
+                value = str(value)
             option = {"name": name, "type": kind, "value": value}
             if name == focused:
                 option["focused"] = True
@@ -456,6 +470,11 @@ class DiscordUser:
         """Run ``/name`` with these options; returns the last message the bot showed."""
         count = len(self.fake.shown) + len(self.fake.modals)
         data = {"id": str(snowflake()), "name": name, "type": 1, "options": self._options(name, options)}
+        roles = {
+            o["value"]: r for o in data["options"] if o["type"] == 8 for r in self.fake.roles if r["id"] == o["value"]
+        }
+        if roles:
+            data["resolved"] = {"roles": roles}
         await self.dispatch(self._base(2, data, f"token-{snowflake()}"))
         assert len(self.fake.shown) + len(self.fake.modals) > count, f"/{name} showed nothing"
         return self.fake.shown[-1] if self.fake.shown else None  # type: ignore[return-value]

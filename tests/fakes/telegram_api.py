@@ -137,6 +137,12 @@ class FakeTelegram:
             self._broken_photos: set[str] = set()
             self._members: dict[tuple[int, int], dict[str, Any]] = {}
             self._invites = itertools.count(1)
+            self.user_messages: list[dict[str, Any]] = []
+            self.links: dict[str, dict[str, Any]] = {}  # invite link -> the link object (with its chat_id)
+            self.joined: set[tuple[int, int]] = set()  # (chat, user) let in by an approved join request
+            self.declined: set[tuple[int, int]] = set()
+            self._undeletable: set[int] = set()
+            self._migrated: dict[int, int] = {}  # old group id -> its supergroup's id
             self.commands: list[dict[str, Any]] = []
             self.webhook: dict[str, Any] = {}
 
@@ -169,6 +175,35 @@ class FakeTelegram:
                 "new_chat_member": {**bot, "status": "kicked", "until_date": 0},
             }
         })  # fmt: skip
+
+    def cannot_delete_in(self, chat_id: int) -> None:
+        """The bot may not delete messages in this chat (not an admin there)."""
+        with self._lock:
+            self._undeletable.add(chat_id)
+
+    def revoke_link(self, link: str) -> None:
+        """A group admin revokes an invite link in Telegram's own settings."""
+        with self._lock:
+            self.links[link]["is_revoked"] = True
+
+    def join_request(self, chat_id: int, user_id: int, *, invite_link: str | None = None) -> dict[str, Any]:
+        """A user follows a join-request link: Telegram asks the bot (chat_join_request)."""
+        request: dict[str, Any] = {
+            "chat": self.chat(chat_id),
+            "from": {"id": user_id, "is_bot": False, "first_name": "Joiner"},
+            "user_chat_id": user_id,
+            "date": int(time.time()),
+        }
+        if invite_link is not None:
+            request["invite_link"] = {**self.links[invite_link], "creator": self._bot_user()}
+            request["invite_link"].pop("chat_id", None)
+        return self.push({"chat_join_request": request})
+
+    def migrate(self, old_chat_id: int, new_chat_id: int, *, user_id: int) -> dict[str, Any]:
+        """A group is upgraded to a supergroup: sends to the old id fail from now on, and the old chat says so."""
+        with self._lock:
+            self._migrated[old_chat_id] = new_chat_id
+        return self.message(None, user_id=user_id, chat_id=old_chat_id, migrate_to_chat_id=new_chat_id)
 
     def break_photo(self, url: str) -> None:
         """Telegram cannot fetch this image URL: sendPhoto with it answers 400."""
@@ -217,6 +252,8 @@ class FakeTelegram:
                 message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         if edited:
             message["edit_date"] = int(time.time())
+        with self._lock:
+            self.user_messages.append(message)
         self.push({"edited_message" if edited else "message": message})
         return message
 
@@ -266,6 +303,11 @@ class FakeTelegram:
     def sent_to(self, chat_id: int, *, since: int = 0) -> list[Call]:
         """Messages (text or photo) the bot sent to a chat."""
         return self.calls_to(SENDING, chat_id, since=since)
+
+    def last_user_message(self, chat_id: int) -> dict[str, Any]:
+        """The newest message a user sent in this chat."""
+        with self._lock:
+            return next(m for m in reversed(self.user_messages) if m["chat"]["id"] == chat_id)
 
     def mark(self) -> int:
         """A position in the call log; pass it as ``since`` to see only what came after."""
@@ -357,6 +399,9 @@ class FakeTelegram:
         chat_id = call.chat_id
         if chat_id in self._blocked:
             return _error(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self._migrated:
+            moved_to = self._migrated[chat_id]
+            return _error(400, "Bad Request: group chat was upgraded to a supergroup chat", migrate_to_chat_id=moved_to)
         return None
 
     def _store(self, call: Call, content: dict[str, Any]) -> JSONResponse:
@@ -452,18 +497,49 @@ class FakeTelegram:
         link = {
             "invite_link": f"https://t.me/+fakeInvite{next(self._invites)}",
             "creator": self._bot_user(),
-            "creates_join_request": False,
+            "creates_join_request": bool(call.params.get("creates_join_request")),
             "is_primary": False,
             "is_revoked": False,
         }
         for key in ("name", "expire_date", "member_limit"):
             if call.params.get(key) is not None:
                 link[key] = call.params[key]
+        self.links[link["invite_link"]] = {**link, "chat_id": int(call.chat_id or 0)}
         return _ok(link)
 
+    def _link_of(self, call: Call) -> dict[str, Any] | None:
+        link = self.links.get(str(call.params.get("invite_link")))
+        return link if link is not None and link["chat_id"] == int(call.chat_id or 0) else None
+
+    def _api_editChatInviteLink(self, call: Call) -> JSONResponse:
+        link = self._link_of(call)
+        if link is None or link["is_revoked"]:
+            return _error(400, "Bad Request: INVITE_HASH_EXPIRED")
+        if call.params.get("name") is not None:
+            link["name"] = call.params["name"]
+        return _ok({k: v for k, v in link.items() if k != "chat_id"})
+
     def _api_revokeChatInviteLink(self, call: Call) -> JSONResponse:
-        return _ok({"invite_link": call.params.get("invite_link"), "creator": self._bot_user(),
-                    "creates_join_request": False, "is_primary": False, "is_revoked": True})  # fmt: skip
+        link = self._link_of(call)
+        if link is None:
+            return _error(400, "Bad Request: INVITE_HASH_EXPIRED")
+        link["is_revoked"] = True
+        return _ok({k: v for k, v in link.items() if k != "chat_id"})
+
+    def _api_approveChatJoinRequest(self, call: Call) -> JSONResponse:
+        self.joined.add((int(call.chat_id or 0), int(call.params["user_id"])))
+        return _ok(True)
+
+    def _api_declineChatJoinRequest(self, call: Call) -> JSONResponse:
+        self.declined.add((int(call.chat_id or 0), int(call.params["user_id"])))
+        return _ok(True)
+
+    def _api_banChatMember(self, call: Call) -> JSONResponse:
+        self.joined.discard((int(call.chat_id or 0), int(call.params["user_id"])))
+        return _ok(True)
+
+    def _api_unbanChatMember(self, call: Call) -> JSONResponse:
+        return _ok(True)
 
     def _api_setMyCommands(self, call: Call) -> JSONResponse:
         self.commands = list(call.params.get("commands") or [])
@@ -481,6 +557,8 @@ class FakeTelegram:
         return _ok(True)
 
     def _api_deleteMessage(self, call: Call) -> JSONResponse:
+        if call.chat_id in self._undeletable:
+            return _error(400, "Bad Request: message can't be deleted")
         return _ok(True)
 
     def _api_answerCallbackQuery(self, call: Call) -> JSONResponse:

@@ -35,7 +35,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters import discord_render, telegram_render
+from adapters.discord import render as discord_render
+from adapters.telegram import render as telegram_render
 from bot.clients.auctionity import AuctionityClient
 from bot.clients.cryptogig import CryptoGigClient
 from bot.commands import build_registry

@@ -27,6 +27,7 @@ TABLES = {
     "key_value",
     "notification",
     "purchase_claim",
+    "rate_attempt",
     "verify_attempt",
     "watch",
 }
@@ -66,7 +67,10 @@ def test_upgrade_from_empty_creates_every_table_and_reaches_head(empty_engine: E
     assert current_revision(empty_engine) is None
     upgrade(empty_engine)
     assert _tables(empty_engine) == TABLES
-    assert current_revision(empty_engine) == head_revision() == "0002"
+    newest = max(
+        p.name.split("_", 1)[0] for p in (Path(__file__).parents[2] / "storage/migrations/versions").glob("0*.py")
+    )
+    assert current_revision(empty_engine) == head_revision() == newest
 
 
 def test_migrated_schema_matches_the_models_exactly(empty_engine: Engine) -> None:

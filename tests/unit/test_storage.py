@@ -17,10 +17,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import StatementError
 from sqlmodel import SQLModel, select
 
-from bot.errors import CodeAlreadyClaimed
 from storage import repo
 from storage.crypto import SecretBox, UndecryptableSecret, generate_key, validate_key
 from storage.db import create_db_engine, session_scope, upgrade, validate_database_url
+from storage.errors import AlreadyClaimed
 from storage.models import AuctionState, ChatUser, Notification, parse_minutes
 
 POSTGRES_URL = os.environ.get("GAVEL_TEST_POSTGRES_URL")
@@ -285,9 +285,9 @@ def test_same_user_verifying_again_refreshes_their_claim(engine: Engine) -> None
 def test_verify_rejects_code_claimed_by_another_user(engine: Engine) -> None:
     alice, bob = _user(engine, "alice"), _user(engine, "bob")
     _claim(engine, alice)
-    with pytest.raises(CodeAlreadyClaimed) as caught:
+    with pytest.raises(AlreadyClaimed) as caught:
         _claim(engine, bob)
-    assert caught.value.message == ""  # bot.errors.user_message supplies the wording
+    assert caught.value.max_claims == 1  # storage says what happened; bot.errors.user_message words it
     with session_scope(engine) as session:
         assert repo.claims_for_user(session, chat_user_id=bob) == []
 
@@ -296,7 +296,7 @@ def test_max_claims_two_lets_two_users_claim_a_code_and_refuses_a_third(engine: 
     alice, bob, carol = (_user(engine, name) for name in ("alice", "bob", "carol"))
     slots = [_claim(engine, alice, max_claims=2).slot, _claim(engine, bob, max_claims=2).slot]
     assert slots == [0, 1]
-    with pytest.raises(CodeAlreadyClaimed):
+    with pytest.raises(AlreadyClaimed):
         _claim(engine, carol, max_claims=2)
     assert _claim(engine, alice, max_claims=2).slot == 0  # re-verifying is still fine
 
@@ -305,7 +305,7 @@ def test_a_refused_claim_leaves_the_transaction_usable(engine: Engine) -> None:
     alice, bob = _user(engine, "alice"), _user(engine, "bob")
     _claim(engine, alice)
     with session_scope(engine) as session:
-        with pytest.raises(CodeAlreadyClaimed):
+        with pytest.raises(AlreadyClaimed):
             repo.claim_purchase(
                 session,
                 chat_user_id=bob,
@@ -328,7 +328,7 @@ def test_a_revoked_claim_frees_its_place_for_another_user(engine: Engine) -> Non
         assert repo.revoke_claim(session, claim_id=claim.id, at=NOW)
         assert not repo.revoke_claim(session, claim_id=claim.id, at=NOW)
     assert _claim(engine, bob).slot == 1
-    with pytest.raises(CodeAlreadyClaimed):
+    with pytest.raises(AlreadyClaimed):
         _claim(engine, alice)  # alice's old claim cannot come back while bob holds the only place
 
 
@@ -342,7 +342,7 @@ def _race_claims(engine: Engine, user_ids: list[int], code_hash: str, max_claims
         try:
             _claim(engine, user_id, code_hash=code_hash, max_claims=max_claims)
             outcomes.append("won")
-        except CodeAlreadyClaimed:
+        except AlreadyClaimed:
             outcomes.append("refused")
         except Exception as exc:  # reported by the assertion rather than lost in the thread
             outcomes.append(repr(exc))

@@ -1,37 +1,30 @@
-"""What the Telegram bot sends: replies as text or photo, edits in place, invite links, alerts under flood limits."""
+"""What the Telegram bot sends: replies as text or photo, edits in place, alerts under flood limits."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import warnings
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
-from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
-from adapters.telegram_render import caption_and_rest, keyboard, text_chunks
+from adapters.telegram.render import caption_and_rest, keyboard, text_chunks
 from bot.errors import DeliveryFailed, RecipientGone, RetryLater
-from bot.messages import Button, Grant, Outcome, Reply
-from bot.services import Services
-from storage import repo
+from bot.messages import Reply
+from bot.port import AdapterPort
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
 MAX_REPLY_WAIT = 10.0  # a reply waits out a RetryAfter this short once; alerts hand it to the dispatcher
-INVITE_LIFETIME = timedelta(hours=1)
-JOIN_LABEL = "Join the buyers' group"
-INVITE_FAILED = "I could not open the buyers' group for you. Please contact the seller."
 PRIVATE_CHAT_LABEL = "Open a private chat"
 DEEP_LINK_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -78,9 +71,9 @@ class FloodLimits:
 class TelegramSender:
     """Renders Replies into Bot API calls for one running bot."""
 
-    def __init__(self, bot: Bot, services: Services, flood: FloodLimits) -> None:
+    def __init__(self, bot: Bot, port: AdapterPort, flood: FloodLimits) -> None:
         self.bot = bot
-        self.services = services
+        self.port = port
         self.flood = flood
 
     def redact(self, text: str) -> str:
@@ -91,17 +84,16 @@ class TelegramSender:
         link = f"https://t.me/{self.bot.username}"
         return f"{link}?start={command}" if command and DEEP_LINK_PAYLOAD.match(command) else link
 
-    def keyboard(self, reply: Reply) -> InlineKeyboardMarkup | None:
+    async def keyboard(self, reply: Reply) -> InlineKeyboardMarkup | None:
         """The reply's buttons; each command is stored under a short token that outlives restarts."""
-        if not any(button.command and not button.url for row in reply.buttons for button in row):
-            return keyboard(reply.buttons, lambda command: "")
-        now = self.services.now()
-        with self.services.db() as session:
-            return keyboard(reply.buttons, lambda command: repo.store_button_command(session, command=command, now=now))
+        tokens = await self.port.button_tokens(
+            button.command for row in reply.buttons for button in row if button.command and not button.url
+        )
+        return keyboard(reply.buttons, tokens.__getitem__)
 
     async def deliver(self, chat_id: int, reply: Reply, *, reply_to: int | None = None, alert: bool = False) -> None:
         """Send a reply as a photo with caption (falling back to text) or as text split within 4,096 characters."""
-        markup = self.keyboard(reply)
+        markup = await self.keyboard(reply)
         quote = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
         if reply.image_url:
             caption, rest = caption_and_rest(reply)
@@ -154,7 +146,7 @@ class TelegramSender:
         chunks = text_chunks(reply)
         if reply.image_url or len(chunks) != 1:
             return False
-        markup = self.keyboard(reply)
+        markup = await self.keyboard(reply)
         ids = {"chat_id": message.chat.id, "message_id": message.message_id}
         try:
             if message.photo:
@@ -171,86 +163,21 @@ class TelegramSender:
     async def push(self, chat_id: int, reply: Reply) -> None:
         """An alert: RetryLater, RecipientGone or DeliveryFailed tell the dispatcher what to do next."""
         try:
-            await self.deliver(chat_id, reply, alert=True)
+            try:
+                await self.deliver(chat_id, reply, alert=True)
+            except ChatMigrated as moved:  # the group became a supergroup: follow it, and say it there
+                await self.port.chat_moved(PLATFORM, str(chat_id), str(moved.new_chat_id))
+                await self.deliver(moved.new_chat_id, reply, alert=True)
         except RetryAfter as error:
             seconds = retry_seconds(error)
             raise RetryLater(f"Telegram asked to wait {seconds:g}s", retry_after=seconds) from None
         except Forbidden as error:  # blocked by the user, user deactivated, bot kicked from the group
             raise RecipientGone(error.message) from None
         except ChatMigrated as error:
-            raise DeliveryFailed(f"the group moved to {error.new_chat_id}") from None
+            raise DeliveryFailed(f"the group moved twice, now to {error.new_chat_id}") from None
         except BadRequest as error:
             if "chat not found" in error.message.lower():
                 raise RecipientGone(error.message) from None
             raise DeliveryFailed(error.message) from None
         except TelegramError as error:
             raise DeliveryFailed(self.redact(str(error))) from None
-
-    # --- access grants ------------------------------------------------------------------------------
-
-    async def check_grants(self, reply: Reply) -> Reply:
-        """/verify_setup: tell the admin now if the bot cannot create invite links in the chosen chat."""
-        checks = [grant for grant in reply.grant_checks if grant.platform == PLATFORM]
-        problems = [problem for grant in checks if (problem := await self._invite_problem(int(grant.target_id)))]
-        if not problems:
-            return reply
-        return replace(reply, text="\n\n".join([reply.text, *problems]).strip(), outcome=Outcome.WARNING)
-
-    async def _invite_problem(self, chat_id: int) -> str | None:
-        try:
-            member = await self.bot.get_chat_member(chat_id=chat_id, user_id=self.bot.id)
-        except TelegramError as error:
-            return f"Warning: I could not check my rights in that chat ({error.message}). Buyers may not get a link."
-        if member.status == ChatMemberStatus.OWNER:
-            return None
-        if member.status == ChatMemberStatus.ADMINISTRATOR and getattr(member, "can_invite_users", False):
-            return None
-        if member.status == ChatMemberStatus.ADMINISTRATOR:
-            return (
-                "Warning: I am an admin here but may not invite users, so buyers will not get invite links. "
-                "Give me the “Invite users via link” right."
-            )
-        return (
-            "Warning: I am not an admin of this chat, so buyers will not get invite links. "
-            "Make me an admin with the “Invite users via link” right."
-        )
-
-    async def hand_out_grants(
-        self, reply: Reply, *, chat_id: int, user_id: int, is_private: bool, reply_to: int | None = None
-    ) -> None:
-        """One-time invite links (one member, one hour) for the buyer alone: a link posted in a group is anyone's."""
-        links = [link for grant in reply.grants if grant.platform == PLATFORM and (link := await self._invite(grant))]
-        failed = len(links) < sum(1 for grant in reply.grants if grant.platform == PLATFORM)
-        text = reply.text + ("\n\n" + INVITE_FAILED if failed else "")
-        rows = tuple((Button(JOIN_LABEL, url=link),) for _, link in links)
-        private_reply = replace(reply, text=text, grants=(), buttons=rows + reply.buttons)
-        if is_private:
-            await self.deliver(chat_id, private_reply, reply_to=reply_to)
-            return
-        try:
-            await self.deliver(user_id, private_reply)
-            note = Reply("I sent you the details and your invite link in a private message.", outcome=Outcome.SUCCESS)
-        except Forbidden:  # the user never opened a private chat with the bot
-            for target, link in links:  # never delivered: make sure nobody else can use it
-                with contextlib.suppress(TelegramError):
-                    await self.bot.revoke_chat_invite_link(chat_id=target, invite_link=link)
-            note = Reply(
-                "Your purchase is verified, but I can only send invite links in a private chat. "
-                "Open a private chat with me and send /verify there.",
-                outcome=Outcome.WARNING,
-            ).with_buttons([Button(PRIVATE_CHAT_LABEL, url=self.deep_link("verify"))])
-        await self.deliver(chat_id, note, reply_to=reply_to)
-
-    async def _invite(self, grant: Grant) -> tuple[int, str] | None:
-        try:
-            target = int(grant.target_id)
-            invite = await self.bot.create_chat_invite_link(
-                chat_id=target,
-                member_limit=1,
-                expire_date=self.services.now() + INVITE_LIFETIME,
-                name=f"Buyer of #{grant.item_id}",
-            )
-        except (TelegramError, ValueError) as error:  # usually: the bot is not an admin there any more
-            log.warning("no invite link for chat %s: %s", grant.target_id, self.redact(str(error)))
-            return None
-        return target, invite.invite_link

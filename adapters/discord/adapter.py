@@ -18,8 +18,8 @@ import discord
 from discord import app_commands
 from discord.http import HTTPClient
 
-from adapters.discord_alerts import deliver_alert
-from adapters.discord_render import (
+from adapters.discord.alerts import deliver_alert
+from adapters.discord.render import (
     CUSTOM_ID_TEMPLATE,
     EDIT_FLAG,
     TOKEN_PREFIX,
@@ -29,8 +29,8 @@ from adapters.discord_render import (
     is_token_reference,
     render,
 )
-from adapters.discord_roles import grant_role, role_problem
-from adapters.discord_tree import PLATFORM, describe_tree, populate_tree, slash_name, tree_hash
+from adapters.discord.roles import describe_role, grant_role, role_problem
+from adapters.discord.tree import PLATFORM, describe_tree, populate_tree, slash_name, tree_hash
 from bot.config import Settings
 from bot.core import Core
 from bot.messages import Alert, Field, Outcome, Reply, Request, error_reply, split_command, warning_reply
@@ -48,6 +48,7 @@ MAX_RATELIMIT_WAIT = 30.0  # longer waits surface as RetryLater so the dispatche
 STALE_BUTTON = "This button belongs to an older message I can no longer act on. Run the command again (see /help)."
 STALE_FORM = "That form expired before you sent it. Please run the command again."
 TREE_CHANGED = "My commands were just updated. Please try again in a minute."
+DISCORD_SLOW = "Discord did not answer in time. Please try again in a minute."
 
 
 def takes_private_input(command: Command) -> bool:
@@ -150,6 +151,11 @@ class DiscordAdapter:
         if self.settings.discord_bot_token is None:
             raise ValueError("DISCORD_BOT_TOKEN is not set")
         token = self.settings.discord_bot_token.get_secret_value()
+        # discord.py logs every gateway event at DEBUG, a modal's password or purchase code included,
+        # and every REST body: never below INFO, whatever LOG_LEVEL says.
+        discord_log = logging.getLogger("discord")
+        if discord_log.level < logging.INFO:  # its own level: a DEBUG root set later must not reach it
+            discord_log.setLevel(logging.INFO)
         self._task = asyncio.create_task(self._run(token), name="gavel-discord")
         await asyncio.sleep(0)
 
@@ -217,11 +223,22 @@ class DiscordAdapter:
             display_name=user.display_name,
             place_id=str(guild_id) if guild_id else None,
             is_place_admin=bool(guild_id) and interaction.permissions.manage_roles,
+            place_has_roles=bool(guild_id),
         )
 
     async def run_slash(self, interaction: discord.Interaction, command: Command, options: dict[str, Any]) -> None:
         """A slash command: open its form if it needs one, else run it through the core and answer."""
-        named = {name: str(value) for name, value in options.items() if value is not None}
+        named: dict[str, Any] = {}
+        for name, value in options.items():
+            if isinstance(value, discord.Role):
+                try:
+                    named[name] = await describe_role(self.client, interaction, value.id)
+                except (discord.HTTPException, discord.RateLimited) as error:
+                    log.warning("could not look up role %s: %s", value.id, error)
+                    await self.say(interaction, warning_reply(DISCORD_SLOW, ephemeral=True))
+                    return
+            elif value is not None:
+                named[name] = str(value)
         if _needs_form(command, set(named)):
             await self._open_form(interaction, command, named)
             return

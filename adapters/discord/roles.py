@@ -6,11 +6,64 @@ import logging
 
 import discord
 
-from bot.messages import Grant
+from bot.messages import Grant, RoleChoice
 
 log = logging.getLogger(__name__)
 
 NO_MANAGE_ROLES = "I don't have the Manage Roles permission in this server"
+PRIVILEGED_ROLE = "that role carries administration or moderation permissions, so I will not hand it out"
+
+# A role with any of these lets its holder run the server or throw people out: never a buyer's reward.
+PRIVILEGED = discord.Permissions(
+    administrator=True,
+    manage_guild=True,
+    manage_roles=True,
+    manage_channels=True,
+    kick_members=True,
+    ban_members=True,
+    manage_webhooks=True,
+    moderate_members=True,
+)
+
+
+def is_privileged(role: dict) -> bool:
+    return bool(int(role.get("permissions") or 0) & PRIVILEGED.value)
+
+
+async def describe_role(client: discord.Client, interaction: discord.Interaction, role_id: int) -> RoleChoice:
+    """The role as the core needs to judge it: privileged? above the invoker? managed?
+
+    Everything is read fresh from Discord (roles, the invoker's roles, the owner): a moderator must
+    not get a role past the check because a cache was stale. A role that no longer exists comes
+    back unresolved, which the core refuses.
+    """
+    guild_id = interaction.guild_id
+    if guild_id is None:
+        return RoleChoice(str(role_id))
+    roles = {int(r["id"]): r for r in await client.http.get_roles(guild_id)}
+    role = roles.get(role_id)
+    if role is None:
+        return RoleChoice(str(role_id))
+    invoker = interaction.user.id
+    guild = interaction.guild
+    owner_id = guild.owner_id if guild is not None and guild.owner_id else None
+    if owner_id is None:
+        owner_id = int((await client.http.get_guild(guild_id)).get("owner_id") or 0)
+    member = await client.http.get_member(guild_id, invoker)
+    highest = max((_position(roles[int(r)]) for r in member.get("roles", []) if int(r) in roles), default=(0, 0))
+    return RoleChoice(
+        id=str(role_id),
+        name=str(role.get("name") or ""),
+        resolved=True,
+        privileged=is_privileged(role),
+        outranks_invoker=owner_id != invoker and _position(role) >= highest,
+        managed=bool(role.get("managed")),
+    )
+
+
+def _position(role: dict) -> tuple[int, int]:
+    # Discord orders roles by position, then by id for equal positions.
+    return int(role.get("position", 0)), int(role["id"])
 
 
 async def role_problem(
@@ -49,6 +102,11 @@ async def grant_role(client: discord.Client, interaction: discord.Interaction, g
     """Add the grant's role to the user who ran the interaction; a polite reason if Discord refused."""
     guild_id, role_id, user_id = int(grant.place_id), int(grant.target_id), interaction.user.id
     try:
+        # Checked again at every grant: someone may have given the role Administrator since it was set up.
+        roles = {int(r["id"]): r for r in await client.http.get_roles(guild_id)}
+        if role_id in roles and is_privileged(roles[role_id]):
+            log.warning("refusing to give privileged role %s in guild %s (item #%s)", role_id, guild_id, grant.item_id)
+            return PRIVILEGED_ROLE
         await client.http.add_role(
             guild_id, user_id, role_id, reason=f"Gavel: verified purchase of item #{grant.item_id}"
         )

@@ -1,4 +1,8 @@
-"""Watch alerts on Discord: a DM first, the watch's channel (mentioning the user) when DMs are closed."""
+"""Watch alerts on Discord: a DM first, the watch's channel (mentioning the user) when DMs are closed.
+
+An alert is one user's: when it cannot reach them, only that user's watches stop (RecipientGone with
+whole_chat=False), never those of everyone else in the channel they watched from.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from collections.abc import Callable
 
 import discord
 
-from adapters.discord_render import Rendered
+from adapters.discord.render import Rendered
 from bot.errors import DeliveryFailed, RecipientGone, RetryLater
 from bot.messages import Alert, Reply
 
@@ -23,7 +27,7 @@ async def deliver_alert(client: discord.Client, alert: Alert, render: Renderer) 
     try:
         user_id = int(alert.user_id)
     except ValueError:
-        raise RecipientGone(f"not a Discord user id: {alert.user_id[:30]!r}") from None
+        raise RecipientGone(f"not a Discord user id: {alert.user_id[:30]!r}", whole_chat=False) from None
     channel: discord.DMChannel | None = None
     try:
         channel = await client.create_dm(discord.Object(id=user_id))
@@ -41,7 +45,7 @@ async def _send_to_channel(
     client: discord.Client, reply: Reply, chat_id: str, user_id: int, dm_channel_id: int | None, render: Renderer
 ) -> None:
     if not chat_id.isdigit() or int(chat_id) in (user_id, dm_channel_id):
-        raise RecipientGone("the user's DMs are closed and there is no channel to fall back to")
+        raise RecipientGone("the user's DMs are closed and there is no channel to fall back to", whole_chat=False)
     channel = client.get_partial_messageable(int(chat_id))
     rendered = render(reply, mention_user_id=str(user_id))
     # Ping only the watcher, never @everyone or a role someone put in an auction's name.
@@ -49,7 +53,9 @@ async def _send_to_channel(
     try:
         await channel.send(**rendered.send_kwargs(), allowed_mentions=mentions)
     except discord.Forbidden as error:
-        raise RecipientGone(f"DMs closed and the channel refused the message ({error.code})") from error
+        raise RecipientGone(
+            f"DMs closed and the channel refused the message ({error.code})", whole_chat=False
+        ) from error
     except Exception as error:
         raise delivery_error(error) from error
 
@@ -62,7 +68,7 @@ def delivery_error(error: Exception) -> DeliveryFailed:
         headers = getattr(error.response, "headers", None) or {}
         return RetryLater("Discord rate limit", retry_after=float(headers.get("Retry-After", 5)))
     if isinstance(error, discord.NotFound):
-        return RecipientGone(f"unknown user or channel ({error.code})")
+        return RecipientGone(f"unknown user or channel ({error.code})", whole_chat=False)
     if not isinstance(error, (discord.HTTPException, OSError, TimeoutError)):
         log.exception("unexpected error sending a Discord alert", exc_info=error)
     return DeliveryFailed(f"Discord refused the alert: {type(error).__name__}")

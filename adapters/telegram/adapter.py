@@ -9,38 +9,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlparse
 
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request as StarletteRequest
-from starlette.responses import Response
-from starlette.routing import Route
 from telegram import BotCommand, CallbackQuery, Chat, ChatMemberUpdated, LinkPreviewOptions, Message, Update, User
 from telegram.constants import ChatAction, ChatMemberStatus, ChatType, ParseMode
-from telegram.error import TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
-from adapters.telegram_render import parse_callback_data
-from adapters.telegram_send import PLATFORM, PRIVATE_CHAT_LABEL, FloodLimits, TelegramSender
+from adapters.telegram.access import JoinAccess, join_link_key
+from adapters.telegram.render import parse_callback_data
+from adapters.telegram.send import PLATFORM, PRIVATE_CHAT_LABEL, FloodLimits, TelegramSender
+from adapters.telegram.webhook import WebhookServer
 from bot.config import Settings
 from bot.core import Core
 from bot.errors import DeliveryFailed, RecipientGone
 from bot.messages import Alert, Button, Outcome, Reply, Request, split_command
 from bot.registry import Scope
-from storage import repo
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member", "chat_join_request"]
 CONCURRENT_UPDATES = 32  # updates of one user in one chat still run in order (see _in_order)
 EXPIRED_BUTTON = "This button has expired, send the command again"
 EDITED_NOTE = "I only act on new messages. Send the command again if you meant to run it."
+SENT_PRIVATELY = "I sent you the answer in a private message."
+PRIVATE_ONLY = "I can only answer this in a private chat. Open one with me, then send /{command} there."
 
 
 def api_urls(base: str) -> tuple[str, str]:
@@ -53,16 +49,8 @@ def api_urls(base: str) -> tuple[str, str]:
     return base, base[: -len("/bot")] + "/file/bot"
 
 
-class _QuietServer(uvicorn.Server):
-    """The webhook server leaves SIGTERM and Ctrl-C to the app, which stops everything in order."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Any:
-        yield
-
-
 class TelegramAdapter:
-    """One Telegram bot: every registry command, buttons, photos, private credential flows, invite links, alerts."""
+    """One Telegram bot: every registry command, buttons, photos, private answers, join requests, alerts."""
 
     platform = PLATFORM
 
@@ -72,15 +60,14 @@ class TelegramAdapter:
         if settings.telegram_bot_token is None:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
         self.core = core
+        self.port = core.port
         self.settings = settings
         self.poll_timeout = poll_timeout
         self.flood = flood or FloodLimits()
         self.application: Application | None = None
         self.sender: TelegramSender | None = None
-        self.webhook_port: int | None = None
-        self._webhook: _QuietServer | None = None
-        self._webhook_task: asyncio.Task[None] | None = None
-        self._webhook_secret = ""
+        self.access: JoinAccess | None = None
+        self.webhook: WebhookServer | None = None
         self._order: dict[tuple[int, int], list[Any]] = {}
 
     # --- lifecycle --------------------------------------------------------------------------------------
@@ -95,6 +82,10 @@ class TelegramAdapter:
     def username(self) -> str:
         return self.bot.username or ""
 
+    @property
+    def webhook_port(self) -> int | None:
+        return self.webhook.bound_port if self.webhook else None
+
     def _sender(self) -> TelegramSender:
         if self.sender is None:
             raise DeliveryFailed("the Telegram adapter is not running")
@@ -105,7 +96,7 @@ class TelegramAdapter:
         token = self.settings.telegram_bot_token.get_secret_value()  # type: ignore[union-attr]
         # PTB logs every update's text at DEBUG, and a text may be a password: never below INFO.
         telegram_log = logging.getLogger("telegram")
-        if telegram_log.getEffectiveLevel() < logging.INFO:
+        if telegram_log.level < logging.INFO:  # its own level: a DEBUG root set later must not reach it
             telegram_log.setLevel(logging.INFO)
         builder = (
             ApplicationBuilder()
@@ -128,7 +119,8 @@ class TelegramAdapter:
         application.add_error_handler(self._on_error)
         await application.initialize()
         self.application = application
-        self.sender = TelegramSender(application.bot, self.core.services, self.flood)
+        self.sender = TelegramSender(application.bot, self.port, self.flood)
+        self.access = JoinAccess(application.bot, self.port, self.sender.deep_link("verify"))
         try:
             await self._publish_commands()
             await application.start()
@@ -150,11 +142,8 @@ class TelegramAdapter:
         application = self.application
         if application is None:
             return
-        if self._webhook is not None and self._webhook_task is not None:
-            self._webhook.should_exit = True
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._webhook_task, 5)
-            self._webhook = self._webhook_task = None
+        if self.webhook is not None:
+            await self.webhook.stop()
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
         if application.running:
@@ -171,42 +160,21 @@ class TelegramAdapter:
             log.warning("setMyCommands failed: %s", self._redact(str(error)))
 
     async def _start_webhook(self) -> None:
-        """A small Starlette endpoint on WEBHOOK_LISTEN:PORT; Telegram proves itself with the secret token."""
         secret = self.settings.telegram_webhook_secret
-        # Telegram echoes whatever secret we register, so a random one per run is as good as a configured one.
-        self._webhook_secret = secret.get_secret_value() if secret else secrets.token_urlsafe(32)
-        url = str(self.settings.telegram_webhook_url)
-        path = urlparse(url).path or "/"
-        endpoint = Starlette(routes=[Route(path, self._on_webhook, methods=["POST"])])
-        config = uvicorn.Config(
-            endpoint,
-            host=self.settings.telegram_webhook_listen,
+        self.webhook = WebhookServer(
+            str(self.settings.telegram_webhook_url),
+            listen=self.settings.telegram_webhook_listen,
             port=self.settings.telegram_webhook_port,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=2,
+            secret=secret.get_secret_value() if secret else None,
         )
-        self._webhook = _QuietServer(config)
-        self._webhook_task = asyncio.create_task(self._webhook.serve())
-        while not self._webhook.started:
-            if self._webhook_task.done():
-                self._webhook_task.result()
-                raise RuntimeError("the Telegram webhook server stopped at start")
-            await asyncio.sleep(0.01)
-        self.webhook_port = self._webhook.servers[0].sockets[0].getsockname()[1]
-        await self.bot.set_webhook(url=url, secret_token=self._webhook_secret, allowed_updates=ALLOWED_UPDATES)
+        await self.webhook.start(self._on_webhook_update)
+        await self.bot.set_webhook(
+            url=self.webhook.url, secret_token=self.webhook.secret, allowed_updates=ALLOWED_UPDATES
+        )
 
-    async def _on_webhook(self, request: StarletteRequest) -> Response:
-        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-        if not secrets.compare_digest(given.encode(), self._webhook_secret.encode()):
-            return Response(status_code=403)
-        try:
-            update = Update.de_json(await request.json(), self.bot)
-        except Exception:  # a malformed body is the sender's problem, not a crash
-            return Response(status_code=400)
+    async def _on_webhook_update(self, body: dict[str, Any]) -> None:
+        update = Update.de_json(body, self.bot)
         await self.application.update_queue.put(update)  # type: ignore[union-attr]
-        return Response(status_code=200)
 
     # --- updates in -------------------------------------------------------------------------------------
 
@@ -222,7 +190,9 @@ class TelegramAdapter:
             elif update.edited_message is not None:
                 await self._on_edited(update.edited_message)
             elif update.my_chat_member is not None:
-                self._on_membership(update.my_chat_member)
+                await self._on_membership(update.my_chat_member)
+            elif update.chat_join_request is not None and self.access is not None:
+                await self.access.on_join_request(update.chat_join_request)
 
     @contextlib.asynccontextmanager
     async def _in_order(self, chat_id: int, user_id: int) -> AsyncIterator[None]:
@@ -239,6 +209,9 @@ class TelegramAdapter:
                 del self._order[key]
 
     async def _on_message(self, message: Message) -> None:
+        if message.migrate_to_chat_id:
+            await self._chat_moved(message.chat.id, message.migrate_to_chat_id)
+            return
         user = message.from_user
         if user is None or user.is_bot:
             return
@@ -248,38 +221,31 @@ class TelegramAdapter:
         request = await self._request_for(user, message.chat, message.text or "", sender_chat=message.sender_chat)
         if request is None:
             return
-        if self._holds_secret(request):
-            await self._delete(message)
+        # Before anything else: a password, or a purchase code in a group, must not stay on screen.
+        if self.core.hides_secret(request) and not await self._delete(message):
+            request = replace(request, secret_left_visible=True)
         reply = await self._ask_core(request)
         if reply is not None:
             await self._answer(request, reply, reply_to=None if private else message.message_id)
 
-    def _holds_secret(self, request: Request) -> bool:
-        """A password answering a prompt, or typed after a command that only takes it privately."""
-        if request.command is None:
-            prompt = self.core.pending_prompt(request)
-            return prompt is not None and prompt.secret
-        command = self.core.registry.find(request.command)
-        return bool(command and request.args and any(field.secret for field in command.form))
+    async def _chat_moved(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: its watches, grants and settings follow it; its old join link is dead."""
+        await self.port.chat_moved(PLATFORM, str(old_chat_id), str(new_chat_id))
+        await self.port.forget(join_link_key(old_chat_id))
 
     async def _on_edited(self, message: Message) -> None:
         """Edits never re-run a command: a user fixing a typo must not bid twice."""
         if message.chat.type == ChatType.PRIVATE and (message.text or "").startswith("/"):
             await self._sender().deliver(message.chat.id, Reply(EDITED_NOTE))
 
-    def _on_membership(self, change: ChatMemberUpdated) -> None:
+    async def _on_membership(self, change: ChatMemberUpdated) -> None:
         """The user blocked the bot, or the bot left a group: alerts there can no longer arrive."""
         if change.new_chat_member.status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
-            with self.core.services.db() as session:
-                stopped = repo.deactivate_watches_for_chat(session, platform=PLATFORM, chat_id=str(change.chat.id))
-            log.info("telegram chat %s closed to the bot; %d watches stopped", change.chat.id, stopped)
+            await self.port.chat_gone(PLATFORM, str(change.chat.id))
 
     async def _on_button(self, query: CallbackQuery) -> None:
         parsed = parse_callback_data(query.data)
-        command_line = None
-        if parsed is not None:
-            with self.core.services.db() as session:
-                command_line = repo.resolve_button_token(session, token=parsed[0])
+        command_line = await self.port.button_command(parsed[0]) if parsed is not None else None
         if command_line is None:
             await query.answer(EXPIRED_BUTTON)
             return
@@ -307,7 +273,7 @@ class TelegramAdapter:
             chat_id=str(chat.id),
             command=command,
             args=args,
-            text="" if command else text,
+            text=text,
             is_private=private,
             display_name=user.full_name,
             place_id=None if private else str(chat.id),
@@ -359,11 +325,13 @@ class TelegramAdapter:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _delete(self, message: Message) -> None:
+    async def _delete(self, message: Message) -> bool:
         try:
             await self.bot.delete_message(chat_id=message.chat.id, message_id=message.message_id)
         except TelegramError as error:
             log.warning("could not delete a message holding a secret: %s", self._redact(str(error)))
+            return False
+        return True
 
     # --- replies out ------------------------------------------------------------------------------------
 
@@ -371,20 +339,35 @@ class TelegramAdapter:
         self, request: Request, reply: Reply, *, reply_to: int | None = None, edit: Message | None = None
     ) -> None:
         sender = self._sender()
-        if reply.grant_checks:
-            reply = await sender.check_grants(reply)
+        if reply.grant_checks and self.access is not None:
+            reply = await self.access.check_grants(reply)
+        if reply.grants and self.access is not None:
+            reply = await self.access.with_join_links(reply)
         if reply.open_private_chat and not request.is_private:
             reply = reply.with_buttons([Button(PRIVATE_CHAT_LABEL, url=sender.deep_link(request.command))])
-        chat_id = int(request.chat_id)
-        if any(grant.platform == PLATFORM for grant in reply.grants):
-            await sender.hand_out_grants(
-                reply, chat_id=chat_id, user_id=int(request.user_id), is_private=request.is_private, reply_to=reply_to
-            )
+        if reply.private and not request.is_private:
+            await self._answer_privately(request, reply, reply_to=reply_to)
             return
         # An error under a paging button gets its own message rather than replacing the page.
         if edit is not None and reply.outcome is not Outcome.ERROR and await sender.edit(edit, reply):
             return
-        await sender.deliver(chat_id, reply, reply_to=reply_to)
+        await sender.deliver(int(request.chat_id), reply, reply_to=reply_to)
+
+    async def _answer_privately(self, request: Request, reply: Reply, *, reply_to: int | None) -> None:
+        """A private answer asked for in a group goes to the asker's private chat; the group gets a pointer."""
+        sender = self._sender()
+        try:
+            await sender.deliver(int(request.user_id), reply)
+            pointer = Reply(SENT_PRIVATELY, outcome=Outcome.SUCCESS)
+        except Forbidden:  # the user never opened a private chat with the bot: nothing of the answer here
+            command = request.command or "start"
+            pointer = Reply(PRIVATE_ONLY.format(command=command), outcome=Outcome.WARNING).with_buttons(
+                [Button(PRIVATE_CHAT_LABEL, url=sender.deep_link(command))]
+            )
+        warning = self.core.secret_warning(request)
+        if warning:  # the warning to delete the message belongs where the message is
+            pointer = replace(pointer, text=f"{pointer.text}\n\n{warning}")
+        await sender.deliver(int(request.chat_id), pointer, reply_to=reply_to)
 
     # --- alerts -----------------------------------------------------------------------------------------
 

@@ -39,6 +39,8 @@ def _clip(text: str, limit: int = MAX_DESCRIPTION) -> str:
 
 
 def _annotation(argument: Argument) -> Any:
+    if argument.kind is ArgKind.ROLE:
+        return discord.Role  # Discord's role picker: the option arrives resolved, never as typed text
     if argument.kind is ArgKind.INTEGER:
         if argument.min_value is None and argument.max_value is None:
             return int

@@ -50,6 +50,17 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def escape(text: str) -> str:
+    """Text as it was written, never as markdown: an auction named ``[Claim refund](https://evil.example)`` must
+    not render as a masked link, nor ``**`` or ``@everyone`` tricks as anything but characters.
+
+    A value that is one bare web address is left alone, so Discord still makes it clickable.
+    """
+    if _web_url(text.strip()) and " " not in text.strip():
+        return text
+    return discord.utils.escape_markdown(text)
+
+
 def _web_url(url: str | None) -> str | None:
     # Discord rejects the whole message for one bad URL, so anything not http(s) is dropped.
     return url if url and re.match(r"^https?://\S+$", url) else None
@@ -98,8 +109,8 @@ class Rendered:
 
 def render_embed(reply: Reply) -> discord.Embed:
     """Title, text, fields, images, colour by outcome and footer, clipped to Discord's limits."""
-    title = clip(reply.title, TITLE_LIMIT) if reply.title else None
-    text = reply.text or ("" if title or reply.fields else "Done.")
+    title = clip(escape(reply.title), TITLE_LIMIT) if reply.title else None
+    text = escape(reply.text) if reply.text else ("" if title or reply.fields else "Done.")
     embed = discord.Embed(
         title=title,
         description=clip(text, DESCRIPTION_LIMIT) if text else None,
@@ -107,11 +118,11 @@ def render_embed(reply: Reply) -> discord.Embed:
         url=_web_url(reply.url) if title else None,
     )
     budget = EMBED_TOTAL_LIMIT - len(title or "") - len(embed.description or "")
-    footer = clip(reply.footer, FOOTER_LIMIT) if reply.footer else None
+    footer = clip(escape(reply.footer), FOOTER_LIMIT) if reply.footer else None
     budget -= len(footer or "")
     for field in reply.fields[:MAX_FIELDS]:
-        name = clip(field.name or "\u200b", FIELD_NAME_LIMIT)
-        value = clip(field.value or "—", FIELD_VALUE_LIMIT)
+        name = clip(escape(field.name) or "\u200b", FIELD_NAME_LIMIT)
+        value = clip(escape(field.value) or "—", FIELD_VALUE_LIMIT)
         if len(name) + len(value) > budget:
             break  # the total limit would reject the whole embed; drop the tail rather than fail
         budget -= len(name) + len(value)

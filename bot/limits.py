@@ -1,0 +1,55 @@
+"""Attempts limited before they reach an upstream: verifications, logins and password-reset emails.
+
+``async with limited(services, limits, action=..., failures=(...))`` reserves one attempt in each
+bucket (or raises RateLimited without calling anyone), runs the block, and settles the attempts:
+an exception in ``failures`` (wrong code, wrong password) counts against the user; any other
+exception (the upstream is down) cancels them; a normal exit counts as a success.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from bot.errors import RateLimited
+from storage.attempts import Limit, cancel_attempts, reserve_attempts, settle_attempts
+from storage.errors import LimitReached
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+__all__ = ["Limit", "limited", "minutes"]
+
+
+def minutes(count: int) -> timedelta:
+    return timedelta(minutes=count)
+
+
+@contextlib.asynccontextmanager
+async def limited(
+    services: Services,
+    limits: Sequence[Limit],
+    *,
+    action: str,
+    failures: tuple[type[BaseException], ...],
+) -> AsyncIterator[None]:
+    now = services.now()
+    try:
+        with services.db() as session:
+            attempt_ids = reserve_attempts(session, limits=limits, now=now)
+    except LimitReached as reached:
+        raise RateLimited(retry_after=reached.retry_after, action=action, bucket=reached.bucket) from None
+    try:
+        yield
+    except failures:
+        with services.db() as session:
+            settle_attempts(session, attempt_ids=attempt_ids, failed=True)
+        raise
+    except BaseException:
+        with services.db() as session:
+            cancel_attempts(session, attempt_ids=attempt_ids)
+        raise
+    with services.db() as session:
+        settle_attempts(session, attempt_ids=attempt_ids, failed=False)

@@ -1,0 +1,29 @@
+"""Storage's own errors: the core translates them into its own; storage never raises ``bot.errors``.
+
+StorageError
+├── AlreadyClaimed     a purchase code is bound to as many chat users as it may be
+└── LimitReached       a rate-limit bucket is full; carries retry_after and the bucket
+"""
+
+from __future__ import annotations
+
+
+class StorageError(Exception):
+    """Base of every error the storage layer raises on purpose."""
+
+
+class AlreadyClaimed(StorageError):
+    """The purchase code already has ``max_claims`` active claims by other chat users."""
+
+    def __init__(self, *, max_claims: int) -> None:
+        super().__init__(f"code already claimed ({max_claims} claim(s) allowed)")
+        self.max_claims = max_claims
+
+
+class LimitReached(StorageError):
+    """Too many attempts in ``bucket``; the next one is allowed in ``retry_after`` seconds."""
+
+    def __init__(self, *, bucket: str, retry_after: float) -> None:
+        super().__init__(f"rate limit reached for {bucket.split(':', 1)[0]}")
+        self.bucket = bucket
+        self.retry_after = retry_after
