@@ -175,9 +175,7 @@ async def test_moderator_maps_an_item_to_a_plain_role_below_their_own(core, serv
     assert "@Verified buyer" in reply.text
 
 
-async def test_claims_made_before_normalisation_are_re_keyed_so_another_spelling_cannot_claim_them(
-    make_chat, services
-):
+async def test_claims_made_before_normalisation_are_re_keyed_so_another_spelling_cannot_claim_them(make_chat, services):
     from bot.upkeep import normalise_stored_codes
 
     # As the old code stored it: hashed and encrypted exactly as typed, in capitals.
