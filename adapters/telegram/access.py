@@ -83,14 +83,21 @@ class JoinAccess:
             return None
 
     async def on_join_request(self, request: ChatJoinRequest) -> bool:
-        """Approve a verified buyer of an item mapped to this group, decline anyone else; True if approved."""
+        """Approve a verified buyer of an item mapped to this group; decline anyone else who came by our link.
+
+        A request through a link the bot did not make (the group's own approval flow) is left to the
+        group's admins unless the requester is a verified buyer. True if approved.
+        """
         chat_id, user_id = request.chat.id, request.from_user.id
         entitled = await self.port.entitled_targets(PLATFORM, str(chat_id), str(user_id))
+        ours = request.invite_link is not None and request.invite_link.creator.id == self.bot.id
         try:
             if str(chat_id) in entitled:
                 await self.bot.approve_chat_join_request(chat_id=chat_id, user_id=user_id)
                 log.info("join request of %s to %s approved", user_id, chat_id)
                 return True
+            if not ours:
+                return False
             await self.bot.decline_chat_join_request(chat_id=chat_id, user_id=user_id)
         except TelegramError as error:  # answered already, or the bot lost its rights there
             log.warning("join request of %s to %s: %s", user_id, chat_id, type(error).__name__)

@@ -60,10 +60,19 @@ async def test_a_stranger_with_the_join_link_is_declined(adapter, telegram, core
 
 async def test_a_buyer_of_another_item_is_not_let_into_this_group(adapter, telegram, core):
     grant_group(core, item_id=102)  # the group is for item 102; Alice bought 101
+    grant_group(core, group=OTHER_GROUP)  # (her purchase opens another group, whose link she gets)
     telegram.set_member(GROUP, BOT_ID, "administrator", can_invite_users=True)
     await say(telegram, f"/verify {CODE}")
-    telegram.join_request(GROUP, ALICE)
+    link = await adapter.access.join_link(GROUP)  # the group's link, forwarded to her by someone
+    telegram.join_request(GROUP, ALICE, invite_link=link)
     await telegram.wait_for(lambda: (GROUP, ALICE) in telegram.declined, what="the decline")
+
+
+async def test_join_requests_through_the_groups_own_links_are_left_to_its_admins(adapter, telegram, core):
+    grant_group(core)
+    telegram.join_request(GROUP, MALLORY)  # no link of the bot's: the group's own approval flow
+    await settle(telegram, user=MALLORY)
+    assert (GROUP, MALLORY) not in telegram.declined | telegram.joined
 
 
 async def test_a_revoked_join_link_is_replaced_once_and_reused_after(adapter, telegram, core):
