@@ -89,7 +89,7 @@ class ConsoleAdapter:
         text = line.strip()
         if not text:
             return None
-        if text.isdigit() and self._buttons and self.core.pending_prompt(self.request_for("")) is None:
+        if text.isdigit() and self._buttons and await self.core.pending_prompt(self.request_for("")) is None:
             number = int(text)
             if 1 <= number <= len(self._buttons):
                 button = self._buttons[number - 1]
@@ -124,7 +124,7 @@ class ConsoleAdapter:
             if self.interactive:
                 self.stdout.write("you> ")
                 self.stdout.flush()
-            pending = self.core.pending_prompt(self.request_for(""))
+            pending = await self.core.pending_prompt(self.request_for(""))
             line = await self._read_line(bool(pending and pending.secret))
             if line is None or line.strip() in ("/quit", "/exit"):
                 break

@@ -32,11 +32,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # a plain script: the repo's packages and benchmarks/ import from the checkout
 
 from benchmarks.fake_telegram import FloodState, create_fake_telegram_app  # noqa: E402
+from bot.formatting import utcnow  # noqa: E402
 from bot.messages import Reply, reply_from_json, reply_to_json  # noqa: E402
 from bot.sandbox.server import serve_in_thread  # noqa: E402
-from storage import repo  # noqa: E402
+from storage import outbox  # noqa: E402
 from storage.db import create_db_engine, session_scope, upgrade  # noqa: E402
-from storage.models import utcnow  # noqa: E402
 
 TOKEN = "123456:bench-token-not-a-secret"
 TICK_SECONDS = 1.0  # bot/watch/scheduler.py runs the dispatcher every second
@@ -77,7 +77,7 @@ class Workload:
         with session_scope(engine) as session:
             for n, (chat_id, marker) in enumerate(self.messages):
                 reply = Reply(title="You were outbid", text=f"Lot {n % 97}: new price {100 + n} CGT #{marker}")
-                repo.enqueue_notification(
+                outbox.enqueue_notification(
                     session,
                     dedupe_key=f"outbid:{marker}",
                     platform="telegram",
@@ -120,7 +120,7 @@ async def run_naive(database_url: str, api_url: str, flood: FloodState, workload
 
     engine = create_db_engine(database_url)
     with session_scope(engine) as session:
-        rows = [(n.id, n.chat_id, n.payload) for n in repo.due_notifications(session, now=utcnow(), limit=100_000)]
+        rows = [(n.id, n.chat_id, n.payload) for n in outbox.due_notifications(session, now=utcnow(), limit=100_000)]
     async with Bot(TOKEN, base_url=f"{api_url}/bot") as bot:
         started = time.monotonic()
         for notification_id, chat_id, payload in rows:
@@ -132,7 +132,7 @@ async def run_naive(database_url: str, api_url: str, flood: FloodState, workload
                 except RetryAfter as error:
                     await asyncio.sleep(_seconds(error))
             with session_scope(engine) as session:
-                repo.mark_notification_sent(session, notification_id=notification_id, at=utcnow())
+                outbox.mark_notification_sent(session, notification_id=notification_id, at=utcnow())
     engine.dispose()
     return Result("naive loop", started, flood, workload)
 
@@ -171,8 +171,8 @@ async def run_gavel(
             while True:
                 await dispatcher.run_once()
                 rounds += 1
-                with services.db() as session:
-                    if repo.count_notifications(session, sent=False, gave_up=False) == 0:
+                with services.db.session() as session:
+                    if outbox.count_notifications(session, sent=False, gave_up=False) == 0:
                         break
                 elapsed = time.monotonic() - started
                 await asyncio.sleep((math.floor(elapsed / TICK_SECONDS) + 1) * TICK_SECONDS - elapsed)

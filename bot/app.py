@@ -101,7 +101,7 @@ async def run_demo(*, poll_interval: int = 5, rivals: bool = True, linger: float
             _print("Live auctions:  " + "  ".join(auctionity.live_auction_ids[:3]))
         _print()
         async with open_services(settings) as services:
-            normalise_stored_codes(services)
+            await normalise_stored_codes(services)
             core = Core(build_registry(), services)
             console = ConsoleAdapter(core)
             async with alerts(services, {"console": console}):
@@ -119,7 +119,7 @@ async def run_console(settings: Settings) -> int:
     setup_logging(settings.log_level, secrets=settings.secrets())
     upgrade(settings.database_url)
     async with open_services(settings) as services:
-        normalise_stored_codes(services)
+        await normalise_stored_codes(services)
         console = ConsoleAdapter(Core(build_registry(), services))
         async with alerts(services, {"console": console}):
             await console.run()
@@ -165,7 +165,7 @@ async def run_bot(settings: Settings) -> int:
     setup_logging(settings.log_level, secrets=settings.secrets())
     upgrade(settings.database_url)
     async with open_services(settings) as services:
-        normalise_stored_codes(services)
+        await normalise_stored_codes(services)
         core = Core(build_registry(), services)
         adapters = build_adapters(settings, core)
         started = []
@@ -231,7 +231,9 @@ async def discord_sync(settings: Settings) -> int:
     if not settings.discord_bot_token:
         print("gavel: DISCORD_BOT_TOKEN is not set.", file=sys.stderr)
         return 2
-    from adapters.discord.adapter import sync_commands
+    from adapters.discord.sync import sync_commands
 
-    print(await sync_commands(settings, build_registry()))
+    async with open_services(settings) as services:
+        core = Core(build_registry(), services)
+        print(await sync_commands(settings, core.registry, core.port))
     return 0

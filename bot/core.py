@@ -4,26 +4,24 @@ from __future__ import annotations
 
 import difflib
 import logging
-import re
 import secrets
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
 from typing import Any
 
-from bot.errors import GavelError, NotAllowed, UserInputError, user_message
-from bot.messages import Button, Prompt, Reply, Request, RoleChoice, error_reply, warning_reply
+from bot import wording
+from bot.arguments import convert
+from bot.conversations import Conversation, Conversations
+from bot.errors import GavelError, NotAllowed, UserInputError
+from bot.messages import Button, Prompt, Reply, Request, error_reply, warning_reply
 from bot.port import AdapterPort
-from bot.registry import ArgKind, Command, Registry, Scope
+from bot.registry import ArgKind, Argument, Command, Registry, Scope
 from bot.services import Services
+from storage.crypto import UndecryptableSecret
+from storage.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_LENGTH = 4096
-MAX_ARGUMENT_LENGTH = 1000
-WHOLE_NUMBER = re.compile(r"-?\d+")  # \d: the decimal digits int() reads, any script's
-CONVERSATION_TIMEOUT = timedelta(minutes=5)
-# A password may still arrive this long after its prompt timed out: such a message is deleted all the same.
-SECRET_GRACE = timedelta(minutes=30)
 PASSWORD_LEFT_VISIBLE = (
     "⚠ I could not delete your message with the password. Delete it yourself now, "
     "and change your Auctionity password: others may have seen it."
@@ -34,104 +32,83 @@ CODE_LEFT_VISIBLE = (
 )
 
 
-@dataclass
-class Conversation:
-    """A command collecting its form one message at a time (``login``: email, then password)."""
-
-    command: Command
-    request: Request
-    expires_at: datetime
-    values: dict[str, str] = field(default_factory=dict)
-
-    def next_field(self) -> Any:
-        return next((f for f in self.command.form if f.name not in self.values), None)
-
-
 class Core:
     """Routes requests to commands. Knows nothing about any chat platform."""
 
     def __init__(self, registry: Registry, services: Services) -> None:
         self.registry = registry
         self.services = services
+        services.registry = registry  # /help lists the commands
         self.port = AdapterPort(services)
-        self.conversations: dict[tuple[str, str, str], Conversation] = {}
+        self.conversations = Conversations(services, registry.find)
 
     async def handle(self, request: Request) -> Reply | None:
         """Answer one request. Never raises: every failure becomes a polite Reply."""
-        warning = self.secret_warning(request)
         try:
+            warning = await self.secret_warning(request)
             reply = await self._route(request)
         except GavelError as error:
-            reply = error_reply(user_message(error), ephemeral=True)
-            reply = replace(reply, open_private_chat=bool(error.details.get("open_private_chat")))
+            reply = error_reply(wording.user_message(error), ephemeral=True)
+            return replace(reply, open_private_chat=bool(error.details.get("open_private_chat")))
+        except DatabaseUnavailable:
+            return error_reply(wording.DATABASE_DOWN, ephemeral=True)
+        except UndecryptableSecret:
+            return error_reply(wording.SECRET_UNREADABLE, ephemeral=True)
         except Exception:
             reference = secrets.token_hex(3)
             log.exception("command %s failed (ref %s)", request.command, reference)
-            reply = error_reply(f"Something went wrong on my side. Please try again later (ref {reference}).")
+            return error_reply(f"Something went wrong on my side. Please try again later (ref {reference}).")
         if warning is not None:
             reply = reply or Reply()
             reply = replace(reply, text="\n\n".join(t for t in (reply.text, warning) if t))
         return reply
 
-    def pending_prompt(self, request: Request) -> Prompt | None:
+    # --- what adapters ask before and around handle() ---------------------------------------------------
+
+    async def pending_prompt(self, request: Request) -> Prompt | None:
         """The prompt the user is answering right now, if any (adapters hide secret answers)."""
-        conversation = self.conversations.get(self._key(request))
-        if conversation is None or conversation.expires_at < self.services.now():
+        conversation = await self.conversations.get(request)
+        if conversation is None or conversation.expired(self.services.now()):
             return None
-        pending = conversation.next_field()
-        return Prompt(pending.name, secret=pending.secret) if pending else None
+        return conversation.prompt()
 
-    def secret_warning(self, request: Request) -> str | None:
-        """What to tell a user whose secret the adapter could not delete (None when there is nothing to say)."""
-        if not request.secret_left_visible:
-            return None
-        kind = self._secret_kind(request)
-        if kind is None:
-            return None
-        return PASSWORD_LEFT_VISIBLE if kind == "password" else CODE_LEFT_VISIBLE
-
-    def hides_secret(self, request: Request) -> bool:
+    async def hides_secret(self, request: Request) -> bool:
         """Whether the message behind ``request`` must disappear from the chat before anything else happens.
 
         A password (the answer to a password prompt, even a late one or one that starts with "/", or a
         password typed after a command), and a purchase code typed where others can read it.
         """
-        return self._secret_kind(request) is not None
+        return await self._secret_kind(request) is not None
 
-    def _secret_kind(self, request: Request) -> str | None:
-        if self._awaits_secret(request):
+    async def secret_warning(self, request: Request) -> str | None:
+        """What to tell a user whose secret the adapter could not delete (None when there is nothing to say)."""
+        if not request.secret_left_visible:
+            return None
+        kind = await self._secret_kind(request)
+        if kind is None:
+            return None
+        return PASSWORD_LEFT_VISIBLE if kind == "password" else CODE_LEFT_VISIBLE
+
+    async def _secret_kind(self, request: Request) -> str | None:
+        conversation = await self.conversations.get(request)
+        if conversation is not None and conversation.awaits_secret(self.services.now()):
             return "password"
         command = self.registry.find(request.command) if request.command else None
         if command is None or not request.args:
             return None
-        if any(field.secret for field in command.form):
+        if any(argument.secret for argument in command.args):
             return "password"
         if not request.is_private and any(argument.kind is ArgKind.CODE for argument in command.args):
             return "code"
         return None
 
-    def _awaits_secret(self, request: Request) -> bool:
-        """A secret prompt is open in this chat, or timed out so recently that its answer may still come."""
-        conversation = self.conversations.get(self._key(request))
-        if conversation is None:
-            return False
-        pending = conversation.next_field()
-        now = self.services.now()
-        if conversation.expires_at + SECRET_GRACE < now:
-            del self.conversations[self._key(request)]
-            return False
-        return pending is not None and pending.secret
-
-    @staticmethod
-    def _key(request: Request) -> tuple[str, str, str]:
-        return (request.platform, request.chat_id, request.user_id)
+    # --- routing ----------------------------------------------------------------------------------------
 
     async def _route(self, request: Request) -> Reply | None:
         if len(request.text) > MAX_MESSAGE_LENGTH or any(len(a) > MAX_MESSAGE_LENGTH for a in request.args):
-            raise UserInputError(f"That message is too long (the limit is {MAX_MESSAGE_LENGTH} characters).")
-        key = self._key(request)
+            raise UserInputError("message_too_long", limit=MAX_MESSAGE_LENGTH)
+        conversation = await self.conversations.get(request)
         if request.command is None:
-            conversation = self.conversations.get(key)
             if conversation is not None:
                 return await self._continue(conversation, request)
             if request.is_private:
@@ -140,30 +117,29 @@ class Core:
 
         name = request.command.lower().lstrip("/")
         command = self.registry.find(name)
-        conversation = self.conversations.get(key)
-        if command is None and conversation is not None and self._awaits_secret(request):
+        if command is None and conversation is not None and conversation.awaits_secret(self.services.now()):
             # "/hunter2" answering a password prompt is a password, not a command to complain about.
             return await self._continue(conversation, request)
         if command is None:
             return self._unknown(name)
-        abandoned = self.conversations.pop(key, None)  # a new command abandons any open conversation
+        abandoned = conversation is not None and await self.conversations.end(request)
         if command.name == "cancel":
             return Reply("Cancelled." if abandoned else "There is nothing to cancel.", ephemeral=True)
         self._check_scope(command, request)
-        if request.options is None:
-            values = self._parse_args(command, request.args)
-        else:
-            values = self._parse_options(command, request.options)
-        request = replace(request, command=command.name, values=values)
-        if command.form:
-            form = request.form if request.form is not None else self._form_from_args(command, request)
-            if form is None:
-                return self._start(command, request)
-            request = replace(request, form=form)
-        return await self._run(command, request)
+        raw = self._raw_arguments(command, request)
+        missing = [a for a in command.asked if a.name not in raw]
+        if missing:
+            if any(a.only_in_private for a in missing) and not request.is_private:
+                raise _private_only(command)
+            self._convert(command, raw)  # a bad argument already given is said before any question
+            # A password given beside a missing answer is asked for again rather than stored.
+            kept = {name: value for name, value in raw.items() if not _is_secret(command, name)}
+            conversation = await self.conversations.save(request, command, kept)
+            return self._ask(conversation)
+        return await self._run(command, request, self._convert(command, raw))
 
-    async def _run(self, command: Command, request: Request) -> Reply:
-        reply = await command.handler(request, self.services)
+    async def _run(self, command: Command, request: Request, values: dict[str, Any]) -> Reply:
+        reply = await command.handler(replace(request, command=command.name, values=values), self.services)
         if command.private:
             reply = replace(reply, private=True, ephemeral=True)
         elif command.ephemeral and not reply.ephemeral:
@@ -180,116 +156,88 @@ class Core:
     def _check_scope(self, command: Command, request: Request) -> None:
         settings = self.services.settings
         if command.scope is Scope.ADMIN and not settings.is_admin(request.who):
-            raise NotAllowed("Only the bot's admins can use this command.")
+            raise NotAllowed("admins_only")
         if command.needs_place and request.place_id is None:
-            raise NotAllowed("This command only works inside a server or group, not in a private chat.")
+            raise NotAllowed("needs_place")
         if command.scope is Scope.MANAGER and not (request.is_place_admin or settings.is_admin(request.who)):
-            raise NotAllowed("Only an admin of this server or group can use this command.")
+            raise NotAllowed("managers_only")
         if command.scope is Scope.PRIVATE and not request.is_private:
             raise _private_only(command)
 
-    def _parse_args(self, command: Command, args: tuple[str, ...]) -> dict[str, Any]:
-        args = tuple(a.strip() for a in args)
-        spec = command.args
-        if spec and spec[-1].rest and len(args) > len(spec):
-            args = (*args[: len(spec) - 1], " ".join(args[len(spec) - 1 :]))
-        if len(args) > len(spec):
-            raise UserInputError(f"Too many arguments. Usage: {command.usage}")
-        values: dict[str, Any] = {}
-        for position, argument in enumerate(spec):
-            if position >= len(args):
-                if argument.required and not command.form:
-                    raise UserInputError(f"Missing <{argument.name}>: {argument.help}. Usage: {command.usage}")
-                continue
-            raw = args[position]
-            if len(raw) > MAX_ARGUMENT_LENGTH and argument.kind is not ArgKind.CODE:
-                raise UserInputError(f"<{argument.name}> is too long. Usage: {command.usage}")
-            values[argument.name] = self._convert(command, argument, raw)
-        return values
+    # --- arguments: gathered from words and named options, then converted once -----------------------
 
-    def _parse_options(self, command: Command, options: dict[str, str]) -> dict[str, Any]:
-        """Arguments given by name (Discord's slash options): any optional one may be left out, not only the last."""
+    def _raw_arguments(self, command: Command, request: Request) -> dict[str, Any]:
+        """Every argument given, by name, still raw: typed words, then named options (slash options, forms)."""
+        raw: dict[str, Any] = {}
+        words = tuple(a.strip() for a in request.args)
+        spec = command.positional
+        if spec and spec[-1].rest and len(words) > len(spec):
+            words = (*words[: len(spec) - 1], " ".join(words[len(spec) - 1 :]))
+        if len(words) > len(spec):
+            raise UserInputError("too_many_arguments", usage=command.usage)
+        raw.update({argument.name: word for argument, word in zip(spec, words, strict=False)})
+        for argument in command.args:
+            given = (request.options or {}).get(argument.name)
+            if given is not None and (not isinstance(given, str) or given.strip() or argument.secret):
+                raw[argument.name] = given
+        for argument in command.args:
+            value = raw.get(argument.name)
+            if isinstance(value, str) and len(value) > argument.max_length:
+                raise UserInputError("argument_too_long", argument=argument.name, usage=command.usage)
+        return raw
+
+    def _convert(self, command: Command, raw: dict[str, Any]) -> dict[str, Any]:
+        now = self.services.now()
         values: dict[str, Any] = {}
         for argument in command.args:
-            given = options.get(argument.name)
-            if isinstance(given, RoleChoice):  # resolved by the adapter: already typed
-                values[argument.name] = given
-                continue
-            raw = str(given if given is not None else "").strip()
-            if not raw:
-                if argument.required and not command.form:
-                    raise UserInputError(f"Missing <{argument.name}>: {argument.help}. Usage: {command.usage}")
-                continue
-            if len(raw) > MAX_ARGUMENT_LENGTH and argument.kind is not ArgKind.CODE:
-                raise UserInputError(f"<{argument.name}> is too long. Usage: {command.usage}")
-            values[argument.name] = self._convert(command, argument, raw)
+            if argument.name in raw:
+                values[argument.name] = convert(argument, raw[argument.name], now)
+            elif argument.required and not argument.asked:
+                raise UserInputError("missing", argument=argument.name, help=argument.help, usage=command.usage)
         return values
 
-    @staticmethod
-    def _convert(command: Command, argument: Any, raw: str) -> Any:
-        if argument.kind is ArgKind.INTEGER:
-            text = raw.replace("_", "").replace(",", "")
-            # Not str.isdigit: it admits "²" and, after lstrip, "--5", which int() refuses.
-            if not WHOLE_NUMBER.fullmatch(text) or len(text) > 18:
-                raise UserInputError(f"<{argument.name}> must be a whole number, not {raw[:30]!r}.")
-            number = int(text)
-            low, high = argument.min_value, argument.max_value
-            if (low is not None and number < low) or (high is not None and number > high):
-                bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-                raise UserInputError(f"<{argument.name}> must be {bounds}.")
-            return number
-        if argument.kind is ArgKind.ROLE:
-            return RoleChoice(raw.strip("<@&>"))  # typed, not looked up: commands trust only resolved roles
-        if argument.choices and raw.lower() not in argument.choices:
-            raise UserInputError(f"<{argument.name}> must be one of: {', '.join(argument.choices)}.")
-        return raw.lower() if argument.choices else raw
-
-    @staticmethod
-    def _form_from_args(command: Command, request: Request) -> dict[str, str] | None:
-        """Forms with no secret field may be filled from the arguments (``/verify CODE``)."""
-        if any(f.secret for f in command.form):
-            return None
-        names = [f.name for f in command.form]
-        if all(name in request.values for name in names):
-            return {name: str(request.values[name]) for name in names}
-        return None
-
-    def _start(self, command: Command, request: Request) -> Reply:
-        if any(f.only_in_private for f in command.form) and not request.is_private:
-            raise _private_only(command)
-        conversation = Conversation(command, request, self.services.now() + CONVERSATION_TIMEOUT)
-        self.conversations[self._key(request)] = conversation
-        return self._ask(conversation)
+    # --- conversations ----------------------------------------------------------------------------------
 
     def _ask(self, conversation: Conversation) -> Reply:
-        pending = conversation.next_field()
-        hint = " (I delete your message as soon as I have read it.)" if pending.secret else ""
-        return Reply(
-            text=f"{pending.prompt}{hint}\nSend /cancel to stop.",
-            prompt=Prompt(pending.name, secret=pending.secret, timeout_seconds=int(CONVERSATION_TIMEOUT.seconds)),
-            ephemeral=True,
-        )
+        pending = conversation.next_argument()
+        assert pending is not None and pending.prompt is not None
+        return Reply(text=f"{pending.prompt}\nSend /cancel to stop.", prompt=conversation.prompt(), ephemeral=True)
 
     async def _continue(self, conversation: Conversation, request: Request) -> Reply:
-        key = self._key(request)
-        if conversation.expires_at < self.services.now():
-            del self.conversations[key]
-            return warning_reply(f"That took too long, so I stopped. Send /{conversation.command.name} to start again.")
-        pending = conversation.next_field()
-        answer = request.text.strip()
-        if not answer and request.command:  # an answer that starts with "/" (see _route)
-            answer = " ".join(("/" + request.command, *request.args))
-        if not answer or len(answer) > pending.max_length:
-            return warning_reply(f"That does not look right. {pending.prompt}")
-        conversation.values[pending.name] = answer
-        if conversation.next_field() is not None:
-            return self._ask(conversation)
-        del self.conversations[key]
-        start = replace(conversation.request, form=dict(conversation.values))
-        return await self._run(conversation.command, start)
+        command = conversation.command
+        if conversation.expired(self.services.now()):
+            await self.conversations.end(request)
+            return warning_reply(f"That took too long, so I stopped. Send /{command.name} to start again.")
+        pending = conversation.next_argument()
+        if pending is None:  # nothing left to ask (the command changed under us): start again
+            await self.conversations.end(request)
+            return warning_reply(f"Send /{command.name} to start again.")
+        answer = _answer_text(request, pending)
+        try:
+            if not answer or len(answer) > pending.max_length:
+                raise UserInputError("answer_not_right", prompt=pending.prompt)
+            convert(pending, answer, self.services.now())  # said now, while the user is still answering
+        except UserInputError as error:
+            return warning_reply(wording.user_message(error) + f"\n{pending.prompt}")
+        answers = {**conversation.answers, pending.name: answer}
+        if Conversation(command, answers, conversation.expires_at).next_argument() is not None:
+            return self._ask(await self.conversations.save(request, command, answers))
+        await self.conversations.end(request)
+        start = replace(request, command=command.name, args=(), options=None)
+        return await self._run(command, start, self._convert(command, answers))
+
+
+def _answer_text(request: Request, pending: Argument) -> str:
+    """The answer as sent; "/word" answering a password prompt is that whole line."""
+    text = request.text
+    if request.command and not text:
+        text = " ".join(("/" + request.command, *request.args))
+    return text.strip()
+
+
+def _is_secret(command: Command, name: str) -> bool:
+    return any(argument.secret for argument in command.args if argument.name == name)
 
 
 def _private_only(command: Command) -> GavelError:
-    error = NotAllowed(f"For your safety I only do /{command.name} in a private chat. Message me directly.")
-    error.details["open_private_chat"] = True
-    return error
+    return NotAllowed("private_only", command=command.name, open_private_chat=True)

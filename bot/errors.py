@@ -1,8 +1,8 @@
-"""Gavel's one exception tree, and the one place that turns an error into what the user reads.
+"""Gavel's one exception tree. Errors carry data, not sentences: bot/wording.py words them for the user.
 
     GavelError
-    ├── UserInputError            the request itself is wrong (bad id, bad amount...)
-    ├── NotAllowed                scope checks: admin only, private chat only
+    ├── UserInputError            the request itself is wrong (bad id, bad amount...): a code and its data
+    ├── NotAllowed                scope checks, refusals (admin only, private chat only...): a code and its data
     ├── RateLimited               too many failed verifications; carries retry_after
     ├── CodeAlreadyClaimed        a purchase code bound to another chat user
     ├── NotLoggedIn               the command needs an Auctionity session
@@ -29,8 +29,6 @@ Clients raise only these; adapters never see httpx exceptions.
 
 from __future__ import annotations
 
-import math
-
 
 class GavelError(Exception):
     """Base of every error Gavel raises on purpose."""
@@ -42,11 +40,19 @@ class GavelError(Exception):
 
 
 class UserInputError(GavelError):
-    """The user's arguments are wrong; ``message`` says what to type instead."""
+    """The user's input is wrong: ``code`` names how (``not_an_amount``), ``details`` hold what the wording needs."""
+
+    def __init__(self, code: str, **details: object) -> None:
+        super().__init__(code, **details)
+        self.code = code
 
 
 class NotAllowed(GavelError):
-    """The user may not run this command here."""
+    """The user may not do this here: ``code`` names why (``admins_only``), ``details`` hold the rest."""
+
+    def __init__(self, code: str, **details: object) -> None:
+        super().__init__(code, **details)
+        self.code = code
 
 
 class RateLimited(GavelError):
@@ -152,50 +158,3 @@ class RetryLater(DeliveryFailed):
     def __init__(self, message: str = "", *, retry_after: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-def user_message(error: GavelError) -> str:
-    """What the user reads for an error: what went wrong and what to do next. The one place."""
-    if isinstance(error, (UserInputError, NotAllowed, CodeAlreadyClaimed)) and error.message:
-        return error.message
-    if isinstance(error, RateLimited):
-        minutes = max(1, math.ceil(error.retry_after / 60))
-        wait = f"{minutes} minute{'s' if minutes != 1 else ''}"
-        if error.bucket.startswith("verify:code:"):
-            return f"This purchase code was tried too many times. Please try again in {wait}, or contact the seller."
-        if error.action == "login":
-            return f"Too many failed logins. Please wait {wait} before you try again."
-        if error.action == "reset":
-            return f"I have sent enough reset emails for now. Please wait {wait}, and check your spam folder."
-        return f"Too many failed attempts. Please try again in {wait}."
-    if isinstance(error, CodeAlreadyClaimed):
-        return "This purchase code is already linked to another account. Contact the seller if it is yours."
-    if isinstance(error, NotLoggedIn):
-        return "You are not logged in to Auctionity. Send /login to me in a private chat first."
-    if isinstance(error, SessionExpired):
-        return "Your Auctionity session expired. Please /login again."
-    if isinstance(error, WrongCredentials):
-        return "Auctionity did not accept that email and password. Check them and /login again."
-    if isinstance(error, NotCreator):
-        return "Only the creator of this auction can see its winner."
-    if isinstance(error, BidTooLow):
-        return "Your bid is too low: it must be above the current top bid. Check /auctions and try a higher amount."
-    if isinstance(error, AuctionClosed):
-        return "This auction is not open for bids (it has ended or not started yet)."
-    if isinstance(error, AuctionNotFound):
-        return "Auctionity has no auction with that id. Check the id and try again."
-    if isinstance(error, InvalidPurchaseCode):
-        return "That purchase code is not valid. Check it for typos; you find it in your CryptoGig downloads."
-    if isinstance(error, ItemNotFound):
-        return "There is no item with that id. Send /items to see what is available."
-    if isinstance(error, BadApiKey):
-        return "The marketplace refused the bot's credentials. Please tell the bot's admin."
-    if isinstance(error, BadRequest):
-        return "Auctionity refused that request" + (f": {error.message}" if error.message else ".")
-    if isinstance(error, UpstreamMalformed):
-        return f"{error.upstream} sent an answer I could not read. Please try again in a minute."
-    if isinstance(error, UpstreamUnavailable):
-        return f"{error.upstream} is not answering right now. Please try again in a minute."
-    if isinstance(error, UpstreamError):
-        return f"{error.upstream} could not do that right now. Please try again later."
-    return error.message or "That did not work. Please try again."

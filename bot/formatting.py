@@ -2,8 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Money:
+    """An amount in a currency, carried as data (in errors, say) and formatted only for its reader."""
+
+    amount: float | int | Decimal
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A time, to be shown relative to ``now`` (``in 2h``, ``3d ago``) for its reader."""
+
+    at: datetime
+    now: datetime
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 bid``, ``3 bids``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def utcnow() -> datetime:
@@ -16,7 +38,7 @@ def as_utc(moment: datetime) -> datetime:
 
 def duration(delta: timedelta) -> str:
     """``2h 5m``, ``3d 4h``, ``45s``: the two largest units, never more."""
-    seconds = int(abs(delta.total_seconds()))
+    seconds = round(abs(delta.total_seconds()))  # to the nearest second: a few ms of work never shows as a minute
     if seconds < 60:
         return f"{seconds}s"
     units = (("d", 86400), ("h", 3600), ("m", 60))
@@ -78,29 +100,3 @@ def clip(text: str, limit: int) -> str:
     if space > limit * 0.6:
         cut = cut[:space]
     return cut.rstrip() + "…"
-
-
-def parse_minutes(token: str) -> int | None:
-    """``10m`` -> 10, ``1h`` -> 60, ``2d`` -> 2880, ``15`` -> 15 minutes; None if unreadable."""
-    token = token.strip().lower()
-    multipliers = {"m": 1, "h": 60, "d": 1440}
-    unit = token[-1:] if token[-1:] in multipliers else "m"
-    number = token[:-1] if token[-1:] in multipliers else token
-    if not number.isdecimal() or len(number) > 6:  # isdigit() admits "²", which int() refuses
-        return None
-    return int(number) * multipliers[unit]
-
-
-def parse_when(text: str, now: datetime) -> datetime | None:
-    """``now``, ``+2h``, ``+3d``, ``+90m`` or ISO 8601 (``2026-12-01T18:00Z``); None if unreadable."""
-    text = text.strip()
-    if text.lower() == "now":
-        return now
-    if text.startswith("+"):
-        minutes = parse_minutes(text[1:])
-        return None if minutes is None else now + timedelta(minutes=minutes)
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return None
-    return as_utc(moment)

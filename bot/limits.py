@@ -8,6 +8,7 @@ exception (the upstream is down) cancels them; a normal exit counts as a success
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
@@ -37,19 +38,16 @@ async def limited(
 ) -> AsyncIterator[None]:
     now = services.now()
     try:
-        with services.db() as session:
-            attempt_ids = reserve_attempts(session, limits=limits, now=now)
+        attempt_ids = await services.db.run(lambda s: reserve_attempts(s, limits=limits, now=now))
     except LimitReached as reached:
         raise RateLimited(retry_after=reached.retry_after, action=action, bucket=reached.bucket) from None
     try:
         yield
     except failures:
-        with services.db() as session:
-            settle_attempts(session, attempt_ids=attempt_ids, failed=True)
+        await services.db.run(lambda s: settle_attempts(s, attempt_ids=attempt_ids, failed=True))
         raise
     except BaseException:
-        with services.db() as session:
-            cancel_attempts(session, attempt_ids=attempt_ids)
+        # Shielded: a request cancelled mid-call must still give its reservation back.
+        await asyncio.shield(services.db.run(lambda s: cancel_attempts(s, attempt_ids=attempt_ids)))
         raise
-    with services.db() as session:
-        settle_attempts(session, attempt_ids=attempt_ids, failed=False)
+    await services.db.run(lambda s: settle_attempts(s, attempt_ids=attempt_ids, failed=False))

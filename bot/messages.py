@@ -18,11 +18,11 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Request:
-    """One thing a chat user asked: a command with its arguments, a form, or a plain message.
+    """One thing a chat user asked: a command with its arguments, or a plain message.
 
-    ``command`` is None for a plain message (the core routes it to an open conversation).
-    ``form`` carries values collected by a platform form (a Discord modal) for commands that
-    take credentials; elsewhere the core asks for them one message at a time.
+    Input comes in as typed: ``text`` the whole message, ``command`` and ``args`` its words, ``options``
+    arguments by name (slash options, a form's fields; a value an adapter resolved, such as a RoleChoice).
+    The core converts them once into ``values``, the only input a handler reads.
     """
 
     platform: str
@@ -33,21 +33,18 @@ class Request:
     text: str = ""
     is_private: bool = True
     display_name: str = ""
-    form: dict[str, str] | None = None
-    options: dict[str, str] | None = None  # arguments by name (Discord slash options), checked like ``args``
+    options: dict[str, Any] | None = None
     place_id: str | None = None  # the guild (Discord) or group (Telegram) the message came from
     is_place_admin: bool = False  # the adapter vouches the user administers that guild / group
     place_has_roles: bool = False  # access there is a role to hand out; else it is the place itself
     secret_left_visible: bool = False  # the message held a secret the adapter could not delete
-    values: dict[str, Any] = field(default_factory=dict)  # arguments after the core parsed them
+    asks_in_forms: bool = False  # the platform collects missing arguments in a form, not message by message
+    values: dict[str, Any] = field(default_factory=dict)  # the typed arguments: set by the core only
 
     @property
     def who(self) -> str:
         """``platform:user_id``, the form GAVEL_ADMINS uses."""
         return f"{self.platform}:{self.user_id}"
-
-    def with_args(self, *args: str) -> Request:
-        return replace(self, args=tuple(args))
 
 
 @dataclass(frozen=True)

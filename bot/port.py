@@ -1,23 +1,38 @@
 """The core's port: what adapters may ask of the core besides answering requests.
 
-Adapters never touch storage or the clients; what they need from the database (a small key-value
-store, who may enter a place, "this chat is gone", "this chat moved") they ask for here, in words
-that name no platform.
+Adapters never touch storage or the clients; what they need from the database or an upstream (a small
+key-value store, button tokens, who may enter a place, "this chat is gone", "this chat moved",
+autocomplete suggestions) they ask for here, in words that name no platform.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from storage import places, repo
+from sqlmodel import Session
+
+from storage import buttons, key_values, places, users, watches
 
 if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger(__name__)
+
+CATALOGUE_TTL_SECONDS = 60.0
+MAX_SUGGESTIONS = 25
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One autocomplete choice: what the user sees, and the value the option takes."""
+
+    label: str
+    value: Any
 
 
 class AdapterPort:
@@ -25,10 +40,22 @@ class AdapterPort:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self._catalogue: tuple[float, list[Any]] = (0.0, [])
 
     def now(self) -> datetime:
-        """The core's clock (injected in tests), for anything an adapter dates: invite expiries, say."""
+        """The core's clock (injected in tests), for anything an adapter dates."""
         return self.services.now()
+
+    # --- a small key-value store (an adapter's own bits of state: links it made, hashes it pushed) ---
+
+    async def recall(self, key: str) -> str | None:
+        return await self.services.db.run(lambda s: key_values.get_value(s, key=key))
+
+    async def remember(self, key: str, value: str) -> None:
+        await self.services.db.run(lambda s: key_values.set_value(s, key=key, value=value))
+
+    async def forget(self, key: str) -> None:
+        await self.services.db.run(lambda s: key_values.delete_value(s, key=key))
 
     # --- buttons: a short token stands for a command line (callback data is small), and outlives restarts ---
 
@@ -38,47 +65,37 @@ class AdapterPort:
         if not wanted:
             return {}
         now = self.services.now()
-        with self.services.db() as session:
-            return {command: repo.store_button_command(session, command=command, now=now) for command in wanted}
+        return await self.services.db.run(
+            lambda s: {command: buttons.store_button_command(s, command=command, now=now) for command in wanted}
+        )
 
     async def button_command(self, token: str) -> str | None:
         """The command line a token stands for; None if this database never made it (or forgot it)."""
-        with self.services.db() as session:
-            return repo.resolve_button_token(session, token=token)
+        return await self.services.db.run(lambda s: buttons.resolve_button_token(s, token=token))
 
-    # --- a small key-value store (an adapter's own bits of state: links it made, hashes it pushed) ---
-
-    async def recall(self, key: str) -> str | None:
-        with self.services.db() as session:
-            return repo.get_value(session, key=key)
-
-    async def remember(self, key: str, value: str) -> None:
-        with self.services.db() as session:
-            repo.set_value(session, key=key, value=value)
-
-    async def forget(self, key: str) -> None:
-        with self.services.db() as session:
-            repo.delete_value(session, key=key)
-
-    # --- places ---------------------------------------------------------------------------------------
+    # --- places -------------------------------------------------------------------------------------------
 
     async def entitled_targets(self, platform: str, place_id: str, user_id: str) -> list[str]:
         """What this user's verified purchases unlock in this place: role ids, or the place's own id."""
-        with self.services.db() as session:
-            return places.entitled_targets(session, platform=platform, place_id=place_id, platform_user_id=user_id)
+        return await self.services.db.run(
+            lambda s: places.entitled_targets(s, platform=platform, place_id=place_id, platform_user_id=user_id)
+        )
 
     async def chat_gone(self, platform: str, chat_id: str, *, user_id: str | None = None) -> int:
         """The bot can no longer write to this chat (or to this user there): stop their watches; how many."""
-        with self.services.db() as session:
+
+        def stop(session: Session) -> int:
             chat_user_id = None
             if user_id is not None:
-                user = repo.find_chat_user(session, platform=platform, platform_user_id=user_id)
+                user = users.find_chat_user(session, platform=platform, platform_user_id=user_id)
                 if user is None:
                     return 0
                 chat_user_id = user.id
-            stopped = repo.deactivate_watches_for_chat(
+            return watches.deactivate_watches_for_chat(
                 session, platform=platform, chat_id=chat_id, chat_user_id=chat_user_id
             )
+
+        stopped = await self.services.db.run(stop)
         log.info("%s chat %s is closed to the bot; %d watch(es) stopped", platform, chat_id, stopped)
         return stopped
 
@@ -86,6 +103,40 @@ class AdapterPort:
         """The chat has a new id (a group became a supergroup): its watches, grants and settings follow it."""
         if old_chat_id == new_chat_id:
             return
-        with self.services.db() as session:
-            moved = places.move_chat(session, platform=platform, old_chat_id=old_chat_id, new_chat_id=new_chat_id)
+        moved = await self.services.db.run(
+            lambda s: places.move_chat(s, platform=platform, old_chat_id=old_chat_id, new_chat_id=new_chat_id)
+        )
         log.info("%s chat %s moved to %s; %d record(s) followed it", platform, old_chat_id, new_chat_id, moved)
+
+    # --- autocomplete -------------------------------------------------------------------------------------
+
+    async def suggestions(self, source: str, platform: str, user_id: str, typed: str) -> list[Suggestion]:
+        """Choices for an argument being typed; never raises (an upstream hiccup just means no suggestions)."""
+        try:
+            if source == "items":
+                return await self._items(typed)
+            if source == "watched_auctions":
+                return await self._watched(platform, user_id, typed)
+        except Exception:
+            log.warning("suggestions for %s failed", source, exc_info=True)
+        return []
+
+    async def _items(self, typed: str) -> list[Suggestion]:
+        fetched_at, catalogue = self._catalogue
+        if time.monotonic() - fetched_at > CATALOGUE_TTL_SECONDS:
+            catalogue = list(await self.services.cryptogig.items())
+            self._catalogue = (time.monotonic(), catalogue)
+        wanted = typed.strip().lstrip("#").lower()
+        chosen = [i for i in catalogue if not wanted or str(i.id).startswith(wanted) or wanted in i.name.lower()]
+        return [Suggestion(f"#{item.id} {item.name}", item.id) for item in chosen[:MAX_SUGGESTIONS]]
+
+    async def _watched(self, platform: str, user_id: str, typed: str) -> list[Suggestion]:
+        def watched(session: Session) -> list[str]:
+            user = users.find_chat_user(session, platform=platform, platform_user_id=user_id)
+            if user is None or user.id is None:
+                return []
+            return [w.auction_id for w in watches.active_watches_for_user(session, chat_user_id=user.id)]
+
+        wanted = typed.strip().lower()
+        auction_ids = await self.services.db.run(watched)
+        return [Suggestion(a, a) for a in auction_ids if wanted in a.lower()][:MAX_SUGGESTIONS]

@@ -1,11 +1,24 @@
-"""The command table: every command declared once; help, Telegram's list and Discord's tree come from it."""
+"""The command table: each command declared once, next to its handler; help, menus and slash trees read it.
+
+A command module declares its commands on a ``CommandGroup``::
+
+    commands = CommandGroup()
+
+    @commands.command(args=(AUCTION_ID, AMOUNT), slow=True)
+    async def bid(request: Request, services: Services) -> Reply:
+        \"\"\"Bid on an auction.\"\"\"
+
+The handler's name is the command's name and the first line of its docstring is its help. Nothing is
+registered at import time: ``build_registry`` (bot/commands) gathers the groups into a Registry.
+"""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bot.messages import Reply, Request
@@ -22,38 +35,52 @@ class Scope(StrEnum):
 
 
 class ArgKind(StrEnum):
+    """What an argument holds; bot/arguments.py has exactly one converter for each."""
+
     TEXT = "text"
     INTEGER = "integer"
+    CHOICE = "choice"
+    AMOUNT = "amount"  # a whole amount of money, 1 to 10^12
+    ITEM_ID = "item_id"
     AUCTION_ID = "auction_id"
-    CODE = "code"
+    AUCTION_IDS = "auction_ids"  # one or more, separated by spaces or commas
+    CODE = "code"  # a purchase code, normalised
     ROLE = "role"  # a role of the place (platforms with roles resolve it; see messages.RoleChoice)
+    USER = "user"  # a chat user of this platform, by id (or the author of the message replied to)
+    EMAIL = "email"
+    PASSWORD = "password"
+    WHEN = "when"  # now, +2h, +3d, or ISO 8601
+    REMINDERS = "reminders"  # remind 1h,10m
+    NAME = "name"  # a display name: blanks squeezed, bounded
 
 
 @dataclass(frozen=True)
 class Argument:
-    """One positional argument. ``rest`` swallows the remaining words (names with spaces)."""
+    """One argument of a command, given as a word, a named option, a form field or a conversation answer.
+
+    ``prompt``: when it is missing, the command asks for it (a Discord modal field, or one chat message),
+    instead of refusing. ``secret`` answers are passwords: asked for only privately, deleted or hidden,
+    never echoed, never stored; ``private`` ones (a purchase code) are asked for only privately.
+    """
 
     name: str
     help: str
     kind: ArgKind = ArgKind.TEXT
     required: bool = True
-    rest: bool = False
+    rest: bool = False  # swallows the remaining words (names with spaces)
     min_value: int | None = None
     max_value: int | None = None
     choices: tuple[str, ...] = ()
     autocomplete: str | None = None  # "items" | "watched_auctions": adapters may offer completions
+    prompt: str | None = None
+    label: str = ""  # a form field's label
+    secret: bool = False
+    private: bool = False
+    max_length: int = 1000
 
-
-@dataclass(frozen=True)
-class FormField:
-    """A value a command collects privately (Discord modal field, or one chat message each)."""
-
-    name: str
-    prompt: str
-    label: str
-    secret: bool = False  # a password: asked for privately, the answer deleted or hidden, never echoed
-    private: bool = False  # asked for only in a private chat (a purchase code), but need not be deleted there
-    max_length: int = 200
+    @property
+    def asked(self) -> bool:
+        return self.prompt is not None
 
     @property
     def only_in_private(self) -> bool:
@@ -68,21 +95,59 @@ class Command:
     args: tuple[Argument, ...] = ()
     aliases: tuple[str, ...] = ()
     scope: Scope = Scope.ANYONE
-    form: tuple[FormField, ...] = ()
     ephemeral: bool = False  # replies only the asker needs to see
     private: bool = False  # replies only the asker may see (account details, winners, verifications)
     slow: bool = False  # calls an upstream: adapters show progress / defer
     needs_place: bool = False  # must run inside a guild or group (grants)
     hidden: bool = False  # not in help or command lists (button-only helpers)
-    platforms: tuple[str, ...] = ()  # empty: every platform
+    conversational: bool = False  # only meaningful where forms are asked one message at a time (/cancel)
+
+    @property
+    def asked(self) -> tuple[Argument, ...]:
+        """The arguments the command asks for when they are missing: its form."""
+        return tuple(a for a in self.args if a.asked)
+
+    @property
+    def positional(self) -> tuple[Argument, ...]:
+        """The arguments that may be typed after the command: every one but passwords."""
+        return tuple(a for a in self.args if not a.secret)
 
     @property
     def usage(self) -> str:
         parts = [f"/{self.name}"]
-        for arg in self.args:
+        for arg in self.positional:
             label = f"{arg.name}…" if arg.rest else arg.name
-            parts.append(f"<{label}>" if arg.required else f"[{label}]")
+            parts.append(f"<{label}>" if arg.required and not arg.asked else f"[{label}]")
         return " ".join(parts)
+
+
+def _help_of(handler: Handler) -> str:
+    doc = inspect.getdoc(handler) or ""
+    first = doc.split("\n\n", 1)[0]
+    return " ".join(first.split())
+
+
+class CommandGroup:
+    """The commands of one module, in the order they are declared."""
+
+    def __init__(self) -> None:
+        self.commands: list[Command] = []
+
+    def command(self, name: str | None = None, **options: Any) -> Callable[[Handler], Handler]:
+        """Declare the decorated handler as a command; its docstring's first paragraph is the help."""
+
+        def declare(handler: Handler) -> Handler:
+            command_name = name or handler.__name__.rstrip("_")
+            help_text = _help_of(handler)
+            if not help_text:
+                raise ValueError(f"/{command_name} needs a docstring: it is the command's help")
+            asked = [a for a in options.get("args", ()) if a.asked]
+            if any(a.secret for a in asked[:-1]):
+                raise ValueError(f"/{command_name}: a secret argument must be asked last (it is never stored)")
+            self.commands.append(Command(name=command_name, handler=handler, help=help_text, **options))
+            return handler
+
+        return declare
 
 
 @dataclass
@@ -91,6 +156,14 @@ class Registry:
 
     commands: dict[str, Command] = field(default_factory=dict)
     _aliases: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, *groups: CommandGroup) -> Registry:
+        registry = cls()
+        for group in groups:
+            for command in group.commands:
+                registry.add(replace(command))  # a registry of its own: nothing one changes leaks into another
+        return registry
 
     def add(self, command: Command) -> Command:
         for name in (command.name, *command.aliases):
@@ -101,15 +174,6 @@ class Registry:
             self._aliases[alias] = command.name
         return command
 
-    def command(self, name: str, help: str, **options: object) -> Callable[[Handler], Handler]:
-        """Decorator form of ``add``."""
-
-        def register(handler: Handler) -> Handler:
-            self.add(Command(name=name, handler=handler, help=help, **options))  # type: ignore[arg-type]
-            return handler
-
-        return register
-
     def find(self, name: str) -> Command | None:
         name = name.lower()
         return self.commands.get(name) or self.commands.get(self._aliases.get(name, ""))
@@ -117,11 +181,13 @@ class Registry:
     def __iter__(self) -> Iterator[Command]:
         return iter(self.commands.values())
 
-    def visible(self, platform: str | None = None) -> Iterable[Command]:
-        """Commands a user can see listed (help, setMyCommands, the slash tree)."""
+    def visible(self, *, conversations: bool = True) -> Iterable[Command]:
+        """Commands a user can see listed (help, setMyCommands, the slash tree).
+
+        ``conversations``: whether the platform asks forms one message at a time; where it uses forms
+        (Discord's modals), commands that only steer a conversation are left out.
+        """
         for command in self:
-            if command.hidden:
-                continue
-            if platform and command.platforms and platform not in command.platforms:
+            if command.hidden or (command.conversational and not conversations):
                 continue
             yield command

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from bot.clients.auctionity import AuctionityClient
 from bot.clients.cryptogig import CryptoGigClient
 from bot.config import Settings
 from bot.formatting import utcnow
+from bot.registry import Registry
 from storage.crypto import SecretBox
-from storage.db import create_db_engine, session_scope
+from storage.db import Database, create_db_engine
 
 
 @dataclass
@@ -25,18 +25,17 @@ class Services:
     settings: Settings
     cryptogig: CryptoGigClient
     auctionity: AuctionityClient
-    engine: Engine
+    db: Database  # ``await services.db.run(work)``: database work never runs on the event loop
     box: SecretBox
     clock: Callable[[], datetime] = utcnow
+    registry: Registry | None = None  # set by the Core that serves these services (/help lists it)
 
     def now(self) -> datetime:
         return self.clock()
 
-    @contextlib.contextmanager
-    def db(self) -> Iterator[Session]:
-        """A transaction: commits when the block ends, rolls back on error."""
-        with session_scope(self.engine) as session:
-            yield session
+    @property
+    def engine(self) -> Engine:
+        return self.db.engine
 
 
 @contextlib.asynccontextmanager
@@ -53,15 +52,17 @@ async def open_services(
         CryptoGigClient(settings.cryptogig_base_url, api_key, timeout=settings.http_timeout_seconds) as cryptogig,
         AuctionityClient(settings.auctionity_base_url, timeout=settings.http_timeout_seconds) as auctionity,
     ):
+        db = Database(engine)
         try:
             yield Services(
                 settings=settings,
                 cryptogig=cryptogig,
                 auctionity=auctionity,
-                engine=engine,
+                db=db,
                 box=SecretBox(settings.gavel_secret_key.get_secret_value()),
                 clock=clock,
             )
         finally:
+            db.close()
             if own_engine:
                 engine.dispose()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,9 +15,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, IntegrityError, InterfaceError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
+
+from storage.errors import DatabaseUnavailable
 
 T = TypeVar("T")
 
@@ -77,11 +82,30 @@ def _sqlite_on_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+CONNECT_TIMEOUT_SECONDS = 5
+STATEMENT_TIMEOUT_SECONDS = 15
+POOL_SIZE = 8  # as many as Database's threads: a thread never waits for a connection
+
+
 def create_db_engine(url: str) -> Engine:
-    """An Engine for ``url``: SQLite tuned for one process with threads, anything else with pre-ping."""
+    """An Engine for ``url``: SQLite tuned for one process with threads, PostgreSQL with timeouts.
+
+    A database that does not answer must cost a request seconds, never the process: connecting,
+    waiting for a pooled connection and every statement all have a bound.
+    """
     parsed = _parse(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(
+            parsed,
+            pool_pre_ping=True,
+            pool_size=POOL_SIZE,
+            max_overflow=4,
+            pool_timeout=CONNECT_TIMEOUT_SECONDS,
+            connect_args={
+                "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+                "options": f"-c statement_timeout={STATEMENT_TIMEOUT_SECONDS * 1000}",
+            },
+        )
 
     options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
     if _is_sqlite_memory(parsed):
@@ -109,6 +133,37 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+class Database:
+    """The engine, and the one way the event loop uses it: ``await db.run(work)`` runs ``work(session)`` in
+    one transaction on a small pool of threads, so a slow or locked database never freezes the bot.
+
+    A database that cannot be reached (or a statement past its timeout) raises DatabaseUnavailable.
+    ``session()`` is the same transaction without the thread, for scripts and tests.
+    """
+
+    def __init__(self, engine: Engine, *, threads: int = POOL_SIZE) -> None:
+        self.engine = engine
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gavel-db")
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self._transaction, work)
+
+    def _transaction(self, work: Callable[[Session], T]) -> T:
+        try:
+            with session_scope(self.engine) as session:
+                return work(session)
+        except (OperationalError, InterfaceError, SQLAlchemyTimeoutError) as error:
+            raise DatabaseUnavailable(type(error).__name__) from error
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        with session_scope(self.engine) as session:
+            yield session
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
 
 
 def insert_or_find(session: Session, row: T, find: Callable[[], T | None]) -> T:

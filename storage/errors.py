@@ -27,3 +27,7 @@ class LimitReached(StorageError):
         super().__init__(f"rate limit reached for {bucket.split(':', 1)[0]}")
         self.bucket = bucket
         self.retry_after = retry_after
+
+
+class DatabaseUnavailable(StorageError):
+    """The database could not be reached, or a statement ran past its timeout: try again later."""

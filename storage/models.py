@@ -48,11 +48,6 @@ class TZDateTime(types.TypeDecorator[datetime]):
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 
 
-def utcnow() -> datetime:
-    """Default for created_at columns; callers with an injected clock pass their own time."""
-    return datetime.now(UTC)
-
-
 def _id() -> Any:
     return Field(default=None, primary_key=True, sa_type=BigIntId)
 
@@ -60,7 +55,8 @@ def _id() -> Any:
 def _when(*, nullable: bool = False, index: bool = False) -> Any:
     if nullable:
         return Field(default=None, sa_type=TZDateTime, nullable=True, index=index)
-    return Field(default_factory=utcnow, sa_type=TZDateTime, nullable=False, index=index)
+    # No default: every time comes from the caller's (injectable) clock, and a forgotten one fails loudly.
+    return Field(sa_type=TZDateTime, nullable=False, index=index)
 
 
 def _chat_user_fk(*, nullable: bool = False, index: bool = False) -> Any:
@@ -193,7 +189,7 @@ class Watch(SQLModel, table=True):
     @property
     def reminder_minutes(self) -> list[int]:
         """``remind_minutes`` parsed: minutes before the end, largest first."""
-        return parse_minutes(self.remind_minutes)
+        return split_minutes(self.remind_minutes)
 
 
 class AuctionState(SQLModel, table=True):
@@ -245,6 +241,25 @@ class ButtonToken(SQLModel, table=True):
     created_at: datetime = _when()
 
 
+class Conversation(SQLModel, table=True):
+    """A command asking for its arguments one message at a time: what was answered so far, encrypted.
+
+    Kept in the database so that the next message may reach any replica. A secret (a password) is always
+    asked last and never stored: its answer runs the command at once.
+    """
+
+    __tablename__ = "conversation"
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "user_id", name="uq_conversation_chat_user"),)
+
+    id: int | None = _id()
+    platform: str = Field(max_length=20)
+    chat_id: str = Field(max_length=64)
+    user_id: str = Field(max_length=64)
+    command: str = Field(max_length=40)
+    answers_encrypted: str = Field(sa_type=Text)
+    expires_at: datetime = _when(index=True)
+
+
 class KeyValue(SQLModel, table=True):
     """Small bits of bot state, such as the hash of the last Discord command tree synced."""
 
@@ -254,7 +269,7 @@ class KeyValue(SQLModel, table=True):
     value: str = Field(default="", sa_type=Text)
 
 
-def parse_minutes(text: str) -> list[int]:
+def split_minutes(text: str) -> list[int]:
     """``"10,60,x"`` -> ``[60, 10]``: the positive whole minutes, largest first, no repeats."""
     minutes = {int(part) for part in text.split(",") if part.strip().isdigit() and int(part) > 0}
     return sorted(minutes, reverse=True)
@@ -263,7 +278,7 @@ def parse_minutes(text: str) -> list[int]:
 def format_minutes(minutes: Any) -> str:
     """``[10, 60]`` (or ``"10,60"``) -> ``"60,10"``: the canonical stored form."""
     text = minutes if isinstance(minutes, str) else ",".join(str(int(m)) for m in minutes)
-    return ",".join(str(m) for m in parse_minutes(text))
+    return ",".join(str(m) for m in split_minutes(text))
 
 
 __all__ = [
@@ -272,6 +287,7 @@ __all__ = [
     "AuctionitySession",
     "ButtonToken",
     "ChatUser",
+    "Conversation",
     "KeyValue",
     "Notification",
     "PurchaseClaim",
@@ -280,6 +296,5 @@ __all__ = [
     "VerifyAttempt",
     "Watch",
     "format_minutes",
-    "parse_minutes",
-    "utcnow",
+    "split_minutes",
 ]

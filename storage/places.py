@@ -1,11 +1,76 @@
-"""Places (a Telegram group, a Discord server): who may be let in, and following a group that changed its id."""
+"""Places (a Telegram group, a Discord server): what a purchase unlocks there, who may be let in, and following
+a group that changed its id."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
+from storage.db import insert_or_find
 from storage.models import AccessGrant, ChatUser, KeyValue, Notification, PurchaseClaim, Watch
+
+
+def _find_access_grant(session: Session, platform: str, place_id: str, item_id: int) -> AccessGrant | None:
+    return session.exec(
+        select(AccessGrant).where(
+            AccessGrant.platform == platform, AccessGrant.place_id == place_id, AccessGrant.item_id == item_id
+        )
+    ).first()
+
+
+def set_access_grant(
+    session: Session, *, platform: str, place_id: str, item_id: int, target_id: str, created_by: str, now: datetime
+) -> AccessGrant:
+    """Make a purchase of ``item_id`` unlock ``target_id`` in this place, replacing any earlier target."""
+    grant = _find_access_grant(session, platform, place_id, item_id)
+    if grant is None:
+        grant = insert_or_find(
+            session,
+            AccessGrant(
+                platform=platform,
+                place_id=place_id,
+                item_id=item_id,
+                target_id=target_id,
+                created_by=created_by,
+                created_at=now,
+            ),
+            lambda: _find_access_grant(session, platform, place_id, item_id),
+        )
+    grant.target_id = target_id
+    grant.created_by = created_by
+    session.flush()
+    return grant
+
+
+def remove_access_grant(session: Session, *, platform: str, place_id: str, item_id: int) -> bool:
+    """False if the place had no grant for this item."""
+    result = session.exec(
+        delete(AccessGrant).where(
+            col(AccessGrant.platform) == platform,
+            col(AccessGrant.place_id) == place_id,
+            col(AccessGrant.item_id) == item_id,
+        )
+    )
+    return result.rowcount > 0
+
+
+def access_grants_for_item(session: Session, *, item_id: int, platform: str | None = None) -> list[AccessGrant]:
+    query = select(AccessGrant).where(AccessGrant.item_id == item_id)
+    if platform is not None:
+        query = query.where(AccessGrant.platform == platform)
+    return list(session.exec(query.order_by(col(AccessGrant.id))))
+
+
+def access_grants_for_place(session: Session, *, platform: str, place_id: str) -> list[AccessGrant]:
+    return list(
+        session.exec(
+            select(AccessGrant)
+            .where(AccessGrant.platform == platform, AccessGrant.place_id == place_id)
+            .order_by(col(AccessGrant.item_id))
+        )
+    )
 
 
 def place_setting_key(platform: str, place_id: str, name: str) -> str:

@@ -7,7 +7,7 @@ whole_chat=False), never those of everyone else in the channel they watched from
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import discord
 
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 DM_CLOSED = 50007  # Discord: "Cannot send messages to this user"
 
-Renderer = Callable[..., Rendered]  # (reply, *, mention_user_id=None) -> Rendered
+Renderer = Callable[..., Awaitable[Rendered]]  # (reply, *, mention_user_id=None) -> Rendered
 
 
 async def deliver_alert(client: discord.Client, alert: Alert, render: Renderer) -> None:
@@ -31,7 +31,7 @@ async def deliver_alert(client: discord.Client, alert: Alert, render: Renderer) 
     channel: discord.DMChannel | None = None
     try:
         channel = await client.create_dm(discord.Object(id=user_id))
-        await channel.send(**render(alert.reply).send_kwargs())
+        await channel.send(**(await render(alert.reply)).send_kwargs())
         return
     except discord.Forbidden as error:
         if error.code != DM_CLOSED:
@@ -47,7 +47,7 @@ async def _send_to_channel(
     if not chat_id.isdigit() or int(chat_id) in (user_id, dm_channel_id):
         raise RecipientGone("the user's DMs are closed and there is no channel to fall back to", whole_chat=False)
     channel = client.get_partial_messageable(int(chat_id))
-    rendered = render(reply, mention_user_id=str(user_id))
+    rendered = await render(reply, mention_user_id=str(user_id))
     # Ping only the watcher, never @everyone or a role someone put in an auction's name.
     mentions = discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(user_id)])
     try:

@@ -136,6 +136,21 @@ def render_embed(reply: Reply) -> discord.Embed:
     return embed
 
 
+def _reference(button: Button) -> str:
+    return " ".join(((EDIT_FLAG if button.edits else "") + button.command).split())
+
+
+def references_needing_tokens(reply: Reply) -> list[str]:
+    """The button references too long for a custom id: fetch a stored token for each before rendering."""
+    return [
+        reference
+        for row in reply.buttons
+        for button in row
+        if button.command and not button.url
+        if len(reference := _reference(button)) > MAX_INLINE_LINE or is_token_reference(reference)
+    ]
+
+
 def custom_id_for(reference: str, store_token: Callable[[str], str]) -> str:
     """``gavel:<reference>`` when it fits Discord's 100 characters, else ``gavel:t:<stored token>``.
 
@@ -167,8 +182,7 @@ def render_view(
                 view.add_item(discord.ui.Button(label=label, url=button.url, row=number))
             else:
                 style = discord.ButtonStyle.secondary if button.edits else discord.ButtonStyle.primary
-                reference = (EDIT_FLAG if button.edits else "") + button.command
-                item = CommandButton(custom_id_for(reference, store_token), label=label, style=style)
+                item = CommandButton(custom_id_for(_reference(button), store_token), label=label, style=style)
                 item.row = number
                 view.add_item(item)
     return view

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import discord
 from discord import app_commands
 
+from bot.arguments import MAX_AMOUNT, MAX_ITEM_ID
 from bot.registry import ArgKind, Argument, Command, Registry, Scope
 
 PLATFORM = "discord"
@@ -38,14 +39,21 @@ def _clip(text: str, limit: int = MAX_DESCRIPTION) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# Whole numbers Discord can bound itself; everything else arrives as one string for the core to convert.
+_RANGES = {ArgKind.ITEM_ID: (1, MAX_ITEM_ID), ArgKind.AMOUNT: (1, MAX_AMOUNT)}
+
+
 def _annotation(argument: Argument) -> Any:
     if argument.kind is ArgKind.ROLE:
         return discord.Role  # Discord's role picker: the option arrives resolved, never as typed text
+    if argument.kind in _RANGES:
+        low, high = _RANGES[argument.kind]
+        return app_commands.Range[int, low, high]
     if argument.kind is ArgKind.INTEGER:
         if argument.min_value is None and argument.max_value is None:
             return int
         return app_commands.Range[int, argument.min_value, argument.max_value]
-    return str  # codes, auction ids, free text and rest arguments all arrive as one string
+    return str
 
 
 def _signature(command: Command) -> inspect.Signature:
@@ -53,15 +61,20 @@ def _signature(command: Command) -> inspect.Signature:
         inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction)
     ]
     # Discord wants required options first; the core takes arguments by name, so the order is free.
-    ordered = sorted(command.args, key=lambda a: not a.required)
+    # Passwords are never options (they go in a modal), and what the command asks for may be left out.
+    ordered = sorted(command.positional, key=lambda a: not _required(a))
     for argument in ordered:
-        default = inspect.Parameter.empty if argument.required else None
+        default = inspect.Parameter.empty if _required(argument) else None
         parameters.append(
             inspect.Parameter(
                 argument.name, inspect.Parameter.KEYWORD_ONLY, annotation=_annotation(argument), default=default
             )
         )
     return inspect.Signature(parameters)
+
+
+def _required(argument: Argument) -> bool:
+    return argument.required and not argument.asked
 
 
 def _completer(handler: SlashHandler, source: str) -> Callable[..., Awaitable[list[app_commands.Choice[Any]]]]:
@@ -80,16 +93,17 @@ def build_command(command: Command, handler: SlashHandler) -> app_commands.Comma
     # discord.py derives the options from the callback's signature: give it one built from the registry.
     callback.__signature__ = _signature(command)  # type: ignore[attr-defined]
     callback.__name__ = command.name
-    if command.args:
-        callback = app_commands.describe(**{a.name: _clip(a.help) for a in command.args})(callback)
+    options = command.positional
+    if options:
+        callback = app_commands.describe(**{a.name: _clip(a.help) for a in options})(callback)
     choices = {
         a.name: [app_commands.Choice(name=c, value=c) for c in a.choices[:MAX_CHOICES]]
-        for a in command.args
+        for a in options
         if a.choices and not a.autocomplete
     }
     if choices:
         callback = app_commands.choices(**choices)(callback)
-    completers = {a.name: _completer(handler, a.autocomplete) for a in command.args if a.autocomplete}
+    completers = {a.name: _completer(handler, a.autocomplete) for a in options if a.autocomplete}
     if completers:
         callback = app_commands.autocomplete(**completers)(callback)
     if command.needs_place:
@@ -106,7 +120,7 @@ def build_command(command: Command, handler: SlashHandler) -> app_commands.Comma
 
 def slash_commands(registry: Registry) -> list[Command]:
     """The registry's commands that become slash commands: the visible ones for Discord."""
-    return list(registry.visible(PLATFORM))
+    return list(registry.visible(conversations=False))  # Discord asks in modals: nothing to /cancel
 
 
 def populate_tree(

@@ -36,6 +36,7 @@ CONCURRENT_UPDATES = 32  # updates of one user in one chat still run in order (s
 EXPIRED_BUTTON = "This button has expired, send the command again"
 EDITED_NOTE = "I only act on new messages. Send the command again if you meant to run it."
 SENT_PRIVATELY = "I sent you the answer in a private message."
+WILL_DELETE = "(I delete your message as soon as I have read it.)"
 PRIVATE_ONLY = "I can only answer this in a private chat. Open one with me, then send /{command} there."
 
 
@@ -153,7 +154,7 @@ class TelegramAdapter:
         self.sender = None
 
     async def _publish_commands(self) -> None:
-        commands = [BotCommand(c.name, c.help[:256]) for c in self.core.registry.visible(PLATFORM)]
+        commands = [BotCommand(c.name, c.help[:256]) for c in self.core.registry.visible()]
         try:
             await self.bot.set_my_commands(commands)
         except TelegramError as error:  # the bot still works without the menu
@@ -222,7 +223,7 @@ class TelegramAdapter:
         if request is None:
             return
         # Before anything else: a password, or a purchase code in a group, must not stay on screen.
-        if self.core.hides_secret(request) and not await self._delete(message):
+        if await self.core.hides_secret(request) and not await self._delete(message):
             request = replace(request, secret_left_visible=True)
         reply = await self._ask_core(request)
         if reply is not None:
@@ -345,6 +346,8 @@ class TelegramAdapter:
             reply = await self.access.with_join_links(reply)
         if reply.open_private_chat and not request.is_private:
             reply = reply.with_buttons([Button(PRIVATE_CHAT_LABEL, url=sender.deep_link(request.command))])
+        if reply.prompt is not None and reply.prompt.secret:  # here, the answer is a message others could read
+            reply = replace(reply, text=f"{reply.text}\n{WILL_DELETE}")
         if reply.private and not request.is_private:
             await self._answer_privately(request, reply, reply_to=reply_to)
             return
@@ -364,7 +367,7 @@ class TelegramAdapter:
             pointer = Reply(PRIVATE_ONLY.format(command=command), outcome=Outcome.WARNING).with_buttons(
                 [Button(PRIVATE_CHAT_LABEL, url=sender.deep_link(command))]
             )
-        warning = self.core.secret_warning(request)
+        warning = await self.core.secret_warning(request)
         if warning:  # the warning to delete the message belongs where the message is
             pointer = replace(pointer, text=f"{pointer.text}\n\n{warning}")
         await sender.deliver(int(request.chat_id), pointer, reply_to=reply_to)

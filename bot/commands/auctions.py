@@ -4,61 +4,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from bot import formatting as fmt
+from bot.arguments import MAX_AUCTIONS_AT_ONCE
 from bot.clients.auctionity import Auction
 from bot.commands.auth import AuctionityLogin, current_login, forget_login
+from bot.commands.common import AMOUNT, AUCTION_ID, PAGE, known_user
 from bot.errors import AuctionNotFound, BidTooLow, SessionExpired, UserInputError
 from bot.messages import Button, Field, Outcome, Reply, Request
-from storage import repo
+from bot.registry import ArgKind, Argument, CommandGroup
+from storage import users, watches
 
 if TYPE_CHECKING:
     from bot.services import Services
 
 T = TypeVar("T")
 
-AUCTION_ID_SHAPE = re.compile(r"^0x[0-9a-fA-F]{64}$")
-MAX_AMOUNT = 10**12
-MAX_NAME_LENGTH = 120
-MAX_AUCTIONS_AT_ONCE = 10
 PAGE_SIZE = 5
 SORT_FIELDS = ("created_at", "name", "start_at", "end_at")
 SORT_ORDERS = ("desc", "asc")
 CURRENCY_SHAPE = re.compile(r"^[A-Za-z]{2,6}$")
 
-
-def clean_auction_id(raw: str) -> str:
-    """``0x`` + 64 hex digits, any case, returned lowercase; UserInputError otherwise."""
-    value = raw.strip().strip("<>`")
-    if not AUCTION_ID_SHAPE.match(value):
-        shown = fmt.clip(value, 20)
-        raise UserInputError(
-            f"{shown!r} is not an auction id. An auction id is 0x followed by 64 hexadecimal digits "
-            "(0-9, a-f), as shown by /myauctions."
-        )
-    return value.lower()
-
-
-def clean_amount(raw: object) -> int:
-    """A whole positive number of at most 10^12; UserInputError otherwise."""
-    text = str(raw).strip().replace("_", "").replace(",", "")
-    if text.startswith("-"):
-        raise UserInputError("The amount must be positive.")
-    if not text.isdecimal():  # isdigit() admits "²", which int() refuses
-        raise UserInputError(f"The amount must be a whole number, like 150 (not {fmt.clip(str(raw), 20)!r}).")
-    amount = int(text)
-    if amount <= 0:
-        raise UserInputError("The amount must be at least 1.")
-    if amount > MAX_AMOUNT:
-        raise UserInputError("That amount is too large.")
-    return amount
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+commands = CommandGroup()
 
 
 def bid_step(amount: int) -> int:
@@ -72,18 +41,17 @@ def minimum_bid(auction: Auction) -> int:
 
 async def as_user(services: Services, request: Request, call: Callable[[AuctionityLogin], Awaitable[T]]) -> T:
     """Run an authenticated call with the asker's own session; a rejected session is forgotten."""
-    login = current_login(services, request)
+    login = await current_login(services, request)
     try:
         return await call(login)
     except SessionExpired:
-        forget_login(services, login.chat_user_id)
+        await forget_login(services, login.chat_user_id)
         raise
 
 
-def _own_auctionity_id(services: Services, request: Request) -> str | None:
-    with services.db() as session:
-        user = repo.find_chat_user(session, platform=request.platform, platform_user_id=request.user_id)
-        return user.auctionity_user_id if user else None
+async def _own_auctionity_id(services: Services, request: Request) -> str | None:
+    known = await known_user(services, request)
+    return known[1] if known else None
 
 
 def describe_auction(auction: Auction, now: datetime, me: str | None) -> tuple[str, tuple[Field, ...]]:
@@ -125,16 +93,24 @@ def auction_buttons(auction: Auction, now: datetime) -> tuple[Button, ...]:
     return tuple(buttons)
 
 
+IDS = Argument("ids", "one or more auction ids", ArgKind.AUCTION_IDS, False, rest=True, autocomplete="watched_auctions")
+
+
+@commands.command(args=(IDS,), slow=True)
 async def auctions(request: Request, services: Services) -> Reply:
-    """Show auctions by id: price, bids, who is on top, and time left."""
-    raw_ids = str(request.values.get("ids", "")).replace(",", " ").split()
-    if not raw_ids:
-        return await _watched_overview(request, services)
-    if len(raw_ids) > MAX_AUCTIONS_AT_ONCE:
-        raise UserInputError(f"Ask for at most {MAX_AUCTIONS_AT_ONCE} auctions at once.")
-    ids = [clean_auction_id(raw) for raw in raw_ids]
+    """Show auctions by id: price, bids, time left."""
+    ids = request.values.get("ids") or await _watched_ids(request, services)
+    if not ids:
+        return Reply(
+            "Send /auctions <auction id> to see an auction (ids look like 0x followed by 64 hex digits). "
+            "Your own auctions are in /myauctions; /watch an auction to see it here."
+        )
+    return await _show(request, services, ids)
+
+
+async def _show(request: Request, services: Services, ids: list[str]) -> Reply:
     found = {a.id.lower(): a for a in await services.auctionity.auctions(ids)}
-    now, me = services.now(), _own_auctionity_id(services, request)
+    now, me = services.now(), await _own_auctionity_id(services, request)
     if len(ids) == 1:
         auction = found.get(ids[0])
         if auction is None:
@@ -150,29 +126,33 @@ async def auctions(request: Request, services: Services) -> Reply:
             lines.append(f"{fmt.short_id(auction_id)} — not found")
             continue
         status, fields = describe_auction(auction, now, me)
-        price, bids, leader = fields[0].value, plural(len(auction.history), "bid"), fields[2].value
+        price, bids, leader = fields[0].value, fmt.plural(len(auction.history), "bid"), fields[2].value
         lines.append(f"{fmt.clip(auction.name, 60)} — {price}, {bids}, {leader}, {status}")
         buttons.append(Button(fmt.clip(auction.name, 20), f"auctions {auction.id}"))
     return Reply(title="Auctions", text="\n".join(lines)).with_buttons(buttons[:5])
 
 
-async def _watched_overview(request: Request, services: Services) -> Reply:
-    with services.db() as session:
-        user = repo.find_chat_user(session, platform=request.platform, platform_user_id=request.user_id)
-        watched = [w.auction_id for w in repo.active_watches_for_user(session, chat_user_id=user.id)] if user else []
-    if not watched:
-        return Reply(
-            "Send /auctions <auction id> to see an auction (ids look like 0x followed by 64 hex digits). "
-            "Your own auctions are in /myauctions; /watch an auction to see it here."
-        )
-    return await auctions(replace(request, values={"ids": " ".join(watched[:MAX_AUCTIONS_AT_ONCE])}), services)
+async def _watched_ids(request: Request, services: Services) -> list[str]:
+    known = await known_user(services, request)
+    if known is None:
+        return []
+    watched = await services.db.run(lambda s: watches.active_watches_for_user(s, chat_user_id=known[0]))
+    return [w.auction_id for w in watched][:MAX_AUCTIONS_AT_ONCE]
 
 
+@commands.command(
+    args=(
+        Argument("field", "sort by", ArgKind.CHOICE, False, choices=SORT_FIELDS),
+        Argument("order", "asc or desc", ArgKind.CHOICE, False, choices=SORT_ORDERS),
+        PAGE,
+    ),
+    slow=True,
+)
 async def myauctions(request: Request, services: Services) -> Reply:
-    """The auctions you created, a page at a time."""
+    """List the auctions you created."""
     field = request.values.get("field") or "created_at"
     order = request.values.get("order") or "desc"
-    page = int(request.values.get("page") or 1)
+    page = request.values.get("page") or 1
     result = await as_user(
         services,
         request,
@@ -188,7 +168,7 @@ async def myauctions(request: Request, services: Services) -> Reply:
     lines = []
     for auction in result.auctions:
         status, fields = describe_auction(auction, now, None)
-        bids = plural(len(auction.history), "bid")
+        bids = fmt.plural(len(auction.history), "bid")
         lines.append(f"{fmt.clip(auction.name, 60)} — {fields[0].value}, {bids}, {status}\n  {auction.id}")
     nav = []
     if page > 1:
@@ -201,28 +181,30 @@ async def myauctions(request: Request, services: Services) -> Reply:
     ).with_buttons(open_buttons, nav)
 
 
+@commands.command(
+    args=(
+        Argument("name", "the auction's name (quoted if it has spaces)", ArgKind.NAME),
+        Argument("base_amount", "the starting price", ArgKind.AMOUNT),
+        Argument("start", "ISO 8601, or now, or +1h", ArgKind.WHEN),
+        Argument("end", "ISO 8601, or +2h, +3d, +90m", ArgKind.WHEN),
+        Argument("currency", "default DRT", required=False),
+    ),
+    slow=True,
+)
 async def newauction(request: Request, services: Services) -> Reply:
-    """Create an auction: name, base amount, start and end (ISO 8601, now, +2h, +3d)."""
+    """Create an auction: /newauction "Old lamp" 150 now +2h (quote names with spaces)."""
     now = services.now()
-    name = " ".join(str(request.values.get("name", "")).split())
-    if not name:
-        raise UserInputError("The auction needs a name.")
-    if len(name) > MAX_NAME_LENGTH:
-        raise UserInputError(f"The name is too long (at most {MAX_NAME_LENGTH} characters).")
-    base_amount = clean_amount(request.values.get("base_amount", ""))
-    start = fmt.parse_when(str(request.values.get("start", "")), now)
-    end = fmt.parse_when(str(request.values.get("end", "")), now)
-    if start is None or end is None:
-        raise UserInputError("Give start and end as ISO 8601 (2026-12-01T18:00Z), now, or +2h / +3d / +90m.")
+    name, base_amount = request.values["name"], request.values["base_amount"]
+    start, end = request.values["start"], request.values["end"]
     if end <= start:
-        raise UserInputError("The end must come after the start.")
+        raise UserInputError("end_before_start")
     if end <= now:
-        raise UserInputError("The end must be in the future.")
+        raise UserInputError("end_in_past")
     if start < now - timedelta(minutes=5):
-        raise UserInputError("The start cannot be in the past; use now.")
+        raise UserInputError("start_in_past")
     currency = request.values.get("currency")
-    if currency is not None and not CURRENCY_SHAPE.match(str(currency)):
-        raise UserInputError("A currency is 2 to 6 letters, like DRT or ETH.")
+    if currency is not None and not CURRENCY_SHAPE.match(currency):
+        raise UserInputError("not_a_currency")
     auction_id = await as_user(
         services,
         request,
@@ -244,35 +226,39 @@ async def newauction(request: Request, services: Services) -> Reply:
     ).with_buttons([Button("Watch", f"watch {auction_id}"), Button("Show", f"auctions {auction_id}")])
 
 
+@commands.command(args=(AUCTION_ID, AMOUNT), slow=True)
 async def bid(request: Request, services: Services) -> Reply:
-    """Bid on an auction (checked first, sent once: a bid is never retried)."""
-    auction_id = clean_auction_id(str(request.values.get("auction_id", "")))
-    amount = clean_amount(request.values.get("amount", ""))
-    login = current_login(services, request)  # fail fast, before any upstream call
+    """Bid on an auction.
+
+    Checked first, and sent once: a bid is never retried.
+    """
+    auction_id, amount = request.values["auction_id"], request.values["amount"]
+    login = await current_login(services, request)  # fail fast, before any upstream call
     found = await services.auctionity.auctions([auction_id])
     if not found:
         raise AuctionNotFound()
     auction, now = found[0], services.now()
     currency = auction.currency or "DRT"
     if not auction.has_started(now):
-        raise UserInputError(f"This auction has not started yet: it opens {fmt.relative(auction.start_date, now)}.")
+        raise UserInputError("not_started", starts=fmt.Moment(auction.start_date, now))
     if auction.has_ended(now):
-        raise UserInputError(f"This auction has ended ({fmt.relative(auction.end_date, now)}); no more bids.")
+        raise UserInputError("auction_ended", ended=fmt.Moment(auction.end_date, now))
     if amount < minimum_bid(auction):
-        raise UserInputError(
-            f"Your bid must be at least {fmt.money(minimum_bid(auction), currency)} "
-            f"(the current price is {fmt.money(auction.amount, currency)})."
-        )
+        minimum, price = fmt.Money(minimum_bid(auction), currency), fmt.Money(auction.amount, currency)
+        raise UserInputError("bid_below_minimum", minimum=minimum, price=price)
     try:
         receipt = await services.auctionity.bid(login.token, auction_id, amount)
     except SessionExpired:
-        forget_login(services, login.chat_user_id)
+        await forget_login(services, login.chat_user_id)
         raise
     except BidTooLow:
-        raise UserInputError("Someone bid higher a moment ago. Check /auctions and bid again.") from None
+        raise UserInputError("outbid_meanwhile") from None
     if receipt.user_id and receipt.user_id != login.auctionity_user_id:
-        with services.db() as session:
-            repo.set_auctionity_user_id(session, chat_user_id=login.chat_user_id, auctionity_user_id=receipt.user_id)
+        await services.db.run(
+            lambda s: users.set_auctionity_user_id(
+                s, chat_user_id=login.chat_user_id, auctionity_user_id=receipt.user_id
+            )
+        )
     return Reply(
         title="Bid placed",
         text=f"You bid {fmt.money(amount, currency)} on {fmt.clip(auction.name, 100)}. "
@@ -281,8 +267,9 @@ async def bid(request: Request, services: Services) -> Reply:
     ).with_buttons([Button("Watch", f"watch {auction_id}"), Button("Refresh", f"auctions {auction_id}")])
 
 
+@commands.command(args=(AUCTION_ID,), private=True, slow=True)
 async def winner(request: Request, services: Services) -> Reply:
-    """Who won your auction (only its creator may ask)."""
-    auction_id = clean_auction_id(str(request.values.get("auction_id", "")))
+    """See who won your auction (creator only)."""
+    auction_id = request.values["auction_id"]
     email = await as_user(services, request, lambda login: services.auctionity.winner(login.token, auction_id))
-    return Reply(title="Winner", text=f"The winner of {fmt.short_id(auction_id)} is {email}.", ephemeral=True)
+    return Reply(title="Winner", text=f"The winner of {fmt.short_id(auction_id)} is {email}.")

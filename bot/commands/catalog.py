@@ -6,13 +6,16 @@ from typing import TYPE_CHECKING
 
 from bot import formatting as fmt
 from bot.clients.cryptogig import Item
+from bot.commands.common import ITEM_ID, PAGE
 from bot.messages import Button, Field, Reply, Request
+from bot.registry import CommandGroup, Scope
 
 if TYPE_CHECKING:
     from bot.services import Services
 
 PAGE_SIZE = 5
-MAX_ITEM_ID = 2**31 - 1
+
+commands = CommandGroup()
 
 
 def _price_line(item: Item) -> str:
@@ -22,13 +25,17 @@ def _price_line(item: Item) -> str:
     return f"{regular} (extended {fmt.money(item.price.extended, item.currency)})"
 
 
+@commands.command(args=(PAGE,), slow=True)
 async def items(request: Request, services: Services) -> Reply:
-    """The catalogue, a page at a time, with buttons to page and to open an item."""
+    """Browse the catalogue.
+
+    A page at a time, with buttons to page and to open an item.
+    """
     catalogue = await services.cryptogig.items()
     if not catalogue:
         return Reply("The catalogue is empty for now.")
     pages = (len(catalogue) + PAGE_SIZE - 1) // PAGE_SIZE
-    page = min(max(int(request.values.get("page", 1)), 1), pages)
+    page = min(request.values.get("page", 1), pages)
     shown = catalogue[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     lines = [
         f"#{item.id} {fmt.clip(item.name, 80)} — {_price_line(item)}"
@@ -48,8 +55,12 @@ async def items(request: Request, services: Services) -> Reply:
     ).with_buttons(details, nav)
 
 
+@commands.command(args=(ITEM_ID,), slow=True)
 async def item(request: Request, services: Services) -> Reply:
-    """One item in full: image, description, category, tags, prices, demo, published date."""
+    """Show one item with its image and prices.
+
+    In full: image, description, category, tags, prices, demo, published date.
+    """
     found = await services.cryptogig.item(request.values["item_id"])
     fields = [Field("Price", _price_line(found))]
     if found.category:
@@ -77,8 +88,12 @@ async def item(request: Request, services: Services) -> Reply:
     ).with_buttons(buttons, [Button("Back to items", "items")])
 
 
+@commands.command(scope=Scope.ADMIN, private=True, slow=True)
 async def account(request: Request, services: Services) -> Reply:
-    """The seller account behind the API key (never the key itself)."""
+    """Show the seller account (admins).
+
+    The account behind the API key, never the key itself.
+    """
     details = await services.cryptogig.account()
     fields = [
         Field("Username", details.username or "—"),
@@ -93,5 +108,4 @@ async def account(request: Request, services: Services) -> Reply:
         title=f"Account: {fmt.clip(details.display_name, 100)}",
         fields=tuple(fields),
         thumbnail_url=details.profile.media.avatar,
-        ephemeral=True,
     )

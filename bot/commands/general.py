@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.messages import Button, Field, Reply, Request
-from bot.registry import Registry, Scope
+from bot.registry import Argument, CommandGroup, Scope
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -23,46 +23,48 @@ DEEP_LINKS = {
     "items": "Send /items to browse the catalogue.",
 }
 
-
-def help_command_list(registry: Registry, request: Request, settings_admin: bool) -> list[str]:
-    lines = []
-    for command in registry.visible(request.platform):
-        if command.scope is Scope.ADMIN and not settings_admin:
-            continue
-        lines.append(f"{command.usage} — {command.help}")
-    return lines
+commands = CommandGroup()
+closing = CommandGroup()  # listed last in help
 
 
+@commands.command(args=(Argument("payload", "where a deep link should take you", required=False),))
 async def start(request: Request, services: Services) -> Reply:
-    """Greet the user; ``/start verify`` (a deep link) goes straight to that flow."""
-    payload = str(request.values.get("payload", "")).lower()
-    text = DEEP_LINKS.get(payload, WELCOME)
+    """Say hello and show what I can do.
+
+    ``/start verify`` (a deep link) goes straight to that flow.
+    """
+    text = DEEP_LINKS.get(str(request.values.get("payload", "")).lower(), WELCOME)
     return Reply(title="Welcome to Gavel", text=text).with_buttons(
         [Button("Browse items", "items"), Button("Live auctions", "auctions")],
         [Button("Help", "help")],
     )
 
 
-def make_help(registry: Registry):
-    async def help_(request: Request, services: Services) -> Reply:
-        """List every command, or explain one."""
-        wanted = str(request.values.get("command", "")).lstrip("/").lower()
-        if wanted:
-            command = registry.find(wanted)
-            if command is None or command.hidden:
-                return Reply(f"There is no command /{wanted[:40]}. Send /help to see them all.")
-            fields = tuple(Field(f"<{a.name}>", a.help, inline=False) for a in command.args)
-            scope = {Scope.PRIVATE: "Private chat only.", Scope.ADMIN: "Admins only."}.get(command.scope, "")
-            aliases = f"Also: {', '.join('/' + a for a in command.aliases)}." if command.aliases else ""
-            text = "\n".join(t for t in (command.help, scope, aliases) if t)
-            return Reply(title=command.usage, text=text, fields=fields)
-        is_admin = services.settings.is_admin(request.who)
-        lines = help_command_list(registry, request, is_admin)
-        return Reply(title="Commands", text="\n".join(lines), footer="Send /help <command> for details.")
+@commands.command("help", args=(Argument("command", "a command name", required=False),))
+async def help_(request: Request, services: Services) -> Reply:
+    """List every command, or explain one."""
+    registry = services.registry
+    assert registry is not None, "the Core sets services.registry"
+    wanted = str(request.values.get("command", "")).lstrip("/").lower()
+    if wanted:
+        command = registry.find(wanted)
+        if command is None or command.hidden:
+            return Reply(f"There is no command /{wanted[:40]}. Send /help to see them all.")
+        fields = tuple(Field(f"<{a.name}>", a.help, inline=False) for a in command.positional)
+        scope = {Scope.PRIVATE: "Private chat only.", Scope.ADMIN: "Admins only."}.get(command.scope, "")
+        aliases = f"Also: {', '.join('/' + a for a in command.aliases)}." if command.aliases else ""
+        text = "\n".join(t for t in (command.help, scope, aliases) if t)
+        return Reply(title=command.usage, text=text, fields=fields)
+    is_admin = services.settings.is_admin(request.who)
+    lines = [
+        f"{command.usage} — {command.help}"
+        for command in registry.visible(conversations=not request.asks_in_forms)
+        if command.scope is not Scope.ADMIN or is_admin
+    ]
+    return Reply(title="Commands", text="\n".join(lines), footer="Send /help <command> for details.")
 
-    return help_
 
-
+@closing.command(conversational=True)
 async def cancel(request: Request, services: Services) -> Reply:
-    """Stop the conversation in progress (the core handles it)."""
-    return Reply("There is nothing to cancel.", ephemeral=True)
+    """Stop what you were doing (a login, say)."""
+    return Reply("There is nothing to cancel.", ephemeral=True)  # the core ends any conversation first

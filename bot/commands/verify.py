@@ -1,65 +1,112 @@
-"""verify: check a purchase code with CryptoGig, bind it to the chat user, and hand out the access it unlocks."""
+"""verify and verify_setup: check a purchase code with CryptoGig, bind it to the chat user, unlock what it gives."""
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
+
+from sqlmodel import Session
 
 from bot import formatting as fmt
 from bot.clients.cryptogig import Purchase, SupportStatus
+from bot.commands.common import CODE, ITEM_ID, chat_user_id
 from bot.errors import CodeAlreadyClaimed, InvalidPurchaseCode, NotAllowed, UserInputError
 from bot.limits import Limit, limited, minutes
 from bot.messages import Field, Grant, Outcome, Reply, Request, RoleChoice
-from storage import repo
+from bot.registry import ArgKind, Argument, CommandGroup, Scope
+from storage import claims, places
 from storage.errors import AlreadyClaimed
 
 if TYPE_CHECKING:
     from bot.services import Services
 
-CODE_SHAPE = re.compile(r"^[a-z0-9-]+$")
-MAX_CODE_LENGTH = 100
+commands = CommandGroup()
 
 
-def normalise_code(raw: str) -> str:
-    """The one spelling of a purchase code: blanks and quotes trimmed, case folded.
+@commands.command(args=(CODE,), aliases=("validate",), private=True, slow=True)
+async def verify(request: Request, services: Services) -> Reply:
+    """Verify a CryptoGig purchase code and unlock your access."""
+    code = request.values["code"]
+    user_id = await chat_user_id(services, request)
+    code_hash = services.box.keyed_hash(code)
+    failures = (InvalidPurchaseCode, CodeAlreadyClaimed)
+    limits = await _limits(services, user_id, code_hash)
+    try:
+        async with limited(services, limits, action="verify", failures=failures):
+            purchase = await services.cryptogig.validate_purchase(code)
+            grants = await _claim(services, request, user_id, code, code_hash, purchase)
+    except failures:
+        await _record_attempt(services, user_id, ok=False)
+        raise
 
-    CryptoGig accepts a code in any case, so ``ABC…`` and ``abc…`` are one purchase: every check,
-    the hash, the claim and the upstream call see this form only.
-    """
-    return raw.strip().strip("`'\"<>").strip().casefold()
+    item = purchase.item
+    fields = [
+        Field("Item", f"{item.name} (#{item.id})", inline=False),
+        Field("Licence", purchase.license_type or "unknown"),
+        Field("Support", _support_line(purchase, services)),
+        Field("Code", fmt.mask(code)),
+    ]
+    if purchase.date:
+        fields.append(Field("Purchased", fmt.day(purchase.date)))
+    if purchase.downloaded:
+        fields.append(Field("Downloaded", "yes"))
+    text = "Your purchase is verified and linked to this account."
+    if not grants and request.place_id is None and await _roles_elsewhere(services, request, item.id):
+        text += " Run /verify inside the seller's server to receive your buyer role."
+    return Reply(
+        title="Purchase verified",
+        text=text,
+        fields=tuple(fields),
+        thumbnail_url=item.media.thumbnail,
+        outcome=Outcome.SUCCESS,
+        grants=grants,
+    )
 
 
-def clean_code(raw: str) -> str:
-    """The normalised code, or UserInputError if it cannot be a purchase code (no upstream call, no attempt used)."""
-    code = normalise_code(raw)
-    if not code:
-        raise UserInputError("Please send the purchase code after the command: /verify <purchase code>.")
-    if len(code) > MAX_CODE_LENGTH:
-        raise UserInputError(f"That is too long for a purchase code (at most {MAX_CODE_LENGTH} characters).")
-    if not CODE_SHAPE.match(code):
-        raise UserInputError(
-            "A purchase code has only letters, digits and dashes, like 1f3a9c2e-7b4d-4e8f-9a61-0c5d7e2b1a90. "
-            "Check what you pasted."
+@commands.command(
+    args=(ITEM_ID, Argument("role", "the role verified buyers get (where there are roles)", ArgKind.ROLE, False)),
+    scope=Scope.MANAGER,
+    needs_place=True,
+    ephemeral=True,
+    slow=True,
+)
+async def verify_setup(request: Request, services: Services) -> Reply:
+    """Give verified buyers of an item a role of this server, or a way into this group."""
+    target, what = _setup_target(request)
+    item = await services.cryptogig.item(request.values["item_id"])
+    now = services.now()
+    await services.db.run(
+        lambda s: places.set_access_grant(
+            s,
+            platform=request.platform,
+            place_id=str(request.place_id),
+            item_id=item.id,
+            target_id=target,
+            created_by=request.who,
+            now=now,
         )
-    return code
+    )
+    return Reply(
+        title="Access set up",
+        text=f"Buyers who /verify {item.name} (#{item.id}) now get {what}.",
+        outcome=Outcome.SUCCESS,
+        grant_checks=(Grant(request.platform, str(request.place_id), target, item.id),),
+    )
 
 
-def _limits(services: Services, chat_user_id: int, code_hash: str) -> list[Limit]:
+async def _limits(services: Services, chat_user_id: int, code_hash: str) -> list[Limit]:
     """The user's own failures, and (unless the code is already theirs) the code's failures from any account."""
     settings = services.settings
     own_window = minutes(settings.verify_window_minutes)
     limits = [Limit(f"verify:user:{chat_user_id}", settings.verify_max_failures, own_window)]
-    with services.db() as session:
-        own = repo.holds_claim(session, chat_user_id=chat_user_id, code_hash=code_hash)
-    if not own:
+    if not await services.db.run(lambda s: claims.holds_claim(s, chat_user_id=chat_user_id, code_hash=code_hash)):
         window = minutes(settings.verify_code_window_minutes)
         limits.append(Limit(f"verify:code:{code_hash}", settings.verify_code_max_failures, window))
     return limits
 
 
-def _record_attempt(services: Services, chat_user_id: int, ok: bool) -> None:
-    with services.db() as session:
-        repo.record_verify_attempt(session, chat_user_id=chat_user_id, ok=ok, at=services.now())
+async def _record_attempt(services: Services, chat_user_id: int, ok: bool) -> None:
+    now = services.now()
+    await services.db.run(lambda s: claims.record_verify_attempt(s, chat_user_id=chat_user_id, ok=ok, at=now))
 
 
 def _support_line(purchase: Purchase, services: Services) -> str:
@@ -85,83 +132,40 @@ def _grants_for(request: Request, grants: list) -> tuple[Grant, ...]:
     return tuple(chosen)
 
 
-def _roles_elsewhere(services: Services, request: Request, item_id: int) -> bool:
+async def _roles_elsewhere(services: Services, request: Request, item_id: int) -> bool:
     """Whether some place of this platform hands out a role for the item (so the buyer should /verify there)."""
-    with services.db() as session:
-        grants = repo.access_grants_for_item(session, item_id=item_id, platform=request.platform)
+    grants = await services.db.run(
+        lambda s: places.access_grants_for_item(s, item_id=item_id, platform=request.platform)
+    )
     return any(grant.target_id != grant.place_id for grant in grants)
 
 
-def _claim(
+async def _claim(
     services: Services, request: Request, chat_user_id: int, code: str, code_hash: str, purchase: Purchase
 ) -> tuple[Grant, ...]:
     """Bind the code to the user (CodeAlreadyClaimed if it is someone else's) and find what it unlocks here."""
-    try:
-        with services.db() as session:
-            repo.claim_purchase(
-                session,
-                chat_user_id=chat_user_id,
-                code_hash=code_hash,
-                code_encrypted=services.box.encrypt(code),
-                item_id=purchase.item.id,
-                license=purchase.license_type or "",
-                supported_until=purchase.supported_until,
-                max_claims=services.settings.max_claims_per_code,
-                now=services.now(),
-            )
-            repo.record_verify_attempt(session, chat_user_id=chat_user_id, ok=True, at=services.now())
-            return _grants_for(request, repo.access_grants_for_item(session, item_id=purchase.item.id))
-    except AlreadyClaimed:
-        raise CodeAlreadyClaimed(
-            "This purchase code is already linked to another account. If it is yours, contact the seller."
-        ) from None
+    now = services.now()
+    encrypted = services.box.encrypt(code)
 
-
-async def verify(request: Request, services: Services) -> Reply:
-    """Verify a purchase code and unlock what it gives access to."""
-    code = clean_code((request.form or {}).get("code", ""))
-    with services.db() as session:
-        user = repo.get_or_create_chat_user(
+    def claim(session: Session) -> tuple[Grant, ...]:
+        claims.claim_purchase(
             session,
-            platform=request.platform,
-            platform_user_id=request.user_id,
-            display_name=request.display_name,
+            chat_user_id=chat_user_id,
+            code_hash=code_hash,
+            code_encrypted=encrypted,
+            item_id=purchase.item.id,
+            license=purchase.license_type or "",
+            supported_until=purchase.supported_until,
+            max_claims=services.settings.max_claims_per_code,
+            now=now,
         )
-        chat_user_id = user.id
-    box = services.box
-    code_hash = box.keyed_hash(code)
-    failures = (InvalidPurchaseCode, CodeAlreadyClaimed)
-    try:
-        async with limited(services, _limits(services, chat_user_id, code_hash), action="verify", failures=failures):
-            purchase = await services.cryptogig.validate_purchase(code)
-            grants = _claim(services, request, chat_user_id, code, code_hash, purchase)
-    except failures:
-        _record_attempt(services, chat_user_id, ok=False)
-        raise
+        claims.record_verify_attempt(session, chat_user_id=chat_user_id, ok=True, at=now)
+        return _grants_for(request, places.access_grants_for_item(session, item_id=purchase.item.id))
 
-    item = purchase.item
-    fields = [
-        Field("Item", f"{item.name} (#{item.id})", inline=False),
-        Field("Licence", purchase.license_type or "unknown"),
-        Field("Support", _support_line(purchase, services)),
-        Field("Code", fmt.mask(code)),
-    ]
-    if purchase.date:
-        fields.append(Field("Purchased", fmt.day(purchase.date)))
-    if purchase.downloaded:
-        fields.append(Field("Downloaded", "yes"))
-    text = "Your purchase is verified and linked to this account."
-    if not grants and request.place_id is None and _roles_elsewhere(services, request, item.id):
-        text += " Run /verify inside the seller's server to receive your buyer role."
-    return Reply(
-        title="Purchase verified",
-        text=text,
-        fields=tuple(fields),
-        thumbnail_url=item.media.thumbnail,
-        outcome=Outcome.SUCCESS,
-        ephemeral=True,
-        grants=grants,
-    )
+    try:
+        return await services.db.run(claim)
+    except AlreadyClaimed:
+        raise CodeAlreadyClaimed() from None
 
 
 def _setup_target(request: Request) -> tuple[str, str]:
@@ -170,50 +174,16 @@ def _setup_target(request: Request) -> tuple[str, str]:
     if not request.place_has_roles:
         if role is not None:
             # The group the command runs in is the only target: never a chat named from elsewhere.
-            raise UserInputError(
-                "Here, verified buyers get into this group itself, so name nothing after the item: "
-                "send /verify_setup <item> in the group you want to open to buyers."
-            )
+            raise UserInputError("setup_names_nothing")
         return str(request.place_id), "this group: they ask to join, and I let verified buyers in"
     if not isinstance(role, RoleChoice) or not role.resolved:
-        raise UserInputError("Pick the role to give from the role option of /verify_setup.")
+        raise UserInputError("pick_a_role")
     if role.id == request.place_id:
-        raise UserInputError("Everyone already has @everyone: pick the role verified buyers should get.")
+        raise UserInputError("role_is_everyone")
     if role.managed:
-        raise NotAllowed("That role is managed by an integration, so nobody can hand it out. Pick another one.")
+        raise NotAllowed("role_managed")
     if role.privileged:
-        raise NotAllowed(
-            "That role can administer or moderate the server (Administrator, Manage Server, Manage Roles, "
-            "Manage Channels, Kick or Ban Members), so I will not give it to whoever verifies a purchase. "
-            "Pick a role without those permissions."
-        )
+        raise NotAllowed("role_privileged")
     if role.outranks_invoker:
-        raise NotAllowed(
-            "That role is not below your own highest role, so you could not hand it out yourself, "
-            "and I will not hand it out for you. Pick a lower role, or ask the server owner."
-        )
+        raise NotAllowed("role_outranks_you")
     return role.id, f"the role @{role.name or role.id}"
-
-
-async def verify_setup(request: Request, services: Services) -> Reply:
-    """Map an item to the role or group that a verified purchase of it unlocks in this place."""
-    item_id = request.values["item_id"]
-    target, what = _setup_target(request)
-    item = await services.cryptogig.item(item_id)
-    with services.db() as session:
-        repo.set_access_grant(
-            session,
-            platform=request.platform,
-            place_id=str(request.place_id),
-            item_id=item.id,
-            target_id=target,
-            created_by=request.who,
-        )
-    grant = Grant(request.platform, str(request.place_id), target, item.id)
-    return Reply(
-        title="Access set up",
-        text=f"Buyers who /verify {item.name} (#{item.id}) now get {what}.",
-        outcome=Outcome.SUCCESS,
-        ephemeral=True,
-        grant_checks=(grant,),
-    )

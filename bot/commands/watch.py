@@ -2,91 +2,83 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from sqlmodel import Session
+
 from bot import formatting as fmt
-from bot.commands.auctions import clean_auction_id, describe_auction
+from bot.commands.auctions import describe_auction
+from bot.commands.common import AUCTION_ID, chat_user_id, known_user
 from bot.errors import AuctionNotFound, UserInputError
 from bot.messages import Button, Outcome, Reply, Request
-from storage import repo
+from bot.registry import ArgKind, Argument, CommandGroup
+from storage import watches as watch_rows
 
 if TYPE_CHECKING:
     from bot.services import Services
 
-MAX_REMINDERS = 5
-MAX_REMINDER_MINUTES = 7 * 24 * 60
 MAX_WATCHES_PER_USER = 200
 
+commands = CommandGroup()
 
-def parse_reminders(options: str, default_minutes: int) -> list[int]:
-    """``remind 1h,10m`` -> [60, 10]; nothing -> [default]."""
-    words = options.split()
-    if not words:
-        return [default_minutes]
-    if words[0].lower() != "remind" or len(words) < 2:
-        raise UserInputError("Add reminders like this: /watch <auction id> remind 1h,10m")
-    minutes: set[int] = set()
-    for token in " ".join(words[1:]).replace(" ", ",").split(","):
-        if not token:
-            continue
-        value = fmt.parse_minutes(token)
-        if value is None or not 1 <= value <= MAX_REMINDER_MINUTES:
-            raise UserInputError(
-                f"{fmt.clip(token, 20)!r} is not a reminder time. Use minutes, hours or days: 10m, 1h, 2d (up to 7d)."
-            )
-        minutes.add(value)
-    if len(minutes) > MAX_REMINDERS:
-        raise UserInputError(f"At most {MAX_REMINDERS} reminders per auction.")
-    return sorted(minutes, reverse=True)
+REMINDERS = Argument(
+    "options", "remind 1h,10m: when to remind you before the end", ArgKind.REMINDERS, required=False, rest=True
+)
 
 
 def _reminder_text(minutes: list[int]) -> str:
-    from datetime import timedelta
-
     return ", ".join(fmt.duration(timedelta(minutes=m)) for m in minutes)
 
 
+@commands.command(args=(AUCTION_ID, REMINDERS), slow=True)
 async def watch(request: Request, services: Services) -> Reply:
-    """Get alerts for an auction: outbid, ending soon (at times you pick), won or lost."""
-    auction_id = clean_auction_id(str(request.values.get("auction_id", "")))
-    reminders = parse_reminders(str(request.values.get("options", "")), services.settings.ending_soon_minutes)
+    """Get alerts for an auction: /watch <id> [remind 1h,10m].
+
+    Outbid, ending soon (at times you pick), won or lost.
+    """
+    auction_id = request.values["auction_id"]
+    reminders = request.values.get("options") or [services.settings.ending_soon_minutes]
     found = await services.auctionity.auctions([auction_id])
     if not found:
         raise AuctionNotFound()
     auction, now = found[0], services.now()
-    with services.db() as session:
-        user = repo.get_or_create_chat_user(
-            session, platform=request.platform, platform_user_id=request.user_id, display_name=request.display_name
-        )
-        if len(repo.active_watches_for_user(session, chat_user_id=user.id)) >= MAX_WATCHES_PER_USER:
-            raise UserInputError(f"You already watch {MAX_WATCHES_PER_USER} auctions; /unwatch some first.")
-        repo.add_watch(
+    user_id = await chat_user_id(services, request)
+
+    def add(session: Session) -> None:
+        if len(watch_rows.active_watches_for_user(session, chat_user_id=user_id)) >= MAX_WATCHES_PER_USER:
+            raise UserInputError("watch_limit", limit=MAX_WATCHES_PER_USER)
+        watch_rows.add_watch(
             session,
-            chat_user_id=user.id,
+            chat_user_id=user_id,
             auction_id=auction_id,
             platform=request.platform,
             chat_id=request.chat_id,
-            remind_minutes=",".join(str(m) for m in reminders),
+            remind_minutes=reminders,
+            now=now,
         )
+
+    await services.db.run(add)
     status, _ = describe_auction(auction, now, None)
-    ended = auction.has_ended(now)
     text = (
         f"Watching {fmt.clip(auction.name, 100)} ({status}). I will tell you when you are outbid, "
         f"{_reminder_text(reminders)} before the end, and when it ends."
     )
-    if ended:
+    if auction.has_ended(now):
         text = f"{fmt.clip(auction.name, 100)} has already ended; I will tell you the result."
     return Reply(title="Watching", text=text, outcome=Outcome.SUCCESS).with_buttons(
         [Button("Unwatch", f"unwatch {auction_id}"), Button("Show", f"auctions {auction_id}")]
     )
 
 
+@commands.command(args=(AUCTION_ID,))
 async def unwatch(request: Request, services: Services) -> Reply:
-    """Stop the alerts for an auction."""
-    auction_id = clean_auction_id(str(request.values.get("auction_id", "")))
-    with services.db() as session:
-        user = repo.find_chat_user(session, platform=request.platform, platform_user_id=request.user_id)
-        removed = bool(user) and repo.deactivate_watch(session, chat_user_id=user.id, auction_id=auction_id)
+    """Stop alerts for an auction."""
+    auction_id = request.values["auction_id"]
+    known = await known_user(services, request)
+    removed = known is not None and await services.db.run(
+        lambda s: watch_rows.deactivate_watch(s, chat_user_id=known[0], auction_id=auction_id)
+    )
     if not removed:
         return Reply(f"You were not watching {fmt.short_id(auction_id)}.")
     return Reply(f"No more alerts for {fmt.short_id(auction_id)}.", outcome=Outcome.SUCCESS).with_buttons(
@@ -94,14 +86,19 @@ async def unwatch(request: Request, services: Services) -> Reply:
     )
 
 
+@commands.command(slow=True)
 async def watches(request: Request, services: Services) -> Reply:
-    """The auctions you watch, with time left, price, and whether you are on top."""
-    with services.db() as session:
-        user = repo.find_chat_user(session, platform=request.platform, platform_user_id=request.user_id)
-        watched = repo.active_watches_for_user(session, chat_user_id=user.id) if user else []
-        me = user.auctionity_user_id if user else None
-    if not watched:
+    """List the auctions you watch.
+
+    With time left, price, and whether you are on top.
+    """
+    known = await known_user(services, request)
+    watched = (
+        await services.db.run(lambda s: watch_rows.active_watches_for_user(s, chat_user_id=known[0])) if known else []
+    )
+    if not watched or known is None:
         return Reply("You are not watching any auction. Send /watch <auction id>, or press Watch under an auction.")
+    me = known[1]
     found = {a.id.lower(): a for a in await services.auctionity.auctions([w.auction_id for w in watched])}
     now = services.now()
     lines, buttons = [], []

@@ -32,12 +32,14 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from aiolimiter import AsyncLimiter
+from sqlmodel import Session
 
 from bot.errors import GavelError, RecipientGone, RetryLater
 from bot.logs import RedactingFilter
 from bot.messages import Alert, reply_from_json
 from bot.services import Services
-from storage import repo
+from storage import outbox, users
+from storage import watches as watch_rows
 from storage.models import Notification
 
 log = logging.getLogger(__name__)
@@ -169,10 +171,10 @@ class Dispatcher:
             return stats
         async with self._running:
             now = self._now()
-            self._mark_unmarked()
-            self._log_unrouted(now)
+            await self._mark_unmarked()
+            await self._log_unrouted(now)
             platforms = [p for p in self.adapters if not self._paused(p, now)]
-            rows = self._due_rows(now, platforms, limit)
+            rows = await self._due_rows(now, platforms, limit)
             if not rows:
                 return stats
             round_ = _Round(stats)
@@ -189,14 +191,18 @@ class Dispatcher:
         """Start no new sends (shutdown): the ones in flight finish and are marked; the rest stay queued."""
         self._stopping = True
 
-    def _due_rows(self, now: datetime, platforms: list[str], limit: int) -> list[_Row]:
+    async def _due_rows(self, now: datetime, platforms: list[str], limit: int) -> list[_Row]:
         if not platforms:
             return []
-        with self.services.db() as session:
-            found = repo.due_notifications(session, now=now, platforms=platforms, limit=limit)
-            user_ids = repo.platform_user_ids(
+
+        def read(session: Session) -> tuple[list[Notification], dict[int, str]]:
+            found = outbox.due_notifications(session, now=now, platforms=platforms, limit=limit)
+            ids = users.platform_user_ids(
                 session, chat_user_ids={n.chat_user_id for n in found if n.chat_user_id is not None}
             )
+            return found, ids
+
+        found, user_ids = await self.services.db.run(read)
         return [_row(n, user_ids) for n in found if n.id is not None and n.id not in self._unmarked]
 
     async def _deliver_chat(self, rows: list[_Row], order: int, slots: _Slots, round_: _Round) -> None:
@@ -232,7 +238,7 @@ class Dispatcher:
                 extra={"dedupe_key": row.dedupe_key},
             )
         except Exception as error:  # retrying cannot fix a payload we cannot read
-            self._give_up(row, f"unreadable payload: {self._describe(error)}")
+            await self._give_up(row, f"unreadable payload: {self._describe(error)}")
             stats.gave_up += 1
             return True
         budget = self.budgets.get(row.platform)
@@ -245,26 +251,28 @@ class Dispatcher:
         try:
             await self.adapters[row.platform].send(alert)
         except RetryLater as error:
-            self._flood_wait(row, error, round_)
+            await self._flood_wait(row, error, round_)
             return False
         except RecipientGone as error:
-            self._recipient_gone(row, error, stats)
+            await self._recipient_gone(row, error, stats)
             return not error.whole_chat  # the others in that chat can still be reached
         except Exception as error:  # every adapter failure is retried; one bad row never stops the others
-            self._failed(row, error, stats)
+            await self._failed(row, error, stats)
             return False
-        # Nothing awaits between the send returning and this mark, so a cancellation cannot fall between them.
-        self._mark_sent(row.id, self._now())
+        # Shielded: once the platform took the alert, the mark must happen even if the round is cancelled.
+        await asyncio.shield(self._mark_sent(row.id, self._now()))
         self._flood_waits.pop(row.id, None)
         stats.sent += 1
         return True
 
     # --- outcomes ---------------------------------------------------------------------------------
 
-    def _mark_sent(self, notification_id: int, at: datetime) -> None:
+    async def _mark_sent(self, notification_id: int, at: datetime) -> None:
         try:
-            with self.services.db() as session:
-                repo.mark_notification_sent(session, notification_id=notification_id, at=at)
+            # The mark runs on a database thread, which finishes it even if this task is cancelled now.
+            await self.services.db.run(
+                lambda s: outbox.mark_notification_sent(s, notification_id=notification_id, at=at)
+            )
         except Exception:
             log.exception(
                 "notification %s was sent but could not be marked; marking it again next round", notification_id
@@ -273,27 +281,29 @@ class Dispatcher:
         else:
             self._unmarked.pop(notification_id, None)
 
-    def _mark_unmarked(self) -> None:
+    async def _mark_unmarked(self) -> None:
         for notification_id, at in list(self._unmarked.items()):
-            self._mark_sent(notification_id, at)
+            await self._mark_sent(notification_id, at)
 
-    def _flood_wait(self, row: _Row, error: RetryLater, round_: _Round) -> None:
+    async def _flood_wait(self, row: _Row, error: RetryLater, round_: _Round) -> None:
         now = self._now()
         wait = min(max(float(error.retry_after or 0), 0.0), MAX_RETRY_AFTER_SECONDS)
         until = now + timedelta(seconds=wait)
         waits = self._flood_waits[row.id] = self._flood_waits.get(row.id, 0) + 1
         reason = f"flood control: retry after {wait:g} s"
-        with self.services.db() as session:
+        give_up = waits > FREE_FLOOD_WAITS and row.attempts + 1 >= self.max_attempts
+
+        def defer(session: Session) -> None:
             if waits > FREE_FLOOD_WAITS:
-                give_up = row.attempts + 1 >= self.max_attempts
-                repo.mark_notification_failed(
+                outbox.mark_notification_failed(
                     session, notification_id=row.id, error=reason, next_attempt_at=until, give_up=give_up
                 )
             else:
-                give_up = False
-                repo.defer_notification(session, notification_id=row.id, until=until, error=reason)
+                outbox.defer_notification(session, notification_id=row.id, until=until, error=reason)
             # The chat's later rows wait too, so they cannot overtake this one.
-            repo.defer_chat_notifications(session, platform=row.platform, chat_id=row.chat_id, until=until)
+            outbox.defer_chat_notifications(session, platform=row.platform, chat_id=row.chat_id, until=until)
+
+        await self.services.db.run(defer)
         if give_up:
             self._flood_waits.pop(row.id, None)
             round_.stats.gave_up += 1
@@ -309,20 +319,25 @@ class Dispatcher:
             log.warning("%s flood limit reached: pausing its alerts for %g s", row.platform, wait)
             self._paused_until[row.platform] = until
 
-    def _recipient_gone(self, row: _Row, error: RecipientGone, stats: DispatchStats) -> None:
+    async def _recipient_gone(self, row: _Row, error: RecipientGone, stats: DispatchStats) -> None:
         reason = f"recipient gone: {self._describe(error)}"
         # One unreachable user on a shared channel must not silence the others there.
         only = None if error.whole_chat else row.chat_user_id
-        with self.services.db() as session:
-            repo.mark_notification_failed(
-                session, notification_id=row.id, error=reason, next_attempt_at=self._now(), give_up=True
+        now = self._now()
+
+        def stop(session: Session) -> tuple[int, int]:
+            outbox.mark_notification_failed(
+                session, notification_id=row.id, error=reason, next_attempt_at=now, give_up=True
             )
-            dropped = repo.give_up_chat_notifications(
+            dropped = outbox.give_up_chat_notifications(
                 session, platform=row.platform, chat_id=row.chat_id, error=reason, chat_user_id=only
             )
-            watches = repo.deactivate_watches_for_chat(
+            stopped = watch_rows.deactivate_watches_for_chat(
                 session, platform=row.platform, chat_id=row.chat_id, chat_user_id=only
             )
+            return dropped, stopped
+
+        dropped, watches = await self.services.db.run(stop)
         self._flood_waits.pop(row.id, None)
         stats.gave_up += 1 + dropped
         stats.deactivated += watches
@@ -334,15 +349,16 @@ class Dispatcher:
             dropped,
         )
 
-    def _failed(self, row: _Row, error: Exception, stats: DispatchStats) -> None:
+    async def _failed(self, row: _Row, error: Exception, stats: DispatchStats) -> None:
         attempts = row.attempts + 1
         give_up = attempts >= self.max_attempts
         reason = self._describe(error)
         retry_at = self._now() + timedelta(seconds=self.backoff_seconds(attempts))
-        with self.services.db() as session:
-            repo.mark_notification_failed(
-                session, notification_id=row.id, error=reason, next_attempt_at=retry_at, give_up=give_up
+        await self.services.db.run(
+            lambda s: outbox.mark_notification_failed(
+                s, notification_id=row.id, error=reason, next_attempt_at=retry_at, give_up=give_up
             )
+        )
         if give_up:
             self._flood_waits.pop(row.id, None)
             stats.gave_up += 1
@@ -366,11 +382,13 @@ class Dispatcher:
                 reason,
             )
 
-    def _give_up(self, row: _Row, reason: str) -> None:
-        with self.services.db() as session:
-            repo.mark_notification_failed(
-                session, notification_id=row.id, error=reason, next_attempt_at=self._now(), give_up=True
+    async def _give_up(self, row: _Row, reason: str) -> None:
+        now = self._now()
+        await self.services.db.run(
+            lambda s: outbox.mark_notification_failed(
+                s, notification_id=row.id, error=reason, next_attempt_at=now, give_up=True
             )
+        )
         log.warning("notification %s (%s) given up: %s", row.id, row.kind, reason)
 
     # --- helpers ----------------------------------------------------------------------------------
@@ -411,14 +429,13 @@ class Dispatcher:
         text = self._redactor.redact(" ".join(text.split()))
         return text[:ERROR_TEXT_MAX]
 
-    def _log_unrouted(self, now: datetime) -> None:
+    async def _log_unrouted(self, now: datetime) -> None:
         """Say once per platform that alerts wait for an adapter that is not configured (they stay queued)."""
         checked = self._unrouted_checked_at
         if checked is not None and now - checked < UNROUTED_CHECK_INTERVAL:
             return
         self._unrouted_checked_at = now
-        with self.services.db() as session:
-            waiting = repo.platforms_with_due_notifications(session, now=now)
+        waiting = await self.services.db.run(lambda s: outbox.platforms_with_due_notifications(s, now=now))
         for platform in sorted(waiting - set(self.adapters) - self._unrouted_logged):
             self._unrouted_logged.add(platform)
             log.warning(

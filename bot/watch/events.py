@@ -11,6 +11,9 @@ from bot import formatting as fmt
 from bot.clients.auctionity import Auction, Bid
 from bot.commands.auctions import bid_step
 from bot.messages import Button, Outcome, Reply
+from storage.auction_states import AuctionSnapshot
+
+__all__ = ["AuctionSnapshot", "Event", "EventKind", "WatcherInfo", "diff_auction", "is_quiet", "observe"]
 
 DEDUPE_KEY_MAX = 200  # the outbox column's width
 
@@ -22,20 +25,6 @@ class EventKind(StrEnum):
     WON = "won"  # ended with your bid on top
     LOST = "lost"  # ended, you bid, someone else's bid was on top
     ENDED = "ended"  # ended; you only watched
-
-
-@dataclass(frozen=True)
-class AuctionStateSnapshot:
-    """What the poller last saw of an auction (the AuctionState row, as a plain value)."""
-
-    auction_id: str
-    last_bid_id: str | None = None
-    bid_count: int = 0
-    top_bidder: str | None = None
-    top_amount: int | None = None
-    end_date: datetime | None = None
-    ended: bool = False
-    polled_at: datetime | None = None  # when these values were last written
 
 
 @dataclass(frozen=True)
@@ -72,11 +61,11 @@ def dedupe_key(*parts: object) -> str:
     return f"{parts[0]}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
-def observe(auction: Auction, now: datetime) -> AuctionStateSnapshot:
+def observe(auction: Auction, now: datetime) -> AuctionSnapshot:
     """The state the poller records for ``auction`` as fetched at ``now``."""
     history = auction.history
     top = auction.top_bid
-    return AuctionStateSnapshot(
+    return AuctionSnapshot(
         auction_id=auction.id.strip().lower(),
         last_bid_id=history[-1].id if history else None,
         bid_count=len(history),
@@ -84,11 +73,11 @@ def observe(auction: Auction, now: datetime) -> AuctionStateSnapshot:
         top_amount=top.amount if top else None,
         end_date=auction.end_date,
         ended=auction.has_ended(fmt.as_utc(now)),
-        polled_at=fmt.as_utc(now),
+        updated_at=fmt.as_utc(now),
     )
 
 
-def is_quiet(state: AuctionStateSnapshot | None, seen: AuctionStateSnapshot, longest_reminder: int) -> bool:
+def is_quiet(state: AuctionSnapshot | None, seen: AuctionSnapshot, longest_reminder: int) -> bool:
     """True if nothing happened since ``state`` that anyone could be told, so the diff can be skipped.
 
     ``seen`` is ``observe()`` of the fetched auction; ``longest_reminder`` the longest reminder (in
@@ -98,18 +87,18 @@ def is_quiet(state: AuctionStateSnapshot | None, seen: AuctionStateSnapshot, lon
     if state is None or state.ended or seen.ended or seen.end_date is None:
         return False
     same = (state.last_bid_id, state.bid_count, state.end_date) == (seen.last_bid_id, seen.bid_count, seen.end_date)
-    assert seen.polled_at is not None
-    return same and seen.end_date - seen.polled_at > timedelta(minutes=longest_reminder)
+    assert seen.updated_at is not None
+    return same and seen.end_date - seen.updated_at > timedelta(minutes=longest_reminder)
 
 
 def diff_auction(
-    state: AuctionStateSnapshot | None,
+    state: AuctionSnapshot | None,
     auction: Auction,
     watchers: list[WatcherInfo],
     now: datetime,
     *,
     notify_new_bids: bool = False,
-) -> tuple[AuctionStateSnapshot, list[Event]]:
+) -> tuple[AuctionSnapshot, list[Event]]:
     """The new state of ``auction`` and the alerts its watchers are owed since ``state``.
 
     Pure: the same inputs always give the same output, so a poll that is rolled back and
@@ -132,11 +121,11 @@ def diff_auction(
     return new_state, events
 
 
-def _is_newcomer(watcher: WatcherInfo, state: AuctionStateSnapshot | None) -> bool:
-    return state is None or state.polled_at is None or (watcher.since is not None and watcher.since > state.polled_at)
+def _is_newcomer(watcher: WatcherInfo, state: AuctionSnapshot | None) -> bool:
+    return state is None or state.updated_at is None or (watcher.since is not None and watcher.since > state.updated_at)
 
 
-def _new_bids(state: AuctionStateSnapshot, history: list[Bid]) -> list[Bid]:
+def _new_bids(state: AuctionSnapshot, history: list[Bid]) -> list[Bid]:
     ids = [bid.id for bid in history]
     if state.last_bid_id is None:
         return list(history)
@@ -145,9 +134,7 @@ def _new_bids(state: AuctionStateSnapshot, history: list[Bid]) -> list[Bid]:
     return history[min(state.bid_count, len(history)) :]  # the last bid we saw vanished: trust the count
 
 
-def _bid_events(
-    state: AuctionStateSnapshot, view: _View, watchers: list[WatcherInfo], notify_new_bids: bool
-) -> list[Event]:
+def _bid_events(state: AuctionSnapshot, view: _View, watchers: list[WatcherInfo], notify_new_bids: bool) -> list[Event]:
     """Outbid alerts for whoever lost the top spot since ``state``; new-bid alerts for the others if asked."""
     new_bids = _new_bids(state, view.auction.history)
     if not new_bids:
@@ -179,7 +166,7 @@ def _bid_events(
     return events
 
 
-def _reminder(state: AuctionStateSnapshot | None, view: _View, watcher: WatcherInfo) -> Event | None:
+def _reminder(state: AuctionSnapshot | None, view: _View, watcher: WatcherInfo) -> Event | None:
     """An ending-soon alert if one of the watcher's reminder times was reached since the state was written.
 
     Reminders reached together (a watch made late, a poller that was down) give one alert, for the
@@ -190,8 +177,8 @@ def _reminder(state: AuctionStateSnapshot | None, view: _View, watcher: WatcherI
         return None
     due = [m for m in watcher.reminders if left <= timedelta(minutes=m)]
     if not _is_newcomer(watcher, state):
-        assert state is not None and state.polled_at is not None
-        left_then = view.auction.end_date - state.polled_at
+        assert state is not None and state.updated_at is not None
+        left_then = view.auction.end_date - state.updated_at
         due = [m for m in due if left_then > timedelta(minutes=m)]
     return view.ending_soon(watcher, min(due)) if due else None
 
@@ -280,6 +267,6 @@ class _View:
         else:
             kind, title, outcome = EventKind.ENDED, "Auction ended", Outcome.INFO
             bids = len(self.auction.history)
-            text = f"{self.name} has ended: sold for {price} after {bids} bid{'s' if bids != 1 else ''}."
+            text = f"{self.name} has ended: sold for {price} after {fmt.plural(bids, 'bid')}."
         reply = Reply(title=title, text=text, outcome=outcome, buttons=(self._buttons(bid=False),))
         return self._event(kind, dedupe_key("ended", self.auction_id, watcher.chat_user_id), watcher, reply)

@@ -35,7 +35,7 @@ async def login(chat, email=SANDBOX_ALICE_EMAIL, password=SANDBOX_ALICE_PASSWORD
 async def test_login_keeps_an_encrypted_session_and_never_the_password(chat, services):
     reply = await login(chat)
     assert reply.outcome is Outcome.SUCCESS and SANDBOX_ALICE_EMAIL in reply.text
-    with services.db() as session:
+    with services.db.session() as session:
         stored = session.exec(select(AuctionitySession)).one()
         assert SANDBOX_ALICE_PASSWORD not in stored.token_encrypted
         assert services.box.decrypt(stored.token_encrypted).startswith("eyJ")
@@ -224,7 +224,7 @@ async def test_winner_is_only_for_the_creator(make_chat):
 
 async def test_tampered_token_leads_to_login_again_and_is_forgotten(chat, services):
     await login(chat)
-    with services.db() as session:
+    with services.db.session() as session:
         stored = session.exec(select(AuctionitySession)).one()
         token = services.box.decrypt(stored.token_encrypted)
         stored.token_encrypted = services.box.encrypt(token[:-4] + "AAAA")

@@ -71,12 +71,12 @@ async def test_verify_setup_refuses_whoever_does_not_administer_the_group(make_c
         assert "Only an admin of this server or group" in reply.text
         private = await make_chat(platform=platform, user_id="555").say("/verify_setup 101", is_place_admin=True)
         assert "only works inside a server or group" in private.text
-    with services.db() as session:
+    with services.db.session() as session:
         assert session.exec(select(AccessGrant)).all() == [], "a refusal must not set anything up"
 
     assert (await group_chat("555").say("/verify_setup 101", is_place_admin=True)).outcome is Outcome.SUCCESS
     assert (await group_chat(ADMINS["telegram"]).say("/verify_setup 102")).outcome is Outcome.SUCCESS  # bot admin
-    with services.db() as session:
+    with services.db.session() as session:
         grants = session.exec(select(AccessGrant)).all()
     assert sorted((g.item_id, g.created_by) for g in grants) == [(101, "telegram:555"), (102, "telegram:1000")]
 
@@ -187,7 +187,7 @@ async def test_a_purchase_code_binds_to_one_user_when_verifications_race(make_ch
         outcome = await _race(make_chat, code, racers, tag=f"{racers}r{number}u")
         assert outcome["verified"] == 1, outcome
         outcomes += outcome
-    with services.db() as session:
+    with services.db.session() as session:
         claims = session.exec(select(PurchaseClaim)).all()
     assert len(claims) == len(SAMPLE_PURCHASE_CODES) == len({c.code_hash for c in claims})
     report(
@@ -238,6 +238,6 @@ async def test_a_purchase_code_binds_to_one_user_when_threads_race_on_one_databa
     )
     assert [outcome["verified"] for outcome in outcomes] == [1] * len(codes)
     assert [outcome.total() for outcome in outcomes] == [racers] * len(codes)
-    with services.db() as session:
+    with services.db.session() as session:
         claims = session.exec(select(PurchaseClaim)).all()
     assert len(claims) == len(codes) == len({c.code_hash for c in claims})

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from adapters.discord.adapter import STALE_BUTTON, STALE_FORM, TREE_CHANGED, sync_commands
+from adapters.discord.adapter import STALE_BUTTON, STALE_FORM
+from adapters.discord.client import TREE_CHANGED
 from adapters.discord.render import COLOURS, custom_id_for
+from adapters.discord.sync import sync_commands
 from adapters.discord.tree import slash_name, tree_payload
+from bot.arguments import MAX_ITEM_ID
 from bot.commands import build_registry
-from bot.commands.catalog import MAX_ITEM_ID
 from bot.core import Core
 from bot.errors import DeliveryFailed, RecipientGone, RetryLater
 from bot.messages import Alert, Button, Outcome, Reply
 from bot.registry import Command
 from bot.sandbox.auctionity_data import SANDBOX_ALICE_EMAIL, SANDBOX_ALICE_PASSWORD, SEED_IDS
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
-from storage import repo
+from storage import places
 from tests.fakes.discord_fakes import (
     ADMIN_ROLE_ID,
     BOT_ID,
@@ -50,7 +53,7 @@ def options_of(payload: list[dict[str, Any]], name: str) -> dict[str, dict[str, 
 async def test_every_visible_command_becomes_a_slash_command_with_typed_options(bot: RunningBot):
     payload = tree_payload(bot.adapter.client.tree, guild_id=None)
     names = {c["name"] for c in payload}
-    assert names == {slash_name(c.name) for c in build_registry().visible("discord")}
+    assert names == {slash_name(c.name) for c in build_registry().visible(conversations=False)}
     assert {"verify-setup", "reset-password", "login", "bid", "watch"} <= names
     assert all(len(c["description"]) <= 100 for c in payload)
 
@@ -110,7 +113,7 @@ async def test_development_guild_gets_the_tree_instead_of_everyone(core: Core, s
 
 async def test_discord_sync_pushes_now_and_the_next_start_does_not_repeat_it(core: Core, discord_settings: Any):
     fake = FakeDiscord()
-    text = await sync_commands(discord_settings, build_registry(), http=fake.http)
+    text = await sync_commands(discord_settings, build_registry(), core.port, http=fake.http)
     assert len(fake.requests("PUT", rf"/applications/{BOT_ID}/commands")) == 1
     assert "/verify-setup" in text and "item_id (integer, required, min 1" in text
 
@@ -123,14 +126,15 @@ async def test_discord_sync_pushes_now_and_the_next_start_does_not_repeat_it(cor
 
 
 def grant_buyer_role(services: Any, item_id: int = 101, role_id: int = BUYER_ROLE_ID) -> None:
-    with services.db() as session:
-        repo.set_access_grant(
+    with services.db.session() as session:
+        places.set_access_grant(
             session,
             platform="discord",
             place_id=str(GUILD_ID),
             item_id=item_id,
             target_id=str(role_id),
             created_by="discord:test",
+            now=datetime.now(UTC),
         )
 
 
@@ -178,8 +182,8 @@ async def test_verify_setup_maps_an_item_to_a_role_for_server_managers(bot: Runn
     shown = await admin.slash("verify-setup", item_id=101, role=BUYER_ROLE_ID)
     assert shown.title == "Access set up" and shown.ephemeral
     assert "⚠" not in shown.text
-    with services.db() as session:
-        assert [g.target_id for g in repo.access_grants_for_item(session, item_id=101)] == [str(BUYER_ROLE_ID)]
+    with services.db.session() as session:
+        assert [g.target_id for g in places.access_grants_for_item(session, item_id=101)] == [str(BUYER_ROLE_ID)]
 
 
 async def test_verify_setup_warns_the_admin_when_the_bot_cannot_hand_out_that_role(bot: RunningBot):
@@ -254,7 +258,8 @@ async def test_buttons_on_old_messages_still_work_after_a_restart(core: Core, di
 
 async def test_long_button_commands_travel_as_stored_tokens(bot: RunningBot):
     line = f"auctions {LIVE} {SEED_IDS['ended']}"
-    custom_id = custom_id_for(line, bot.adapter._store_button)
+    tokens = await bot.adapter.port.button_tokens([line])
+    custom_id = custom_id_for(line, tokens.__getitem__)
     assert custom_id.startswith("gavel:t:") and len(custom_id) <= 100
     button = {"type": 2, "style": 1, "label": "Both", "custom_id": custom_id}
     message = bot.fake.message({"components": [{"type": 1, "components": [button]}]}, CHANNEL_ID)
@@ -392,8 +397,8 @@ async def test_server_only_commands_in_a_dm_say_so(bot: RunningBot, services: An
     member = bot.user(guild_id=None, channel_id=DM_CHANNEL)
     shown = await member.slash("verify-setup", item_id=101, role=BUYER_ROLE_ID)
     assert shown.ephemeral and shown.colour == COLOURS[Outcome.ERROR].value and "server" in shown.text
-    with services.db() as session:
-        assert repo.access_grants_for_item(session, item_id=101) == []
+    with services.db.session() as session:
+        assert places.access_grants_for_item(session, item_id=101) == []
 
 
 async def test_a_form_from_before_a_restart_asks_to_start_again(bot: RunningBot):

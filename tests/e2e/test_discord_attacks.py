@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from bot.sandbox.auctionity_data import SEED_IDS
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
 from bot.sandbox.server import serve_in_thread
 from bot.watch.dispatch import Dispatcher
-from storage import repo
+from storage import outbox, places, users, watches
 from tests.fakes.discord_fakes import (
     ADMIN_ROLE_ID,
     BUYER_ROLE_ID,
@@ -52,8 +53,8 @@ async def test_moderator_cannot_map_an_administrator_role_and_verify_into_it(bot
     mod = moderator(bot, top_role=MODS_ROLE)  # above the Owners role in the list: only its permissions stop it
     shown = await mod.slash("verify-setup", item_id=101, role=ADMINISTRATOR_ROLE)
     assert shown.ephemeral and "administer or moderate" in shown.text
-    with services.db() as session:
-        assert repo.access_grants_for_item(session, item_id=101) == []
+    with services.db.session() as session:
+        assert places.access_grants_for_item(session, item_id=101) == []
     await mod.slash("verify", code=CODE)
     assert ADMINISTRATOR_ROLE not in bot.fake.member_roles.get(ADMIN, set())
 
@@ -64,8 +65,8 @@ async def test_moderator_cannot_map_a_role_above_their_own(bot: RunningBot, serv
     assert "not below your own highest role" in shown.text
     shown = await mod.slash("verify-setup", item_id=101, role=BUYER_ROLE_ID)  # their own level: refused too
     assert "not below your own highest role" in shown.text
-    with services.db() as session:
-        assert repo.access_grants_for_item(session, item_id=101) == []
+    with services.db.session() as session:
+        assert places.access_grants_for_item(session, item_id=101) == []
 
 
 async def test_the_server_owner_may_map_a_role_above_their_top_role(bot: RunningBot, services: Any):
@@ -75,10 +76,10 @@ async def test_the_server_owner_may_map_a_role_above_their_top_role(bot: Running
 
 
 async def test_a_role_given_administrator_after_setup_is_no_longer_handed_out(bot: RunningBot, services: Any):
-    with services.db() as session:
-        repo.set_access_grant(
+    with services.db.session() as session:
+        places.set_access_grant(
             session, platform="discord", place_id=str(bot.fake.roles[0]["id"]), item_id=101,
-            target_id=str(BUYER_ROLE_ID), created_by="test",
+            target_id=str(BUYER_ROLE_ID), created_by="test",now=datetime.now(UTC)
         )  # fmt: skip
     buyer = next(r for r in bot.fake.roles if int(r["id"]) == BUYER_ROLE_ID)
     buyer["permissions"] = str(discord.Permissions(administrator=True).value)  # someone edited the role later
@@ -157,23 +158,30 @@ async def test_an_injected_name_reaches_discord_escaped(bot: RunningBot, auction
 
 async def test_one_user_with_closed_dms_does_not_stop_the_others_alerts_in_that_channel(bot: RunningBot, services: Any):
     auction = SEED_IDS["live_with_bids"]
-    users = {}
-    with services.db() as session:
+    ids = {}
+    with services.db.session() as session:
         for member in (ALICE, BOB):
-            user = repo.get_or_create_chat_user(session, platform="discord", platform_user_id=str(member))
-            repo.add_watch(
-                session, chat_user_id=user.id, auction_id=auction, platform="discord", chat_id=str(CHANNEL_ID)
+            user = users.get_or_create_chat_user(
+                session, platform="discord", platform_user_id=str(member), now=datetime.now(UTC)
             )
-            repo.enqueue_notification(
+            watches.add_watch(
+                session,
+                chat_user_id=user.id,
+                auction_id=auction,
+                platform="discord",
+                chat_id=str(CHANNEL_ID),
+                now=datetime.now(UTC),
+            )
+            outbox.enqueue_notification(
                 session, dedupe_key=f"outbid:{member}", platform="discord", chat_id=str(CHANNEL_ID),
                 chat_user_id=user.id, kind="outbid", payload='{"text": "You were outbid"}', now=services.now(),
             )  # fmt: skip
-            users[member] = user.id
+            ids[member] = user.id
     # Alice closed her DMs, and the channel refuses the fallback: Alice cannot be reached.
     bot.fake.fail("POST", rf"/channels/{ALICE + 1}/messages", lambda: http_error(403, 50007, "Cannot send messages"))
     bot.fake.fail("POST", rf"/channels/{CHANNEL_ID}/messages", lambda: http_error(403, 50013, "Missing Access"))
     stats = await Dispatcher(services, {"discord": bot.adapter}).run_once()
     assert (stats.sent, stats.deactivated) == (1, 1)
-    with services.db() as session:
-        assert repo.active_watches_for_user(session, chat_user_id=users[ALICE]) == []
-        assert len(repo.active_watches_for_user(session, chat_user_id=users[BOB])) == 1
+    with services.db.session() as session:
+        assert watches.active_watches_for_user(session, chat_user_id=ids[ALICE]) == []
+        assert len(watches.active_watches_for_user(session, chat_user_id=ids[BOB])) == 1

@@ -20,7 +20,8 @@ from adapters.console import ConsoleAdapter
 from bot.errors import DeliveryFailed, RecipientGone, RetryLater
 from bot.messages import Alert, Button, Reply, reply_to_json
 from bot.watch.dispatch import Dispatcher, DispatchStats
-from storage import repo
+from storage import outbox, users
+from storage import watches as watch_rows
 from storage.models import Notification, Watch
 
 AUCTION = "0x" + "ab" * 32
@@ -84,8 +85,8 @@ def enqueue(
     payload: str | None = None,
     delay: float = 0,
 ) -> None:
-    with services.db() as session:
-        repo.enqueue_notification(
+    with services.db.session() as session:
+        outbox.enqueue_notification(
             session,
             dedupe_key=f"test:{platform}:{chat_id}:{text}",
             platform=platform,
@@ -98,8 +99,10 @@ def enqueue(
 
 
 def stored(services: Any, text: str, *, chat_id: str = "100", platform: str = "fake") -> Notification:
-    with services.db() as session:
-        row = repo.find_notification(session, dedupe_key=f"test:{platform}:{chat_id}:{text}")
+    with services.db.session() as session:
+        row = session.exec(
+            select(Notification).where(Notification.dedupe_key == f"test:{platform}:{chat_id}:{text}")
+        ).first()
     assert row is not None
     return row
 
@@ -109,8 +112,8 @@ def dispatcher(services: Any, clock: Clock, sender: Any, **options: Any) -> Disp
 
 
 async def test_a_sent_alert_is_marked_and_never_sent_again(services, clock):
-    with services.db() as session:
-        alice = repo.get_or_create_chat_user(session, platform="fake", platform_user_id="alice")
+    with services.db.session() as session:
+        alice = users.get_or_create_chat_user(session, platform="fake", platform_user_id="alice", now=datetime.now(UTC))
     enqueue(services, clock, "You were outbid", chat_user_id=alice.id)
     sender = FakeSender()
     dispatch = dispatcher(services, clock, sender)
@@ -226,12 +229,19 @@ async def test_two_flooded_chats_in_one_round_pause_the_platform(services, clock
 
 
 async def test_a_user_who_blocked_the_bot_loses_their_watches_and_pending_alerts(services, clock):
-    with services.db() as session:
-        bob = repo.get_or_create_chat_user(session, platform="fake", platform_user_id="bob")
-        carol = repo.get_or_create_chat_user(session, platform="fake", platform_user_id="carol")
+    with services.db.session() as session:
+        bob = users.get_or_create_chat_user(session, platform="fake", platform_user_id="bob", now=datetime.now(UTC))
+        carol = users.get_or_create_chat_user(session, platform="fake", platform_user_id="carol", now=datetime.now(UTC))
         for user, chat_id in ((bob, "100"), (carol, "200")):
             assert user.id is not None
-            repo.add_watch(session, chat_user_id=user.id, auction_id=AUCTION, platform="fake", chat_id=chat_id)
+            watch_rows.add_watch(
+                session,
+                chat_user_id=user.id,
+                auction_id=AUCTION,
+                platform="fake",
+                chat_id=chat_id,
+                now=datetime.now(UTC),
+            )
     enqueue(services, clock, "one", chat_id="100", chat_user_id=bob.id)
     enqueue(services, clock, "two", chat_id="100", chat_user_id=bob.id)
     enqueue(services, clock, "later", chat_id="100", chat_user_id=bob.id, delay=600)
@@ -248,7 +258,7 @@ async def test_a_user_who_blocked_the_bot_loses_their_watches_and_pending_alerts
         row = stored(services, text)
         assert row.gave_up and row.sent_at is None
         assert "blocked by the user" in (row.last_error or "")
-    with services.db() as session:
+    with services.db.session() as session:
         watches = {watch.chat_id: watch.active for watch in session.exec(select(Watch))}
     assert watches == {"100": False, "200": True}
 
@@ -393,7 +403,7 @@ async def test_a_second_round_while_one_runs_sends_nothing_twice(services, clock
 
 async def test_a_sent_alert_whose_mark_failed_is_marked_later_not_sent_again(services, clock, monkeypatch):
     enqueue(services, clock, "once")
-    real_mark = repo.mark_notification_sent
+    real_mark = outbox.mark_notification_sent
     failures = []
 
     def flaky_mark(session: Any, **kwargs: Any) -> bool:
@@ -402,7 +412,7 @@ async def test_a_sent_alert_whose_mark_failed_is_marked_later_not_sent_again(ser
             raise RuntimeError("database is locked")
         return real_mark(session, **kwargs)
 
-    monkeypatch.setattr(repo, "mark_notification_sent", flaky_mark)
+    monkeypatch.setattr(outbox, "mark_notification_sent", flaky_mark)
     sender = FakeSender()
     dispatch = dispatcher(services, clock, sender)
 
@@ -420,8 +430,8 @@ async def test_an_alert_reaches_the_console_exactly_once(services, core, clock):
     reply = Reply(
         title="You were outbid on Old lamp", text="New price: 150", buttons=((Button("Unwatch", "unwatch 1"),),)
     )
-    with services.db() as session:
-        repo.enqueue_notification(
+    with services.db.session() as session:
+        outbox.enqueue_notification(
             session,
             dedupe_key=f"outbid:{AUCTION}:1:local",
             platform="console",

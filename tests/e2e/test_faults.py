@@ -36,7 +36,7 @@ from bot.sandbox.auctionity_data import (
 )
 from bot.services import Services, open_services
 from bot.watch.poller import Poller
-from storage import repo
+from storage import auction_states
 from storage.models import AuctionState, Notification
 from tests.conftest import Chat
 from tests.hardening import assert_polite, backend, login, report
@@ -190,12 +190,12 @@ POLLS_PER_BID = 3
 
 
 def _states(services: Services) -> dict[str, AuctionState]:
-    with services.db() as session:
+    with services.db.session() as session:
         return {s.auction_id: s for s in session.exec(select(AuctionState))}
 
 
 def _outbid_alerts(services: Services, chat_id: str) -> int:
-    with services.db() as session:
+    with services.db.session() as session:
         query = select(Notification).where(Notification.chat_id == chat_id, Notification.kind == "outbid")
         return len(session.exec(query).all())
 
@@ -258,8 +258,8 @@ async def test_poller_backs_off_under_faults_and_catches_up_with_no_alert_lost_o
                 polls += 1
                 failed_batches += stats.failures
                 backed_off = {i for i, s in _states(services).items() if s.failures}
-                with services.db() as session:
-                    due = set(repo.watched_auction_ids_due(session, now=services.now()))
+                with services.db.session() as session:
+                    due = {d.auction_id for d in auction_states.due_auctions(session, now=services.now())}
                 assert not backed_off & due, "a failed auction must wait out its backoff"
                 assert all(_states(services)[i].next_poll_at > services.now() for i in backed_off)
         injected = Counter(faults.injected) - before
@@ -274,7 +274,7 @@ async def test_poller_backs_off_under_faults_and_catches_up_with_no_alert_lost_o
             services.clock = lambda moment=moment: moment
             await poller.poll_once()
 
-        with services.db() as session:
+        with services.db.session() as session:
             rows = list(session.exec(select(Notification).order_by(col(Notification.id))))
 
     per_pair = Counter((row.dedupe_key.split(":")[1], row.chat_id) for row in rows if row.kind == "outbid")

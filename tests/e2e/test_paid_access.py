@@ -7,6 +7,7 @@ test_telegram_attacks.py and test_discord_attacks.py.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import select
@@ -14,7 +15,7 @@ from sqlmodel import select
 from bot.messages import Outcome, Request, RoleChoice
 from bot.sandbox.auctionity_data import SANDBOX_ALICE_EMAIL, SANDBOX_ALICE_PASSWORD
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
-from storage import repo
+from storage import claims, places, users
 from storage.models import PurchaseClaim
 from tests.conftest import Chat
 
@@ -36,7 +37,7 @@ async def test_attacker_cannot_claim_a_taken_code_again_by_changing_its_case_or_
     reply = await mallory.say("/verify", args=(variant,))
     assert reply.outcome is Outcome.ERROR
     assert "already linked to another account" in reply.text
-    with services.db() as session:
+    with services.db.session() as session:
         claims = session.exec(select(PurchaseClaim)).all()
     assert len(claims) == 1, "one purchase, one claim, whatever the spelling"
     assert services.box.decrypt(claims[0].code_encrypted) == CODE  # stored (and re-checked) in its one spelling
@@ -138,15 +139,15 @@ async def test_group_admin_cannot_point_an_item_at_another_groups_chat(core, ser
     reply = await core.handle(_setup(core, role="-100999888777", has_roles=False))
     assert reply.outcome is Outcome.ERROR
     assert "this group itself" in reply.text
-    with services.db() as session:
-        assert repo.access_grants_for_item(session, item_id=101) == []
+    with services.db.session() as session:
+        assert places.access_grants_for_item(session, item_id=101) == []
 
 
 async def test_group_admin_maps_an_item_to_the_group_they_run_it_in(core, services):
     reply = await core.handle(_setup(core, has_roles=False))
     assert reply.outcome is Outcome.SUCCESS
-    with services.db() as session:
-        (grant,) = repo.access_grants_for_item(session, item_id=101)
+    with services.db.session() as session:
+        (grant,) = places.access_grants_for_item(session, item_id=101)
     assert (grant.place_id, grant.target_id) == ("-100200300", "-100200300")
 
 
@@ -164,8 +165,8 @@ async def test_moderator_cannot_map_an_item_to_a_role_they_could_not_hand_out(co
     reply = await core.handle(_setup(core, role=role, has_roles=True))
     assert reply.outcome is Outcome.ERROR
     assert why in reply.text
-    with services.db() as session:
-        assert repo.access_grants_for_item(session, item_id=101) == []
+    with services.db.session() as session:
+        assert places.access_grants_for_item(session, item_id=101) == []
 
 
 async def test_moderator_maps_an_item_to_a_plain_role_below_their_own(core, services):
@@ -179,19 +180,21 @@ async def test_claims_made_before_normalisation_are_re_keyed_so_another_spelling
     from bot.upkeep import normalise_stored_codes
 
     # As the old code stored it: hashed and encrypted exactly as typed, in capitals.
-    with services.db() as session:
-        alice = repo.get_or_create_chat_user(session, platform="console", platform_user_id="alice")
-        bob = repo.get_or_create_chat_user(session, platform="console", platform_user_id="bob")
+    with services.db.session() as session:
+        alice = users.get_or_create_chat_user(
+            session, platform="console", platform_user_id="alice", now=datetime.now(UTC)
+        )
+        bob = users.get_or_create_chat_user(session, platform="console", platform_user_id="bob", now=datetime.now(UTC))
         for user, spelling in ((alice, CODE.upper()), (bob, CODE)):  # bob got in through the case hole
-            repo.claim_purchase(
+            claims.claim_purchase(
                 session, chat_user_id=user.id, code_hash=services.box.keyed_hash(spelling),
                 code_encrypted=services.box.encrypt(spelling), item_id=101, license="regular",
                 supported_until=None, now=services.now(),
             )  # fmt: skip
-    assert normalise_stored_codes(services) == 2  # alice's re-keyed, bob's revoked
-    assert normalise_stored_codes(services) == 0, "once per database"
-    with services.db() as session:
-        assert repo.holds_claim(session, chat_user_id=alice.id, code_hash=services.box.keyed_hash(CODE))
-        assert repo.claims_for_user(session, chat_user_id=bob.id) == [], "the later spelling lost its claim"
+    assert await normalise_stored_codes(services) == 2  # alice's re-keyed, bob's revoked
+    assert await normalise_stored_codes(services) == 0, "once per database"
+    with services.db.session() as session:
+        assert claims.holds_claim(session, chat_user_id=alice.id, code_hash=services.box.keyed_hash(CODE))
+        assert claims.claims_for_user(session, chat_user_id=bob.id) == [], "the later spelling lost its claim"
     reply = await make_chat(user_id="mallory").say(f"/verify {CODE.upper()}")
     assert "already linked" in reply.text

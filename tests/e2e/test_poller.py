@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import col, select
@@ -21,7 +21,7 @@ from bot.sandbox.auctionity_data import (
 )
 from bot.watch.poller import MISSING_LIMIT, Poller
 from bot.watch.scheduler import start_alerts
-from storage import repo
+from storage import users, watches
 from storage.models import AuctionState, Notification
 
 LIVE = SEED_IDS["live_with_bids"]  # alice 100, then rival 120: rival on top
@@ -34,7 +34,7 @@ async def login(chat, email=SANDBOX_ALICE_EMAIL, password=SANDBOX_ALICE_PASSWORD
 
 
 def outbox(services, kind=None):
-    with services.db() as session:
+    with services.db.session() as session:
         query = select(Notification).order_by(col(Notification.id))
         if kind is not None:
             query = query.where(Notification.kind == kind)
@@ -43,12 +43,21 @@ def outbox(services, kind=None):
 
 def watch_directly(services, auction_ids, *, user="watcher", auctionity_user_id=None):
     """Watches written straight to the database (the watch command would GET each auction first)."""
-    with services.db() as session:
-        chat_user = repo.get_or_create_chat_user(session, platform="console", platform_user_id=user)
+    with services.db.session() as session:
+        chat_user = users.get_or_create_chat_user(
+            session, platform="console", platform_user_id=user, now=datetime.now(UTC)
+        )
         if auctionity_user_id:
-            repo.set_auctionity_user_id(session, chat_user_id=chat_user.id, auctionity_user_id=auctionity_user_id)
+            users.set_auctionity_user_id(session, chat_user_id=chat_user.id, auctionity_user_id=auctionity_user_id)
         for auction_id in auction_ids:
-            repo.add_watch(session, chat_user_id=chat_user.id, auction_id=auction_id, platform="console", chat_id=user)
+            watches.add_watch(
+                session,
+                chat_user_id=chat_user.id,
+                auction_id=auction_id,
+                platform="console",
+                chat_id=user,
+                now=datetime.now(UTC),
+            )
 
 
 def later(services, **delta):
@@ -58,7 +67,7 @@ def later(services, **delta):
 
 
 def states(services):
-    with services.db() as session:
+    with services.db.session() as session:
         return {s.auction_id: s for s in session.exec(select(AuctionState))}
 
 

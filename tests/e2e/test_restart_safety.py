@@ -1,6 +1,6 @@
 """Restart safety: the alert worker SIGKILLed again and again while bids come in loses no alert and repeats none.
 
-`python -m bot.watch.worker` runs as a real subprocess against the Auctionity sandbox (served in a
+`python -m tests.support.alert_worker` runs as a real subprocess against the Auctionity sandbox (served in a
 thread of this process, so the test places rival bids straight into its data) and appends every
 alert it delivers to a file. The only repeats allowed are sends a kill caught between the send
 and the outbox row being marked sent; they are counted and printed.
@@ -23,7 +23,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.sandbox.auctionity_data import SANDBOX_ALICE_ID, SANDBOX_BOB_ID, SANDBOX_RIVAL_ID
-from storage import repo
+from storage import users, watches
 from storage.db import create_db_engine, session_scope
 from storage.models import AuctionState, Notification
 
@@ -42,7 +42,11 @@ class Worker:
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.log = log.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.watch.worker"], env=env, cwd=log.parent, stdout=self.log, stderr=self.log
+            [sys.executable, "-m", "tests.support.alert_worker"],
+            env=env,
+            cwd=log.parent,
+            stdout=self.log,
+            stderr=self.log,
         )
 
     def kill(self) -> None:
@@ -116,11 +120,20 @@ def test_sigkilled_worker_delivers_every_outbid_alert_once(auctionity_sandbox, d
     watchers: dict[str, int] = {}
     with session_scope(engine) as session:
         for name, auctionity_id in (("alice", SANDBOX_ALICE_ID), ("bob", SANDBOX_BOB_ID)):
-            user = repo.get_or_create_chat_user(session, platform="console", platform_user_id=name)
-            repo.set_auctionity_user_id(session, chat_user_id=user.id, auctionity_user_id=auctionity_id)
+            user = users.get_or_create_chat_user(
+                session, platform="console", platform_user_id=name, now=datetime.now(UTC)
+            )
+            users.set_auctionity_user_id(session, chat_user_id=user.id, auctionity_user_id=auctionity_id)
             watchers[auctionity_id] = user.id
             for auction_id in auction_ids:
-                repo.add_watch(session, chat_user_id=user.id, auction_id=auction_id, platform="console", chat_id=name)
+                watches.add_watch(
+                    session,
+                    chat_user_id=user.id,
+                    auction_id=auction_id,
+                    platform="console",
+                    chat_id=name,
+                    now=datetime.now(UTC),
+                )
 
     sink, log = tmp_path / "alerts.jsonl", tmp_path / "worker.log"
     env = {

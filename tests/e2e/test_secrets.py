@@ -100,14 +100,14 @@ class Conversation:
 
 
 def _stored_tokens(services: Any) -> list[str]:
-    with services.db() as session:
+    with services.db.session() as session:
         return [services.box.decrypt(row.token_encrypted) for row in session.exec(select(AuctionitySession))]
 
 
 def _every_stored_value(services: Any) -> str:
     """Every column of every row of every table, as text: the database check that works on any backend."""
     values = []
-    with services.db() as session:
+    with services.db.session() as session:
         for table in SQLModel.metadata.sorted_tables:
             for row in session.execute(sa_select(table)):
                 values.extend(str(value) for value in row)

@@ -25,7 +25,7 @@ from bot.registry import Scope
 from bot.sandbox.auctionity_data import SANDBOX_ALICE_EMAIL, SANDBOX_ALICE_PASSWORD
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
 from bot.services import open_services
-from storage import repo
+from storage import places, users, watches
 from storage.models import Watch
 from tests.fakes.telegram_api import BOT_ID, BOT_USERNAME, TOKEN
 from tests.support.telegram import ALICE, BOB, BOT_ADMIN, GROUP, button, say, settle
@@ -55,21 +55,21 @@ async def test_start_deep_link_payload_lands_in_the_verify_flow(adapter, telegra
 
 async def test_help_lists_every_visible_command_with_escaped_usage(adapter, telegram):
     (sent,) = await say(telegram, "/help", user=BOT_ADMIN)
-    for command in build_registry().visible("telegram"):
+    for command in build_registry().visible():
         assert f"/{command.name}" in sent.text
     assert "/item &lt;item_id&gt;" in sent.text  # usage placeholders are escaped, not eaten as HTML tags
 
 
 async def test_help_hides_admin_commands_from_other_users(adapter, telegram):
     (sent,) = await say(telegram, "/help")
-    admin_only = [c.name for c in build_registry().visible("telegram") if c.scope is Scope.ADMIN]
+    admin_only = [c.name for c in build_registry().visible() if c.scope is Scope.ADMIN]
     assert admin_only and all(f"/{name} " not in sent.text for name in admin_only)
 
 
 async def test_start_publishes_every_visible_command_with_its_description(adapter, telegram):
     (call,) = telegram.calls_to("setMyCommands")
     published = {c["command"]: c["description"] for c in call.params["commands"]}
-    expected = {c.name: c.help for c in build_registry().visible("telegram")}
+    expected = {c.name: c.help for c in build_registry().visible()}
     assert published == expected
 
 
@@ -162,9 +162,15 @@ async def test_login_in_a_group_is_refused_with_a_button_opening_the_private_cha
 
 
 def grant_group_for_item_101(core: Core) -> None:
-    with core.services.db() as session:
-        repo.set_access_grant(
-            session, platform="telegram", place_id=str(GROUP), item_id=101, target_id=str(GROUP), created_by="test"
+    with core.services.db.session() as session:
+        places.set_access_grant(
+            session,
+            platform="telegram",
+            place_id=str(GROUP),
+            item_id=101,
+            target_id=str(GROUP),
+            created_by="test",
+            now=datetime.now(UTC),
         )
 
 
@@ -302,15 +308,22 @@ async def test_overlong_line_of_escaped_characters_is_split_without_breaking_an_
 
 
 async def test_user_blocking_the_bot_stops_their_watches(adapter, telegram, core):
-    with core.services.db() as session:
-        user = repo.get_or_create_chat_user(session, platform="telegram", platform_user_id=str(ALICE))
-        repo.add_watch(
-            session, chat_user_id=user.id, auction_id="0x" + "a" * 64, platform="telegram", chat_id=str(ALICE)
+    with core.services.db.session() as session:
+        user = users.get_or_create_chat_user(
+            session, platform="telegram", platform_user_id=str(ALICE), now=datetime.now(UTC)
+        )
+        watches.add_watch(
+            session,
+            chat_user_id=user.id,
+            auction_id="0x" + "a" * 64,
+            platform="telegram",
+            chat_id=str(ALICE),
+            now=datetime.now(UTC),
         )
     telegram.user_blocks_bot(ALICE)
 
     def watch_stopped() -> bool:
-        with core.services.db() as session:
+        with core.services.db.session() as session:
             return not session.exec(select(Watch).where(Watch.active)).all()
 
     await telegram.wait_for(watch_stopped, what="the watch to stop")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from bot.sandbox.auctionity_data import SANDBOX_ALICE_EMAIL, SANDBOX_ALICE_PASSWORD
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
-from storage import repo
+from storage import places, users, watches
 from tests.fakes.telegram_api import BOT_ID
 from tests.support.telegram import ALICE, BOB, GROUP, button, say, settle
 
@@ -18,9 +20,15 @@ OTHER_GROUP = -1009876543210  # someone else's private group, where the bot happ
 
 
 def grant_group(core, group: int = GROUP, item_id: int = 101) -> None:
-    with core.services.db() as session:
-        repo.set_access_grant(
-            session, platform="telegram", place_id=str(group), item_id=item_id, target_id=str(group), created_by="t"
+    with core.services.db.session() as session:
+        places.set_access_grant(
+            session,
+            platform="telegram",
+            place_id=str(group),
+            item_id=item_id,
+            target_id=str(group),
+            created_by="t",
+            now=datetime.now(UTC),
         )
 
 
@@ -32,8 +40,8 @@ async def test_group_admin_cannot_point_verify_setup_at_someone_elses_group(adap
     telegram.set_member(OTHER_GROUP, BOT_ID, "administrator", can_invite_users=True)
     (sent,) = await say(telegram, f"/verify_setup 101 {OTHER_GROUP}", user=BOB, chat=GROUP)
     assert "this group itself" in sent.text
-    with core.services.db() as session:
-        assert repo.access_grants_for_item(session, item_id=101) == []
+    with core.services.db.session() as session:
+        assert places.access_grants_for_item(session, item_id=101) == []
     probes = [c for c in telegram.calls_to("getChatMember") if c.chat_id == OTHER_GROUP]
     assert probes == [], "the reply must not reveal whether the bot is admin in a guessed chat"
 
@@ -192,16 +200,23 @@ async def test_a_group_upgraded_to_a_supergroup_keeps_its_watches_grants_and_set
 
     new_group = -1005555555555
     grant_group(core)
-    with core.services.db() as session:
-        user = repo.get_or_create_chat_user(session, platform="telegram", platform_user_id=str(ALICE))
-        repo.add_watch(
-            session, chat_user_id=user.id, auction_id="0x" + "a" * 64, platform="telegram", chat_id=str(GROUP)
+    with core.services.db.session() as session:
+        user = users.get_or_create_chat_user(
+            session, platform="telegram", platform_user_id=str(ALICE), now=datetime.now(UTC)
+        )
+        watches.add_watch(
+            session,
+            chat_user_id=user.id,
+            auction_id="0x" + "a" * 64,
+            platform="telegram",
+            chat_id=str(GROUP),
+            now=datetime.now(UTC),
         )
     telegram.migrate(GROUP, new_group, user_id=BOB)
     await settle(telegram, chat=new_group)
-    with core.services.db() as session:
-        (grant,) = repo.access_grants_for_item(session, item_id=101)
-        (watch,) = repo.active_watches_for_user(session, chat_user_id=user.id)
+    with core.services.db.session() as session:
+        (grant,) = places.access_grants_for_item(session, item_id=101)
+        (watch,) = watches.active_watches_for_user(session, chat_user_id=user.id)
     assert (grant.place_id, grant.target_id, watch.chat_id) == (str(new_group),) * 3
 
     # An alert queued for the old id before the update arrived still lands, in the new group.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from sqlmodel import select
 
 from bot.messages import Outcome
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
-from storage import repo
+from storage import places
 from storage.models import PurchaseClaim, VerifyAttempt
 
 REGULAR = SAMPLE_PURCHASE_CODES["regular licence, supported"]
@@ -69,7 +70,7 @@ async def test_verify_invalid_code_is_refused_and_counted(chat, services):
     reply = await chat.say("/verify 00000000-0000-0000-0000-000000000000")
     assert reply.outcome is Outcome.ERROR
     assert "not valid" in reply.text
-    with services.db() as session:
+    with services.db.session() as session:
         assert len(session.exec(select(VerifyAttempt).where(VerifyAttempt.ok == False)).all()) == 1  # noqa: E712
 
 
@@ -94,7 +95,7 @@ async def test_verify_rejects_impossible_codes_before_any_upstream_call(
     else:
         assert reply.outcome is Outcome.ERROR
         assert expected in reply.text
-    with services.db() as session:
+    with services.db.session() as session:
         assert session.exec(select(VerifyAttempt)).all() == [], "a shape error must not use up an attempt"
     if before is not None:
         assert cryptogig_sandbox.data.requests.total() == before
@@ -142,7 +143,7 @@ async def test_verify_brute_force_limit_blocks_after_five_failures(chat):
 
 async def test_verify_stores_code_only_hashed_and_encrypted(chat, services, settings):
     await chat.say(f"/verify {REGULAR}")
-    with services.db() as session:
+    with services.db.session() as session:
         claim = session.exec(select(PurchaseClaim)).one()
         assert claim.code_hash != REGULAR and REGULAR not in claim.code_encrypted
         assert services.box.decrypt(claim.code_encrypted) == REGULAR
@@ -160,7 +161,7 @@ async def test_verify_upstream_errors_get_a_polite_reply_and_no_attempt(
     reply = await chat.say(f"/verify {REGULAR}")
     assert reply.outcome is Outcome.ERROR
     assert expected in reply.text
-    with services.db() as session:
+    with services.db.session() as session:
         assert session.exec(select(VerifyAttempt)).all() == []
         assert session.exec(select(PurchaseClaim)).all() == [], "nothing written half-way"
 
@@ -184,15 +185,33 @@ async def test_verify_returns_grants_for_the_item_on_the_same_platform(make_chat
 
     first = await make_chat(user_id="probe").say(f"/verify {EXTENDED}")
     item_id = int(field(first, "Item").rsplit("#", 1)[1].rstrip(")"))
-    with services.db() as session:
-        repo.set_access_grant(
-            session, platform="console", place_id="room", item_id=item_id, target_id="room", created_by="test"
+    with services.db.session() as session:
+        places.set_access_grant(
+            session,
+            platform="console",
+            place_id="room",
+            item_id=item_id,
+            target_id="room",
+            created_by="test",
+            now=datetime.now(UTC),
         )
-        repo.set_access_grant(  # a role in another place: only a /verify run there hands it out
-            session, platform="console", place_id="club", item_id=item_id, target_id="vip", created_by="test"
+        places.set_access_grant(  # a role in another place: only a /verify run there hands it out
+            session,
+            platform="console",
+            place_id="club",
+            item_id=item_id,
+            target_id="vip",
+            created_by="test",
+            now=datetime.now(UTC),
         )
-        repo.set_access_grant(
-            session, platform="discord", place_id="guild", item_id=item_id, target_id="role", created_by="test"
+        places.set_access_grant(
+            session,
+            platform="discord",
+            place_id="guild",
+            item_id=item_id,
+            target_id="role",
+            created_by="test",
+            now=datetime.now(UTC),
         )
     reply = await make_chat(user_id="probe").say(f"/verify {EXTENDED}")
     assert [(g.platform, g.target_id) for g in reply.grants] == [("console", "room")]

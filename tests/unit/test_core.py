@@ -89,13 +89,13 @@ async def test_login_conversation_asks_email_then_secret_password(chat, core):
     assert "email" in first.text.lower() and first.prompt and not first.prompt.secret
     second = await chat.say("alice@sandbox.test")
     assert second.prompt and second.prompt.secret
-    assert core.pending_prompt(Request(platform="console", user_id="alice", chat_id="alice")).secret
+    assert (await core.pending_prompt(Request(platform="console", user_id="alice", chat_id="alice"))).secret
 
 
 async def test_cancel_stops_a_conversation(chat, core):
     await chat.say("/login")
     assert (await chat.say("/cancel")).text == "Cancelled."
-    assert core.pending_prompt(Request(platform="console", user_id="alice", chat_id="alice")) is None
+    assert await core.pending_prompt(Request(platform="console", user_id="alice", chat_id="alice")) is None
 
 
 async def test_conversation_times_out(chat, core):

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from bot import formatting as fmt
+from bot.arguments import parse_when
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -59,7 +60,7 @@ def test_mask_shows_enough_to_recognise_not_to_use():
     ],
 )
 def test_parse_when_accepts_iso_and_short_forms(text, expected):
-    assert fmt.parse_when(text, NOW) == expected
+    assert parse_when(text, NOW) == expected
 
 
 def test_clip_cuts_at_a_word_and_marks_it():

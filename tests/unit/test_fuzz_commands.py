@@ -44,7 +44,7 @@ from bot.config import load_settings
 from bot.core import Core
 from bot.errors import GavelError
 from bot.messages import Reply, Request, split_command
-from bot.registry import ArgKind, Argument, Command, FormField
+from bot.registry import ArgKind, Argument, Command
 from bot.sandbox.auctionity import create_auctionity_app
 from bot.sandbox.auctionity_data import (
     SANDBOX_ALICE_EMAIL,
@@ -56,7 +56,7 @@ from bot.sandbox.auctionity_data import (
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES, SANDBOX_API_KEY, create_cryptogig_app
 from bot.services import Services
 from storage.crypto import SecretBox
-from storage.db import create_db_engine
+from storage.db import Database, create_db_engine
 from tests.hardening import INTERNAL_ERROR, backend, report
 
 EXAMPLES = 2000
@@ -153,13 +153,13 @@ def weighted(*choices: tuple[int, st.SearchStrategy[str]]) -> st.SearchStrategy[
 word = weighted((3, st.sampled_from(POOL)), (1, st.text(max_size=8)), (1, st.integers().map(str)))
 
 
-def value_for(argument: Argument | FormField) -> st.SearchStrategy[str]:
+def value_for(argument: Argument) -> st.SearchStrategy[str]:
     """What to type for one argument or form field: usually a value of its kind (some of them odd), else anything."""
-    if isinstance(argument, FormField):
+    if argument.asked:
         good = st.sampled_from(GOOD_TEXT[argument.name])
     elif argument.kind is ArgKind.AUCTION_ID:
         good = st.sampled_from([*AUCTION_IDS, AUCTION_IDS[0].upper().replace("0X", "0x"), f"<{AUCTION_IDS[1]}>"])
-    elif argument.kind is ArgKind.INTEGER:
+    elif argument.kind in (ArgKind.INTEGER, ArgKind.ITEM_ID, ArgKind.AMOUNT):
         low, high = argument.min_value or 0, argument.max_value or 10**6
         good = st.integers(low - 1, min(high, 200) + 1).map(str) | st.sampled_from([str(high), str(high + 1), "101"])
     elif argument.kind is ArgKind.CODE:
@@ -188,9 +188,9 @@ def words_for(command: Command) -> st.SearchStrategy[list[str]]:
 
 def followups_for(command: Command) -> st.SearchStrategy[list[str]]:
     """Plain messages after the command: a conversation's answers (a form's fields in turn), or chatter."""
-    if not command.form:
+    if not command.asked:
         return st.lists(word, max_size=1)
-    return st.lists(st.one_of(*(value_for(f) for f in command.form)), max_size=len(command.form))
+    return st.lists(st.one_of(*(value_for(f) for f in command.asked)), max_size=len(command.asked))
 
 
 WORDS = {command.name: words_for(command) for command in REGISTRY}
@@ -244,7 +244,7 @@ class Example:
             replace(base, options={a.name: w for a, w in zip(command.args, words, strict=False) if w != "-"}),
         ]
         if self.form is not None:
-            shapes.append(replace(base, form=self.form))
+            shapes.append(replace(base, options=self.form))
         return shapes
 
 
@@ -253,8 +253,8 @@ def examples(draw: st.DrawFn, command: Command) -> Example:
     place = draw(st.sampled_from(PLACES))
     words = draw(WORDS[command.name])
     form = None
-    if command.form:  # what a modal would carry
-        form = dict(zip((f.name for f in command.form), draw(st.tuples(*map(value_for, command.form))), strict=True))
+    if command.asked:  # what a modal would carry
+        form = dict(zip((f.name for f in command.asked), draw(st.tuples(*map(value_for, command.asked))), strict=True))
     return Example(command, place, words, form, draw(FOLLOWUPS[command.name]))
 
 
@@ -314,7 +314,7 @@ class Rig:
             await self._send(request)
             if number == 0:  # after the typed line: a conversation's answers, or chatter
                 for text in example.followups:
-                    await self._send(replace(request, command=None, args=(), options=None, form=None, text=text))
+                    await self._send(replace(request, command=None, args=(), options=None, text=text))
 
     async def _send(self, request: Request) -> None:
         reply = await self.core.handle(request)
@@ -353,7 +353,7 @@ def rig(database_url: str, secret_key: str) -> Iterator[Rig]:
         auctionity=AuctionityClient(
             settings.auctionity_base_url, transport=httpx.ASGITransport(app=auctionity_app), retry_attempts=1
         ),
-        engine=create_db_engine(database_url),
+        db=Database(create_db_engine(database_url)),
         box=SecretBox(secret_key),
     )
     core = Core(REGISTRY, services)
@@ -365,7 +365,7 @@ def rig(database_url: str, secret_key: str) -> Iterator[Rig]:
     async def log_in() -> None:
         for (platform, user), who in LOGGED_IN.items():
             form = dict(zip(("email", "password"), credentials[who], strict=True))
-            request = Request(platform=platform, user_id=user, chat_id=user, command="login", form=form)
+            request = Request(platform=platform, user_id=user, chat_id=user, command="login", options=form)
             reply = await core.handle(request)
             assert reply is not None and reply.title == "Logged in", reply
 
@@ -375,6 +375,7 @@ def rig(database_url: str, secret_key: str) -> Iterator[Rig]:
     finally:
         loop.run_until_complete(services.cryptogig.aclose())
         loop.run_until_complete(services.auctionity.aclose())
+        services.db.close()
         services.engine.dispose()
         loop.close()
 
@@ -388,7 +389,7 @@ def test_any_input_to_any_command_gets_a_reply_within_platform_limits_and_never_
 ) -> None:
     command = REGISTRY.find(name)
     assert command is not None
-    shapes = 4 if command.form else 3
+    shapes = 4 if command.asked else 3
     drawn = 0
 
     @settings(FUZZ_SETTINGS, max_examples=EXAMPLES_PER_COMMAND)
@@ -555,10 +556,10 @@ async def test_an_email_with_a_control_character_is_refused_before_reaching_auct
 
 
 async def test_a_display_name_with_control_characters_is_stored_without_them(chat: Any, services: Any) -> None:
-    from storage import repo
+    from storage import users
 
     name = "Al\x00ice\x1b[31m 🎉"  # PostgreSQL refuses NUL in any text column
     await chat.say("/verify 00000000-0000-0000-0000-000000000000", display_name=name)
-    with services.db() as session:
-        user = repo.find_chat_user(session, platform="console", platform_user_id="alice")
+    with services.db.session() as session:
+        user = users.find_chat_user(session, platform="console", platform_user_id="alice")
     assert user is not None and user.display_name == "Alice[31m 🎉"

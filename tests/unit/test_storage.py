@@ -7,6 +7,7 @@ import os
 import string
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,11 +18,12 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import StatementError
 from sqlmodel import SQLModel, select
 
-from storage import repo
+from storage import auction_states, buttons, claims, key_values, outbox, places, users, watches
+from storage.auction_states import AuctionSnapshot
 from storage.crypto import SecretBox, UndecryptableSecret, generate_key, validate_key
 from storage.db import create_db_engine, session_scope, upgrade, validate_database_url
 from storage.errors import AlreadyClaimed
-from storage.models import AuctionState, ChatUser, Notification, parse_minutes
+from storage.models import AuctionState, ChatUser, Notification, VerifyAttempt, split_minutes
 
 POSTGRES_URL = os.environ.get("GAVEL_TEST_POSTGRES_URL")
 POSTGRES_SKIP = (
@@ -76,7 +78,9 @@ def box() -> SecretBox:
 
 def _user(engine: Engine, name: str, platform: str = "telegram") -> int:
     with session_scope(engine) as session:
-        user = repo.get_or_create_chat_user(session, platform=platform, platform_user_id=name, display_name=name)
+        user = users.get_or_create_chat_user(
+            session, platform=platform, platform_user_id=name, display_name=name, now=NOW
+        )
         assert user.id is not None
         return user.id
 
@@ -94,7 +98,7 @@ def _claim(engine: Engine, user_id: int, code_hash: str = "h" * 64, max_claims: 
     }
     fields.update(changes)
     with session_scope(engine) as session:
-        return repo.claim_purchase(session, **fields)  # type: ignore[arg-type]
+        return claims.claim_purchase(session, **fields)  # type: ignore[arg-type]
 
 
 # --- crypto -----------------------------------------------------------------------------------------
@@ -205,14 +209,14 @@ def test_in_memory_sqlite_is_one_database_shared_by_every_session() -> None:
     upgrade(engine)
     _user(engine, "alice")
     with session_scope(engine) as session:
-        assert repo.find_chat_user(session, platform="telegram", platform_user_id="alice") is not None
+        assert users.find_chat_user(session, platform="telegram", platform_user_id="alice") is not None
     engine.dispose()
 
 
 def test_session_scope_commits_on_success_and_rolls_back_on_error(engine: Engine) -> None:
     _user(engine, "kept")
     with pytest.raises(RuntimeError), session_scope(engine) as session:
-        repo.get_or_create_chat_user(session, platform="telegram", platform_user_id="dropped")
+        users.get_or_create_chat_user(session, platform="telegram", platform_user_id="dropped", now=NOW)
         raise RuntimeError("boom")
     with session_scope(engine) as session:
         names = set(session.exec(select(ChatUser.platform_user_id)))
@@ -221,25 +225,29 @@ def test_session_scope_commits_on_success_and_rolls_back_on_error(engine: Engine
 
 def test_objects_stay_readable_after_the_scope_commits(engine: Engine) -> None:
     with session_scope(engine) as session:
-        user = repo.get_or_create_chat_user(session, platform="discord", platform_user_id="42", display_name="Ann")
+        user = users.get_or_create_chat_user(
+            session, platform="discord", platform_user_id="42", display_name="Ann", now=NOW
+        )
     assert user.display_name == "Ann"
 
 
 def test_timestamps_come_back_as_aware_utc_whatever_zone_they_went_in(engine: Engine) -> None:
     paris = timezone(timedelta(hours=1))
     with session_scope(engine) as session:
-        session.add(AuctionState(auction_id=AUCTION_A, end_date=datetime(2026, 3, 1, 13, 0, tzinfo=paris)))
+        session.add(
+            AuctionState(auction_id=AUCTION_A, end_date=datetime(2026, 3, 1, 13, 0, tzinfo=paris), updated_at=NOW)
+        )
     with session_scope(engine) as session:
-        state = repo.get_auction_states(session, auction_ids=[AUCTION_A])[AUCTION_A]
+        state = auction_states.load_snapshots(session, auction_ids=[AUCTION_A])[AUCTION_A]
     assert state.end_date == datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     assert state.end_date is not None and state.end_date.tzinfo == UTC
-    assert state.updated_at.tzinfo == UTC
+    assert state.updated_at is not None and state.updated_at.tzinfo == UTC
 
 
 def test_naive_datetimes_are_refused(engine: Engine) -> None:
     user_id = _user(engine, "alice")
     with pytest.raises(StatementError, match="naive datetime"), session_scope(engine) as session:
-        repo.record_verify_attempt(session, chat_user_id=user_id, ok=False, at=datetime(2026, 1, 1))
+        claims.record_verify_attempt(session, chat_user_id=user_id, ok=False, at=datetime(2026, 1, 1))
 
 
 # --- chat users -------------------------------------------------------------------------------------
@@ -247,10 +255,14 @@ def test_naive_datetimes_are_refused(engine: Engine) -> None:
 
 def test_get_or_create_chat_user_returns_the_same_user_and_keeps_the_display_name_current(engine: Engine) -> None:
     with session_scope(engine) as session:
-        first = repo.get_or_create_chat_user(session, platform="telegram", platform_user_id="1", display_name="A")
+        first = users.get_or_create_chat_user(
+            session, platform="telegram", platform_user_id="1", display_name="A", now=NOW
+        )
     with session_scope(engine) as session:
-        again = repo.get_or_create_chat_user(session, platform="telegram", platform_user_id="1", display_name="B")
-        unchanged = repo.get_or_create_chat_user(session, platform="telegram", platform_user_id="1")
+        again = users.get_or_create_chat_user(
+            session, platform="telegram", platform_user_id="1", display_name="B", now=NOW
+        )
+        unchanged = users.get_or_create_chat_user(session, platform="telegram", platform_user_id="1", now=NOW)
     assert first.id == again.id == unchanged.id
     assert unchanged.display_name == "B"
 
@@ -262,9 +274,9 @@ def test_the_same_user_id_on_two_platforms_is_two_chat_users(engine: Engine) -> 
 def test_set_auctionity_user_id_is_remembered(engine: Engine) -> None:
     user_id = _user(engine, "alice")
     with session_scope(engine) as session:
-        repo.set_auctionity_user_id(session, chat_user_id=user_id, auctionity_user_id="16fd2706-8baf")
+        users.set_auctionity_user_id(session, chat_user_id=user_id, auctionity_user_id="16fd2706-8baf")
     with session_scope(engine) as session:
-        user = repo.get_chat_user(session, chat_user_id=user_id)
+        user = session.get(ChatUser, user_id)
     assert user is not None and user.auctionity_user_id == "16fd2706-8baf"
 
 
@@ -278,7 +290,7 @@ def test_same_user_verifying_again_refreshes_their_claim(engine: Engine) -> None
     again = _claim(engine, alice, license="extended", supported_until=later, now=later)
     assert again.id == first.id
     with session_scope(engine) as session:
-        (claim,) = repo.claims_for_user(session, chat_user_id=alice)
+        (claim,) = claims.claims_for_user(session, chat_user_id=alice)
     assert (claim.license, claim.supported_until, claim.verified_at) == ("extended", later, later)
 
 
@@ -289,7 +301,7 @@ def test_verify_rejects_code_claimed_by_another_user(engine: Engine) -> None:
         _claim(engine, bob)
     assert caught.value.max_claims == 1  # storage says what happened; bot.errors.user_message words it
     with session_scope(engine) as session:
-        assert repo.claims_for_user(session, chat_user_id=bob) == []
+        assert claims.claims_for_user(session, chat_user_id=bob) == []
 
 
 def test_max_claims_two_lets_two_users_claim_a_code_and_refuses_a_third(engine: Engine) -> None:
@@ -306,7 +318,7 @@ def test_a_refused_claim_leaves_the_transaction_usable(engine: Engine) -> None:
     _claim(engine, alice)
     with session_scope(engine) as session:
         with pytest.raises(AlreadyClaimed):
-            repo.claim_purchase(
+            claims.claim_purchase(
                 session,
                 chat_user_id=bob,
                 code_hash="h" * 64,
@@ -316,17 +328,18 @@ def test_a_refused_claim_leaves_the_transaction_usable(engine: Engine) -> None:
                 supported_until=None,
                 now=NOW,
             )
-        repo.record_verify_attempt(session, chat_user_id=bob, ok=False, at=NOW)
+        claims.record_verify_attempt(session, chat_user_id=bob, ok=False, at=NOW)
     with session_scope(engine) as session:
-        assert repo.failed_attempts_since(session, chat_user_id=bob, since=NOW) == [NOW]
+        attempts = session.exec(select(VerifyAttempt).where(VerifyAttempt.chat_user_id == bob)).all()
+        assert [(a.at, a.ok) for a in attempts] == [(NOW, False)]
 
 
 def test_a_revoked_claim_frees_its_place_for_another_user(engine: Engine) -> None:
     alice, bob = _user(engine, "alice"), _user(engine, "bob")
     claim = _claim(engine, alice)
     with session_scope(engine) as session:
-        assert repo.revoke_claim(session, claim_id=claim.id, at=NOW)
-        assert not repo.revoke_claim(session, claim_id=claim.id, at=NOW)
+        assert claims.revoke_claim(session, claim_id=claim.id, at=NOW)
+        assert not claims.revoke_claim(session, claim_id=claim.id, at=NOW)
     assert _claim(engine, bob).slot == 1
     with pytest.raises(AlreadyClaimed):
         _claim(engine, alice)  # alice's old claim cannot come back while bob holds the only place
@@ -361,7 +374,7 @@ def test_concurrent_claims_from_two_threads_let_exactly_one_win(engine: Engine, 
     users = [_user(engine, "alice"), _user(engine, "bob")]
     assert _race_claims(engine, users, f"{round_number:064d}", max_claims=1) == ["won", "refused"]
     with session_scope(engine) as session:
-        assert sum(len(repo.claims_for_user(session, chat_user_id=u)) for u in users) == 1
+        assert sum(len(claims.claims_for_user(session, chat_user_id=u)) for u in users) == 1
 
 
 @pytest.mark.parametrize("round_number", range(3))
@@ -376,7 +389,7 @@ def test_no_plaintext_purchase_code_in_the_sqlite_files_after_a_claim(sqlite_pat
     alice = _user(engine, "alice")
     _claim(engine, alice, code_hash=box.keyed_hash(code), code_encrypted=box.encrypt(code))
     with session_scope(engine) as session:
-        (claim,) = repo.claims_for_user(session, chat_user_id=alice)
+        (claim,) = claims.claims_for_user(session, chat_user_id=alice)
     assert box.decrypt(claim.code_encrypted) == code
     engine.dispose()
     written = b"".join(p.read_bytes() for p in sqlite_path.parent.glob(sqlite_path.name + "*"))
@@ -384,69 +397,77 @@ def test_no_plaintext_purchase_code_in_the_sqlite_files_after_a_claim(sqlite_pat
     assert code.encode() not in written
 
 
-# --- verify attempts --------------------------------------------------------------------------------
-
-
-def test_failed_attempts_since_lists_only_failures_in_the_window_oldest_first(engine: Engine) -> None:
-    alice, bob = _user(engine, "alice"), _user(engine, "bob")
-    with session_scope(engine) as session:
-        for minutes_ago, ok in [(1, False), (30, False), (5, True), (3, False)]:
-            repo.record_verify_attempt(session, chat_user_id=alice, ok=ok, at=NOW - timedelta(minutes=minutes_ago))
-        repo.record_verify_attempt(session, chat_user_id=bob, ok=False, at=NOW)
-    with session_scope(engine) as session:
-        failures = repo.failed_attempts_since(session, chat_user_id=alice, since=NOW - timedelta(minutes=15))
-    assert failures == [NOW - timedelta(minutes=3), NOW - timedelta(minutes=1)]
-
-
 # --- access grants and Auctionity logins ------------------------------------------------------------
 
 
 def test_set_access_grant_replaces_the_target_for_the_same_place_and_item(engine: Engine) -> None:
     with session_scope(engine) as session:
-        first = repo.set_access_grant(
-            session, platform="discord", place_id="g1", item_id=7, target_id="role-a", created_by="admin"
+        first = places.set_access_grant(
+            session,
+            platform="discord",
+            place_id="g1",
+            item_id=7,
+            target_id="role-a",
+            created_by="admin",
+            now=NOW,
         )
-        repo.set_access_grant(
-            session, platform="telegram", place_id="-100", item_id=7, target_id="-100", created_by="x"
+        places.set_access_grant(
+            session,
+            platform="telegram",
+            place_id="-100",
+            item_id=7,
+            target_id="-100",
+            created_by="x",
+            now=NOW,
         )
     with session_scope(engine) as session:
-        second = repo.set_access_grant(
-            session, platform="discord", place_id="g1", item_id=7, target_id="role-b", created_by="admin2"
+        second = places.set_access_grant(
+            session,
+            platform="discord",
+            place_id="g1",
+            item_id=7,
+            target_id="role-b",
+            created_by="admin2",
+            now=NOW,
         )
     assert second.id == first.id
     with session_scope(engine) as session:
-        grants = repo.access_grants_for_item(session, item_id=7)
-        discord_only = repo.access_grants_for_item(session, item_id=7, platform="discord")
-        in_place = repo.access_grants_for_place(session, platform="discord", place_id="g1")
+        grants = places.access_grants_for_item(session, item_id=7)
+        discord_only = places.access_grants_for_item(session, item_id=7, platform="discord")
+        in_place = places.access_grants_for_place(session, platform="discord", place_id="g1")
     assert [(g.platform, g.target_id) for g in grants] == [("discord", "role-b"), ("telegram", "-100")]
     assert [g.target_id for g in discord_only] == [g.target_id for g in in_place] == ["role-b"]
 
 
 def test_remove_access_grant_says_whether_there_was_one(engine: Engine) -> None:
     with session_scope(engine) as session:
-        repo.set_access_grant(session, platform="discord", place_id="g1", item_id=7, target_id="r", created_by="a")
+        places.set_access_grant(
+            session, platform="discord", place_id="g1", item_id=7, target_id="r", created_by="a", now=NOW
+        )
     with session_scope(engine) as session:
-        assert repo.remove_access_grant(session, platform="discord", place_id="g1", item_id=7)
-        assert not repo.remove_access_grant(session, platform="discord", place_id="g1", item_id=7)
-        assert repo.access_grants_for_item(session, item_id=7) == []
+        assert places.remove_access_grant(session, platform="discord", place_id="g1", item_id=7)
+        assert not places.remove_access_grant(session, platform="discord", place_id="g1", item_id=7)
+        assert places.access_grants_for_item(session, item_id=7) == []
 
 
 def test_saving_an_auctionity_login_replaces_the_previous_one_and_logout_deletes_it(engine: Engine) -> None:
     alice = _user(engine, "alice")
     expires = NOW + timedelta(hours=1)
     with session_scope(engine) as session:
-        repo.save_auctionity_session(session, chat_user_id=alice, email="a@x.io", token_encrypted="t1", expires_at=None)
-    with session_scope(engine) as session:
-        repo.save_auctionity_session(
-            session, chat_user_id=alice, email="b@x.io", token_encrypted="t2", expires_at=expires
+        users.save_auctionity_session(
+            session, chat_user_id=alice, email="a@x.io", token_encrypted="t1", expires_at=None, now=NOW
         )
     with session_scope(engine) as session:
-        login = repo.get_auctionity_session(session, chat_user_id=alice)
+        users.save_auctionity_session(
+            session, chat_user_id=alice, email="b@x.io", token_encrypted="t2", expires_at=expires, now=NOW
+        )
+    with session_scope(engine) as session:
+        login = users.get_auctionity_session(session, chat_user_id=alice)
         assert login is not None
         assert (login.email, login.token_encrypted, login.expires_at) == ("b@x.io", "t2", expires)
-        assert repo.delete_auctionity_session(session, chat_user_id=alice)
-        assert not repo.delete_auctionity_session(session, chat_user_id=alice)
-        assert repo.get_auctionity_session(session, chat_user_id=alice) is None
+        assert users.delete_auctionity_session(session, chat_user_id=alice)
+        assert not users.delete_auctionity_session(session, chat_user_id=alice)
+        assert users.get_auctionity_session(session, chat_user_id=alice) is None
 
 
 # --- watches and auction state ----------------------------------------------------------------------
@@ -455,92 +476,111 @@ def test_saving_an_auctionity_login_replaces_the_previous_one_and_logout_deletes
 def test_add_watch_lowercases_the_id_and_reactivates_and_retargets_an_old_watch(engine: Engine) -> None:
     alice = _user(engine, "alice")
     with session_scope(engine) as session:
-        first = repo.add_watch(
+        first = watches.add_watch(
             session,
             chat_user_id=alice,
             auction_id=f"  {AUCTION_A_UPPERCASE} ",
             platform="telegram",
             chat_id="1",
             remind_minutes=[10, 60],
+            now=NOW,
         )
         assert first.auction_id == AUCTION_A
         assert first.remind_minutes == "60,10"
-        assert repo.deactivate_watch(session, chat_user_id=alice, auction_id=AUCTION_A)
-        assert not repo.deactivate_watch(session, chat_user_id=alice, auction_id=AUCTION_A)
-        assert repo.active_watches_for_user(session, chat_user_id=alice) == []
+        assert watches.deactivate_watch(session, chat_user_id=alice, auction_id=AUCTION_A)
+        assert not watches.deactivate_watch(session, chat_user_id=alice, auction_id=AUCTION_A)
+        assert watches.active_watches_for_user(session, chat_user_id=alice) == []
     with session_scope(engine) as session:
-        again = repo.add_watch(
-            session, chat_user_id=alice, auction_id=AUCTION_A, platform="discord", chat_id="dm-9", remind_minutes="15"
+        again = watches.add_watch(
+            session,
+            chat_user_id=alice,
+            auction_id=AUCTION_A,
+            platform="discord",
+            chat_id="dm-9",
+            remind_minutes="15",
+            now=NOW,
         )
     assert again.id == first.id
     assert (again.platform, again.chat_id, again.reminder_minutes, again.active) == ("discord", "dm-9", [15], True)
 
 
-def test_active_watches_by_auction_groups_each_auctions_watchers_with_their_users(engine: Engine) -> None:
+def test_watcher_rows_group_each_auctions_active_watchers_with_their_users(engine: Engine) -> None:
     alice, bob = _user(engine, "alice"), _user(engine, "bob")
     with session_scope(engine) as session:
         for user_id, auction_id in [(alice, AUCTION_A), (bob, AUCTION_A), (alice, AUCTION_B), (bob, AUCTION_C)]:
-            repo.add_watch(
-                session, chat_user_id=user_id, auction_id=auction_id, platform="telegram", chat_id=str(user_id)
+            watches.add_watch(
+                session,
+                chat_user_id=user_id,
+                auction_id=auction_id,
+                platform="telegram",
+                chat_id=str(user_id),
+                now=NOW,
             )
-        repo.deactivate_watch(session, chat_user_id=bob, auction_id=AUCTION_C)
+        watches.deactivate_watch(session, chat_user_id=bob, auction_id=AUCTION_C)
     with session_scope(engine) as session:
-        found = repo.active_watches_by_auction(session, auction_ids=[AUCTION_A_UPPERCASE, AUCTION_B, AUCTION_C])
+        found = watches.watcher_rows_by_auction(session, auction_ids=[AUCTION_A_UPPERCASE, AUCTION_B, AUCTION_C])
     assert sorted(found) == [AUCTION_A, AUCTION_B]
-    assert [(w.chat_user_id, u.platform_user_id) for w, u in found[AUCTION_A]] == [(alice, "alice"), (bob, "bob")]
-    assert [u.platform_user_id for _, u in found[AUCTION_B]] == ["alice"]
+    assert [(w.chat_user_id, w.platform_user_id) for w in found[AUCTION_A]] == [(alice, "alice"), (bob, "bob")]
+    assert [w.platform_user_id for w in found[AUCTION_B]] == ["alice"]
 
 
-def test_watched_auction_ids_due_are_distinct_and_skip_ended_not_yet_due_and_unwatched_auctions(engine: Engine) -> None:
+def test_due_auctions_are_distinct_and_skip_ended_not_yet_due_and_unwatched_auctions(engine: Engine) -> None:
     alice, bob = _user(engine, "alice"), _user(engine, "bob")
     auctions = {name: "0x" + name * 64 for name in "defgh"}
     with session_scope(engine) as session:
         for user_id in (alice, bob):
             for auction_id in auctions.values():
-                repo.add_watch(session, chat_user_id=user_id, auction_id=auction_id, platform="telegram", chat_id="1")
-        repo.add_watch(session, chat_user_id=alice, auction_id=AUCTION_A, platform="telegram", chat_id="1")
-        repo.deactivate_watch(session, chat_user_id=alice, auction_id=AUCTION_A)  # nobody watches A any more
-        for state in [
-            AuctionState(auction_id=auctions["e"], next_poll_at=NOW - timedelta(seconds=5)),  # overdue
-            AuctionState(auction_id=auctions["f"], next_poll_at=NOW + timedelta(seconds=5)),  # not yet
-            AuctionState(auction_id=auctions["g"], next_poll_at=NOW - timedelta(hours=1), ended=True),  # over
-            AuctionState(auction_id=auctions["h"], next_poll_at=None),  # never scheduled
-            AuctionState(auction_id=AUCTION_A, next_poll_at=NOW - timedelta(hours=1)),
-        ]:
-            repo.save_auction_state(session, state)
+                watches.add_watch(
+                    session,
+                    chat_user_id=user_id,
+                    auction_id=auction_id,
+                    platform="telegram",
+                    chat_id="1",
+                    now=NOW,
+                )
+        watches.add_watch(session, chat_user_id=alice, auction_id=AUCTION_A, platform="telegram", chat_id="1", now=NOW)
+        watches.deactivate_watch(session, chat_user_id=alice, auction_id=AUCTION_A)  # nobody watches A any more
+        auction_states.save_snapshots(
+            session,
+            inserts=[
+                AuctionSnapshot(auctions["e"], next_poll_at=NOW - timedelta(seconds=5), updated_at=NOW),  # overdue
+                AuctionSnapshot(auctions["f"], next_poll_at=NOW + timedelta(seconds=5), updated_at=NOW),  # not yet
+                AuctionSnapshot(auctions["g"], next_poll_at=NOW - timedelta(hours=1), ended=True, updated_at=NOW),
+                AuctionSnapshot(auctions["h"], next_poll_at=None, updated_at=NOW),  # never scheduled
+                AuctionSnapshot(AUCTION_A, next_poll_at=NOW - timedelta(hours=1), updated_at=NOW),
+            ],
+        )
     with session_scope(engine) as session:
-        due = repo.watched_auction_ids_due(session, now=NOW)
-        first_two = repo.watched_auction_ids_due(session, now=NOW, limit=2)
-    # "d" has no state yet and "h" no next poll: both come first, then the overdue "e".
-    assert due == [auctions["d"], auctions["h"], auctions["e"]]
-    assert first_two == due[:2]
+        due = {d.auction_id: d for d in auction_states.due_auctions(session, now=NOW)}
+    # "d" has no state yet, "h" no next poll, "e" is overdue; "f" is not due, "g" is over, nobody watches A.
+    assert sorted(due) == [auctions["d"], auctions["e"], auctions["h"]]
+    assert due[auctions["d"]].snapshot is None
+    assert due[auctions["e"]].snapshot is not None and due[auctions["e"]].remind_minutes == frozenset({""})
 
 
 def test_deactivate_watches_for_chat_stops_only_that_chats_active_watches(engine: Engine) -> None:
     alice = _user(engine, "alice")
     with session_scope(engine) as session:
-        repo.add_watch(session, chat_user_id=alice, auction_id=AUCTION_A, platform="telegram", chat_id="1")
-        repo.add_watch(session, chat_user_id=alice, auction_id=AUCTION_B, platform="telegram", chat_id="1")
-        repo.add_watch(session, chat_user_id=alice, auction_id=AUCTION_C, platform="discord", chat_id="1")
-        repo.deactivate_watch(session, chat_user_id=alice, auction_id=AUCTION_B)
+        watches.add_watch(session, chat_user_id=alice, auction_id=AUCTION_A, platform="telegram", chat_id="1", now=NOW)
+        watches.add_watch(session, chat_user_id=alice, auction_id=AUCTION_B, platform="telegram", chat_id="1", now=NOW)
+        watches.add_watch(session, chat_user_id=alice, auction_id=AUCTION_C, platform="discord", chat_id="1", now=NOW)
+        watches.deactivate_watch(session, chat_user_id=alice, auction_id=AUCTION_B)
     with session_scope(engine) as session:
-        assert repo.deactivate_watches_for_chat(session, platform="telegram", chat_id="1") == 1
+        assert watches.deactivate_watches_for_chat(session, platform="telegram", chat_id="1") == 1
     with session_scope(engine) as session:
-        assert [w.auction_id for w in repo.active_watches_for_user(session, chat_user_id=alice)] == [AUCTION_C]
-        assert repo.deactivate_watches_for_auction(session, auction_id=AUCTION_C) == 1
+        assert [w.auction_id for w in watches.active_watches_for_user(session, chat_user_id=alice)] == [AUCTION_C]
 
 
-def test_save_auction_state_inserts_then_updates_one_row_per_auction(engine: Engine) -> None:
+def test_save_snapshots_inserts_then_updates_one_row_per_auction(engine: Engine) -> None:
     with session_scope(engine) as session:
-        repo.save_auction_state(session, AuctionState(auction_id=AUCTION_A_UPPERCASE, bid_count=1))
+        first = AuctionSnapshot(AUCTION_A_UPPERCASE, bid_count=1, updated_at=NOW)
+        auction_states.save_snapshots(session, inserts=[first])
     with session_scope(engine) as session:
-        state = repo.get_auction_states(session, auction_ids=[AUCTION_A])[AUCTION_A]
-        state.bid_count = 2
-        state.top_amount = 10**15
-        state.last_bid_id = "0x" + "d" * 64
-        repo.save_auction_state(session, state)
+        state = auction_states.load_snapshots(session, auction_ids=[AUCTION_A])[AUCTION_A]
+        changed = replace(state, bid_count=2, top_amount=10**15, last_bid_id="0x" + "d" * 64)
+        auction_states.save_snapshots(session, updates=[changed])
     with session_scope(engine) as session:
-        states = repo.get_auction_states(session, auction_ids=[AUCTION_A, AUCTION_B])
+        states = auction_states.load_snapshots(session, auction_ids=[AUCTION_A, AUCTION_B])
     assert list(states) == [AUCTION_A]
     assert (states[AUCTION_A].bid_count, states[AUCTION_A].top_amount) == (2, 10**15)
 
@@ -549,7 +589,7 @@ def test_save_auction_state_inserts_then_updates_one_row_per_auction(engine: Eng
 
 
 def _enqueue(session, key: str, *, now: datetime = NOW, chat_user_id: int | None = None) -> bool:
-    return repo.enqueue_notification(
+    return outbox.enqueue_notification(
         session,
         dedupe_key=key,
         platform="telegram",
@@ -561,17 +601,21 @@ def _enqueue(session, key: str, *, now: datetime = NOW, chat_user_id: int | None
     )
 
 
+def _find(session, key: str) -> Notification | None:
+    return session.exec(select(Notification).where(Notification.dedupe_key == key)).first()
+
+
 def test_enqueueing_a_duplicate_dedupe_key_returns_false_and_keeps_the_transaction_usable(engine: Engine) -> None:
     alice = _user(engine, "alice")
     with session_scope(engine) as session:
         assert _enqueue(session, f"outbid:{AUCTION_A}:1:{alice}", chat_user_id=alice)
         assert not _enqueue(session, f"outbid:{AUCTION_A}:1:{alice}", chat_user_id=alice)
-        repo.save_auction_state(session, AuctionState(auction_id=AUCTION_A, bid_count=1))
+        auction_states.save_snapshots(session, inserts=[AuctionSnapshot(AUCTION_A, bid_count=1, updated_at=NOW)])
     with session_scope(engine) as session:
         assert not _enqueue(session, f"outbid:{AUCTION_A}:1:{alice}")
-        assert repo.count_notifications(session) == 1
-        assert repo.get_auction_states(session, auction_ids=[AUCTION_A])[AUCTION_A].bid_count == 1
-        stored = repo.find_notification(session, dedupe_key=f"outbid:{AUCTION_A}:1:{alice}")
+        assert outbox.count_notifications(session) == 1
+        assert auction_states.load_snapshots(session, auction_ids=[AUCTION_A])[AUCTION_A].bid_count == 1
+        stored = _find(session, f"outbid:{AUCTION_A}:1:{alice}")
     assert stored is not None and stored.payload == '{"text": "message outbid:' + AUCTION_A + f':1:{alice}"}}'
 
 
@@ -586,41 +630,41 @@ def test_due_notifications_are_the_unsent_due_ones_oldest_first(engine: Engine) 
         _enqueue(session, "second", now=NOW - timedelta(minutes=1))
         _enqueue(session, "first", now=NOW - timedelta(minutes=2))
         _enqueue(session, "sent", now=NOW - timedelta(minutes=3))
-        sent = repo.find_notification(session, dedupe_key="sent")
+        sent = _find(session, "sent")
         assert sent is not None and sent.id is not None
-        repo.mark_notification_sent(session, notification_id=sent.id, at=NOW)
+        outbox.mark_notification_sent(session, notification_id=sent.id, at=NOW)
     with session_scope(engine) as session:
-        assert [n.dedupe_key for n in repo.due_notifications(session, now=NOW)] == ["first", "second"]
-        assert [n.dedupe_key for n in repo.due_notifications(session, now=NOW, limit=1)] == ["first"]
+        assert [n.dedupe_key for n in outbox.due_notifications(session, now=NOW)] == ["first", "second"]
+        assert [n.dedupe_key for n in outbox.due_notifications(session, now=NOW, limit=1)] == ["first"]
 
 
 def test_a_failed_send_is_retried_later_and_a_given_up_one_never_again(engine: Engine) -> None:
     with session_scope(engine) as session:
         _enqueue(session, "flaky")
         _enqueue(session, "hopeless")
-        ids = {n.dedupe_key: n.id for n in repo.due_notifications(session, now=NOW)}
+        ids = {n.dedupe_key: n.id for n in outbox.due_notifications(session, now=NOW)}
     retry_at = NOW + timedelta(seconds=30)
     with session_scope(engine) as session:
-        assert repo.mark_notification_failed(
+        assert outbox.mark_notification_failed(
             session, notification_id=ids["flaky"], error="timeout " * 100, next_attempt_at=retry_at, give_up=False
         )
-        repo.mark_notification_failed(
+        outbox.mark_notification_failed(
             session, notification_id=ids["hopeless"], error="chat not found", next_attempt_at=retry_at, give_up=True
         )
-        assert not repo.mark_notification_sent(session, notification_id=999_999, at=NOW)
+        assert not outbox.mark_notification_sent(session, notification_id=999_999, at=NOW)
     with session_scope(engine) as session:
-        assert repo.due_notifications(session, now=NOW) == []
-        (flaky,) = repo.due_notifications(session, now=retry_at)
+        assert outbox.due_notifications(session, now=NOW) == []
+        (flaky,) = outbox.due_notifications(session, now=retry_at)
         assert (flaky.dedupe_key, flaky.attempts, len(flaky.last_error or "")) == ("flaky", 1, 500)
-        repo.mark_notification_sent(session, notification_id=ids["flaky"], at=retry_at)
+        outbox.mark_notification_sent(session, notification_id=ids["flaky"], at=retry_at)
     with session_scope(engine) as session:
         stored = session.get(Notification, ids["flaky"])
         assert stored is not None and (stored.attempts, stored.sent_at) == (2, retry_at)
-        assert repo.due_notifications(session, now=retry_at + timedelta(days=1)) == []
-        assert repo.count_notifications(session, sent=True) == 1
-        assert repo.count_notifications(session, sent=False, gave_up=True) == 1
-        assert repo.count_notifications(session, kind="outbid", gave_up=False) == 1
-        assert repo.count_notifications(session, kind="won") == 0
+        assert outbox.due_notifications(session, now=retry_at + timedelta(days=1)) == []
+        assert outbox.count_notifications(session, sent=True) == 1
+        assert outbox.count_notifications(session, sent=False, gave_up=True) == 1
+        assert outbox.count_notifications(session, kind="outbid", gave_up=False) == 1
+        assert outbox.count_notifications(session, kind="won") == 0
 
 
 # --- button tokens and key-values -------------------------------------------------------------------
@@ -629,11 +673,11 @@ def test_a_failed_send_is_retried_later_and_a_given_up_one_never_again(engine: E
 def test_button_tokens_are_short_url_safe_and_reused_for_the_same_command(engine: Engine) -> None:
     command = f"bid {AUCTION_A} 150"
     with session_scope(engine) as session:
-        token = repo.store_button_command(session, command=command, now=NOW)
-        other = repo.store_button_command(session, command="watch " + AUCTION_A, now=NOW)
+        token = buttons.store_button_command(session, command=command, now=NOW)
+        other = buttons.store_button_command(session, command="watch " + AUCTION_A, now=NOW)
     with session_scope(engine) as session:
-        assert repo.store_button_command(session, command=command, now=NOW) == token
-        assert repo.resolve_button_token(session, token=token) == command
+        assert buttons.store_button_command(session, command=command, now=NOW) == token
+        assert buttons.resolve_button_token(session, token=token) == command
     assert token != other
     assert len(token) <= 16 and len(token.encode()) <= 16
     assert set(token) <= set(string.ascii_letters + string.digits + "-_")
@@ -643,33 +687,33 @@ def test_button_tokens_survive_a_restart(sqlite_path: Path) -> None:
     url = f"sqlite:///{sqlite_path}"
     first = create_db_engine(url)
     with session_scope(first) as session:
-        token = repo.store_button_command(session, command="items", now=NOW)
+        token = buttons.store_button_command(session, command="items", now=NOW)
     first.dispose()
     second = create_db_engine(url)
     with session_scope(second) as session:
-        assert repo.resolve_button_token(session, token=token) == "items"
+        assert buttons.resolve_button_token(session, token=token) == "items"
     second.dispose()
 
 
 @pytest.mark.parametrize("token", ["", "nope", "x" * 17])
 def test_an_unknown_button_token_resolves_to_none(engine: Engine, token: str) -> None:
     with session_scope(engine) as session:
-        assert repo.resolve_button_token(session, token=token) is None
+        assert buttons.resolve_button_token(session, token=token) is None
 
 
 def test_set_value_stores_and_overwrites_small_bot_state(engine: Engine) -> None:
     with session_scope(engine) as session:
-        assert repo.get_value(session, key="discord_tree_hash") is None
-        repo.set_value(session, key="discord_tree_hash", value="abc")
+        assert key_values.get_value(session, key="discord_tree_hash") is None
+        key_values.set_value(session, key="discord_tree_hash", value="abc")
     with session_scope(engine) as session:
-        repo.set_value(session, key="discord_tree_hash", value="def")
+        key_values.set_value(session, key="discord_tree_hash", value="def")
     with session_scope(engine) as session:
-        assert repo.get_value(session, key="discord_tree_hash") == "def"
+        assert key_values.get_value(session, key="discord_tree_hash") == "def"
 
 
 @given(st.lists(st.integers(min_value=-5, max_value=10_000)))
 def test_reminder_minutes_parse_to_positive_distinct_minutes_largest_first(minutes: list[int]) -> None:
-    parsed = parse_minutes(",".join(map(str, minutes)))
+    parsed = split_minutes(",".join(map(str, minutes)))
     assert parsed == sorted({m for m in minutes if m > 0}, reverse=True)
 
 
@@ -679,53 +723,56 @@ def test_reminder_minutes_parse_to_positive_distinct_minutes_largest_first(minut
 def test_platform_user_ids_maps_chat_user_ids_and_leaves_out_unknown_ones(engine: Engine) -> None:
     alice, bob = _user(engine, "alice"), _user(engine, "bob", platform="discord")
     with session_scope(engine) as session:
-        assert repo.platform_user_ids(session, chat_user_ids=[alice, bob, 999_999]) == {alice: "alice", bob: "bob"}
-        assert repo.platform_user_ids(session, chat_user_ids=[]) == {}
+        assert users.platform_user_ids(session, chat_user_ids=[alice, bob, 999_999]) == {alice: "alice", bob: "bob"}
+        assert users.platform_user_ids(session, chat_user_ids=[]) == {}
 
 
 def test_watcher_rows_by_auction_gives_plain_rows_with_each_watchers_ids(engine: Engine) -> None:
     alice = _user(engine, "alice")
     with session_scope(engine) as session:
-        repo.set_auctionity_user_id(session, chat_user_id=alice, auctionity_user_id="auc-alice")
-        repo.add_watch(
-            session, chat_user_id=alice, auction_id=AUCTION_A, platform="telegram", chat_id="5", remind_minutes="10"
+        users.set_auctionity_user_id(session, chat_user_id=alice, auctionity_user_id="auc-alice")
+        watches.add_watch(
+            session,
+            chat_user_id=alice,
+            auction_id=AUCTION_A,
+            platform="telegram",
+            chat_id="5",
+            remind_minutes="10",
+            now=NOW,
         )
     with session_scope(engine) as session:
-        rows = repo.watcher_rows_by_auction(session, auction_ids=[AUCTION_A_UPPERCASE, AUCTION_B])
+        rows = watches.watcher_rows_by_auction(session, auction_ids=[AUCTION_A_UPPERCASE, AUCTION_B])
     assert list(rows) == [AUCTION_A]
     (row,) = rows[AUCTION_A]
-    assert {key: row[key] for key in ("chat_user_id", "platform", "chat_id", "remind_minutes")} == {
-        "chat_user_id": alice,
-        "platform": "telegram",
-        "chat_id": "5",
-        "remind_minutes": "10",
-    }
-    assert (row["platform_user_id"], row["auctionity_user_id"]) == ("alice", "auc-alice")
+    assert (row.chat_user_id, row.platform, row.chat_id, row.remind_minutes) == (alice, "telegram", "5", "10")
+    assert (row.platform_user_id, row.auctionity_user_id) == ("alice", "auc-alice")
 
 
 def test_ended_auctions_watched_after_their_last_state_are_owed_a_result(engine: Engine) -> None:
     alice = _user(engine, "alice")
     with session_scope(engine) as session:
         for auction_id, watched_at in [(AUCTION_A, NOW), (AUCTION_B, NOW - timedelta(hours=2))]:
-            watch = repo.add_watch(session, chat_user_id=alice, auction_id=auction_id, platform="telegram", chat_id="1")
-            watch.created_at = watched_at
-            repo.save_auction_state(
+            watch = watches.add_watch(
                 session,
-                AuctionState(
-                    auction_id=auction_id,
-                    ended=True,
-                    end_date=NOW - timedelta(days=1),
-                    updated_at=NOW - timedelta(hours=1),
-                ),
+                chat_user_id=alice,
+                auction_id=auction_id,
+                platform="telegram",
+                chat_id="1",
+                now=NOW,
             )
+            watch.created_at = watched_at
+            snapshot = AuctionSnapshot(
+                auction_id, ended=True, end_date=NOW - timedelta(days=1), updated_at=NOW - timedelta(hours=1)
+            )
+            auction_states.save_snapshots(session, inserts=[snapshot])
     with session_scope(engine) as session:
-        assert repo.ended_auction_ids_with_new_watches(session) == [AUCTION_A]
+        assert auction_states.ended_auction_ids_with_new_watches(session) == [AUCTION_A]
 
 
 def test_due_notifications_can_be_limited_to_the_platforms_that_can_send(engine: Engine) -> None:
     with session_scope(engine) as session:
         _enqueue(session, "tg")
-        repo.enqueue_notification(
+        outbox.enqueue_notification(
             session,
             dedupe_key="dc",
             platform="discord",
@@ -737,22 +784,22 @@ def test_due_notifications_can_be_limited_to_the_platforms_that_can_send(engine:
         )
         _enqueue(session, "tg-later", now=NOW + timedelta(hours=1))
     with session_scope(engine) as session:
-        assert repo.platforms_with_due_notifications(session, now=NOW) == {"telegram", "discord"}
-        due = repo.due_notifications(session, now=NOW, platforms={"discord"})
+        assert outbox.platforms_with_due_notifications(session, now=NOW) == {"telegram", "discord"}
+        due = outbox.due_notifications(session, now=NOW, platforms={"discord"})
         assert [n.dedupe_key for n in due] == ["dc"]
-        assert repo.due_notifications(session, now=NOW, platforms=[]) == []
+        assert outbox.due_notifications(session, now=NOW, platforms=[]) == []
 
 
 def test_deferring_a_notification_moves_its_retry_without_counting_an_attempt(engine: Engine) -> None:
     later = NOW + timedelta(seconds=30)
     with session_scope(engine) as session:
         _enqueue(session, "slow-down")
-        (row,) = repo.due_notifications(session, now=NOW)
-        assert repo.defer_notification(session, notification_id=row.id, until=later, error="retry after 30s")
-        assert not repo.defer_notification(session, notification_id=999_999, until=later, error="x")
+        (row,) = outbox.due_notifications(session, now=NOW)
+        assert outbox.defer_notification(session, notification_id=row.id, until=later, error="retry after 30s")
+        assert not outbox.defer_notification(session, notification_id=999_999, until=later, error="x")
     with session_scope(engine) as session:
-        assert repo.due_notifications(session, now=NOW) == []
-        (row,) = repo.due_notifications(session, now=later)
+        assert outbox.due_notifications(session, now=NOW) == []
+        (row,) = outbox.due_notifications(session, now=later)
         assert (row.attempts, row.last_error) == (0, "retry after 30s")
 
 
@@ -761,7 +808,7 @@ def test_deferring_or_giving_up_a_chat_touches_only_that_chats_pending_notificat
     with session_scope(engine) as session:
         _enqueue(session, "chat-1-a")
         _enqueue(session, "chat-1-b", now=NOW + timedelta(minutes=10))  # already due after `later`
-        repo.enqueue_notification(
+        outbox.enqueue_notification(
             session,
             dedupe_key="chat-2",
             platform="telegram",
@@ -772,10 +819,10 @@ def test_deferring_or_giving_up_a_chat_touches_only_that_chats_pending_notificat
             now=NOW,
         )
     with session_scope(engine) as session:
-        assert repo.defer_chat_notifications(session, platform="telegram", chat_id="1", until=later) == 1
+        assert outbox.defer_chat_notifications(session, platform="telegram", chat_id="1", until=later) == 1
     with session_scope(engine) as session:
-        assert [n.dedupe_key for n in repo.due_notifications(session, now=NOW)] == ["chat-2"]
-        assert repo.give_up_chat_notifications(session, platform="telegram", chat_id="1", error="bot blocked") == 2
+        assert [n.dedupe_key for n in outbox.due_notifications(session, now=NOW)] == ["chat-2"]
+        assert outbox.give_up_chat_notifications(session, platform="telegram", chat_id="1", error="bot blocked") == 2
     with session_scope(engine) as session:
-        assert repo.count_notifications(session, gave_up=True) == 2
-        assert [n.dedupe_key for n in repo.due_notifications(session, now=NOW + timedelta(days=1))] == ["chat-2"]
+        assert outbox.count_notifications(session, gave_up=True) == 2
+        assert [n.dedupe_key for n in outbox.due_notifications(session, now=NOW + timedelta(days=1))] == ["chat-2"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.clients.auctionity import Auction
-from bot.watch.events import AuctionStateSnapshot, Event, EventKind, WatcherInfo, dedupe_key, diff_auction
+from bot.watch.events import AuctionSnapshot, Event, EventKind, WatcherInfo, dedupe_key, diff_auction
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 END = T0 + timedelta(hours=3)
@@ -37,7 +37,7 @@ def auction(*bids: tuple[str, str, int], end: datetime = END, name: str = "Old b
     )
 
 
-def seen(*bids: tuple[str, str, int], at: datetime = T0) -> AuctionStateSnapshot:
+def seen(*bids: tuple[str, str, int], at: datetime = T0) -> AuctionSnapshot:
     """The state the poller writes after seeing these bids at ``at``."""
     state, _ = diff_auction(None, auction(*bids), [], at)
     return state

@@ -1,27 +1,21 @@
-"""Repository functions for the bot's own bookkeeping: the notification outbox, button tokens, key-values."""
+"""The outbox: alerts decided on, waiting to be sent (and retried) by the dispatcher."""
 
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage.db import insert_or_find
-from storage.models import ButtonToken, KeyValue, Notification
+from storage.models import Notification
 
 DEDUPE_KEY_MAX = 200
-BUTTON_COMMAND_MAX = 500
 LAST_ERROR_MAX = 500
-
-# --- outbox -----------------------------------------------------------------------------------------
 
 
 def enqueue_notification(
@@ -54,23 +48,15 @@ def enqueue_notification(
         "attempts": 0,
         "gave_up": False,
     }
-    dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-        statement = (
-            insert(Notification)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(col(Notification.id))
-        )
-        # RETURNING rather than rowcount, which drivers report inconsistently for ON CONFLICT.
-        return session.exec(statement).first() is not None
-    row = Notification(**values)
-    return insert_or_find(session, row, lambda: find_notification(session, dedupe_key=dedupe_key)) is row
-
-
-def find_notification(session: Session, *, dedupe_key: str) -> Notification | None:
-    return session.exec(select(Notification).where(Notification.dedupe_key == dedupe_key)).first()
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(Notification)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(col(Notification.id))
+    )
+    # RETURNING rather than rowcount, which drivers report inconsistently for ON CONFLICT.
+    return session.exec(statement).first() is not None
 
 
 def due_notifications(
@@ -206,62 +192,3 @@ def give_up_chat_notifications(
         update(Notification).where(*conditions).values(gave_up=True, last_error=error[:LAST_ERROR_MAX])
     )
     return result.rowcount
-
-
-# --- button tokens ----------------------------------------------------------------------------------
-
-
-def _token_for_command(session: Session, command: str) -> str | None:
-    return session.exec(select(ButtonToken.token).where(ButtonToken.command == command)).first()
-
-
-def store_button_command(session: Session, *, command: str, now: datetime) -> str:
-    """A 16-character url-safe token standing for ``command``, the same one each time for the same command.
-
-    Telegram limits callback data to 64 bytes; the token survives restarts because it is stored.
-    """
-    if len(command) > BUTTON_COMMAND_MAX:
-        raise ValueError(f"button command longer than {BUTTON_COMMAND_MAX} characters")
-    existing = _token_for_command(session, command)
-    if existing is not None:
-        return existing
-    # 96 random bits: a clash is all but impossible, but a retry costs nothing.
-    for _ in range(3):
-        token = secrets.token_urlsafe(12)
-        try:
-            with session.begin_nested():
-                session.add(ButtonToken(token=token, command=command, created_at=now))
-            return token
-        except IntegrityError:
-            existing = _token_for_command(session, command)  # stored concurrently by someone else
-            if existing is not None:
-                return existing
-    raise RuntimeError("could not store a button token")
-
-
-def resolve_button_token(session: Session, *, token: str) -> str | None:
-    """The command a button token stands for, or None if unknown (e.g. made by another database)."""
-    if not token or len(token) > 16:
-        return None
-    row = session.get(ButtonToken, token)
-    return row.command if row is not None else None
-
-
-# --- key-values -------------------------------------------------------------------------------------
-
-
-def get_value(session: Session, *, key: str) -> str | None:
-    row = session.get(KeyValue, key)
-    return row.value if row is not None else None
-
-
-def delete_value(session: Session, *, key: str) -> bool:
-    return session.exec(delete(KeyValue).where(col(KeyValue.key) == key)).rowcount > 0
-
-
-def set_value(session: Session, *, key: str, value: str) -> None:
-    row = session.get(KeyValue, key)
-    if row is None:
-        row = insert_or_find(session, KeyValue(key=key, value=value), lambda: session.get(KeyValue, key))
-    row.value = value
-    session.flush()

@@ -1,4 +1,4 @@
-"""`python -m bot.watch.worker`: poller and dispatcher alone, delivering alerts to a file (restart-safety tests).
+"""`python -m tests.support.alert_worker`: the poller and dispatcher alone, alerts written to a file (restart tests).
 
 Settings come from the environment as for `gavel run`; GAVEL_ALERT_SINK names the file that the
 "console" platform's alerts are appended to, one JSON line each, flushed and fsynced before the
