@@ -99,11 +99,11 @@ def code(argument: Argument, raw: str, now: datetime) -> str:
 
 
 def role(argument: Argument, raw: str, now: datetime) -> RoleChoice:
-    return RoleChoice(raw.strip("<@&>"))  # typed, never looked up: commands trust only resolved roles
+    return RoleChoice(raw)  # typed, never looked up: commands trust only resolved roles
 
 
 def user(argument: Argument, raw: str, now: datetime) -> str:
-    value = raw.strip().strip("<@!>")
+    value = raw.strip()
     if not value.isascii() or not value.isdigit() or len(value) > 20:
         raise UserInputError("not_a_user")
     return value

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-__all__ = ["REDACTED", "RedactingFilter", "add_secret", "setup_logging"]
+__all__ = ["REDACTED", "RedactingFilter", "add_secret", "redact", "setup_logging"]
 
 REDACTED = "***"
 HANDLER_NAME = "gavel"
@@ -93,6 +93,11 @@ _redactor = RedactingFilter()
 def add_secret(value: str | None) -> None:
     """Register one more string that must never appear in a log line (a token learnt at runtime...)."""
     _redactor.add_secret(value)
+
+
+def redact(text: str) -> str:
+    """``text`` with every registered secret and every secret-looking value masked: the one redaction."""
+    return _redactor.redact(text)
 
 
 def setup_logging(level: str | int = "INFO", *, secrets: Iterable[str] = (), stream: TextIO | None = None) -> None:

@@ -13,6 +13,7 @@ from bot.clients.auctionity import AuctionityClient
 from bot.clients.cryptogig import CryptoGigClient
 from bot.config import Settings
 from bot.formatting import utcnow
+from bot.logs import add_secret
 from bot.registry import Registry
 from storage.crypto import SecretBox
 from storage.db import Database, create_db_engine
@@ -45,6 +46,8 @@ async def open_services(
     """Build clients, engine and key from settings; close them all on exit."""
     if settings.gavel_secret_key is None:
         raise ValueError("GAVEL_SECRET_KEY is not set")
+    for secret in settings.secrets():  # whatever logs or records an error from here on masks them
+        add_secret(secret)
     api_key = settings.cryptogig_api_key.get_secret_value() if settings.cryptogig_api_key else ""
     own_engine = engine is None
     engine = engine or create_db_engine(settings.database_url)

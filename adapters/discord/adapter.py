@@ -35,7 +35,9 @@ from adapters.discord.sync import sync_if_changed
 from adapters.discord.tree import PLATFORM, populate_tree
 from bot.config import Settings
 from bot.core import Core
+from bot.logs import add_secret
 from bot.messages import Alert, Field, Outcome, Reply, Request, error_reply, split_command, warning_reply
+from bot.pacing import Pacing
 from bot.registry import Command, Scope
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,8 @@ class DiscordAdapter:
     """Runs the core for Discord interactions and delivers alerts; started and stopped by ``gavel run``."""
 
     platform = PLATFORM
+    # Discord allows a bot 50 requests a second overall; its per-route buckets are discord.py's.
+    pacing = Pacing(per_second=50, burst=50)
 
     def __init__(self, core: Core, settings: Settings, *, http: HTTPClient | None = None) -> None:
         self.core = core
@@ -78,6 +82,7 @@ class DiscordAdapter:
         if self.settings.discord_bot_token is None:
             raise ValueError("DISCORD_BOT_TOKEN is not set")
         token = self.settings.discord_bot_token.get_secret_value()
+        add_secret(token)
         # discord.py logs every gateway event at DEBUG, a modal's password or purchase code included,
         # and every REST body: never below INFO, whatever LOG_LEVEL says.
         discord_log = logging.getLogger("discord")

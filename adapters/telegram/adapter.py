@@ -21,12 +21,14 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from adapters.telegram.access import JoinAccess, join_link_key
 from adapters.telegram.render import parse_callback_data
-from adapters.telegram.send import PLATFORM, PRIVATE_CHAT_LABEL, FloodLimits, TelegramSender
+from adapters.telegram.send import OVERALL_PER_SECOND, PLATFORM, PRIVATE_CHAT_LABEL, TelegramSender, chat_interval
 from adapters.telegram.webhook import WebhookServer
 from bot.config import Settings
 from bot.core import Core
 from bot.errors import DeliveryFailed, RecipientGone
+from bot.logs import add_secret, redact
 from bot.messages import Alert, Button, Outcome, Reply, Request, split_command
+from bot.pacing import Pacing
 from bot.registry import Scope
 
 log = logging.getLogger(__name__)
@@ -55,16 +57,15 @@ class TelegramAdapter:
 
     platform = PLATFORM
 
-    def __init__(
-        self, core: Core, settings: Settings, *, poll_timeout: float = 10.0, flood: FloodLimits | None = None
-    ) -> None:
+    pacing = Pacing(per_second=OVERALL_PER_SECOND, interval_for=chat_interval)
+
+    def __init__(self, core: Core, settings: Settings, *, poll_timeout: float = 10.0) -> None:
         if settings.telegram_bot_token is None:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
         self.core = core
         self.port = core.port
         self.settings = settings
         self.poll_timeout = poll_timeout
-        self.flood = flood or FloodLimits()
         self.application: Application | None = None
         self.sender: TelegramSender | None = None
         self.access: JoinAccess | None = None
@@ -95,6 +96,7 @@ class TelegramAdapter:
     async def start(self) -> None:
         """Connect (getMe), publish the command list, then take updates by long polling or webhook."""
         token = self.settings.telegram_bot_token.get_secret_value()  # type: ignore[union-attr]
+        add_secret(token)
         # PTB logs every update's text at DEBUG, and a text may be a password: never below INFO.
         telegram_log = logging.getLogger("telegram")
         if telegram_log.level < logging.INFO:  # its own level: a DEBUG root set later must not reach it
@@ -120,7 +122,7 @@ class TelegramAdapter:
         application.add_error_handler(self._on_error)
         await application.initialize()
         self.application = application
-        self.sender = TelegramSender(application.bot, self.port, self.flood)
+        self.sender = TelegramSender(application.bot, self.port)
         self.access = JoinAccess(application.bot, self.port, self.sender.deep_link("verify"))
         try:
             await self._publish_commands()
@@ -158,7 +160,7 @@ class TelegramAdapter:
         try:
             await self.bot.set_my_commands(commands)
         except TelegramError as error:  # the bot still works without the menu
-            log.warning("setMyCommands failed: %s", self._redact(str(error)))
+            log.warning("setMyCommands failed: %s", redact(str(error)))
 
     async def _start_webhook(self) -> None:
         secret = self.settings.telegram_webhook_secret
@@ -297,7 +299,7 @@ class TelegramAdapter:
         try:
             member = await self.bot.get_chat_member(chat_id=chat_id, user_id=user_id)
         except TelegramError as error:
-            log.warning("getChatMember failed in %s: %s", chat_id, self._redact(str(error)))
+            log.warning("getChatMember failed in %s: %s", chat_id, redact(str(error)))
             return False
         return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
@@ -330,7 +332,7 @@ class TelegramAdapter:
         try:
             await self.bot.delete_message(chat_id=message.chat.id, message_id=message.message_id)
         except TelegramError as error:
-            log.warning("could not delete a message holding a secret: %s", self._redact(str(error)))
+            log.warning("could not delete a message holding a secret: %s", redact(str(error)))
             return False
         return True
 
@@ -385,18 +387,14 @@ class TelegramAdapter:
 
     # --- errors -----------------------------------------------------------------------------------------
 
-    def _redact(self, text: str) -> str:
-        token = self.settings.telegram_bot_token
-        return text.replace(token.get_secret_value(), "***") if token else text
-
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log what failed, never the message text (it may be a password) nor the token."""
         error = context.error
         update_id = getattr(update, "update_id", None)
         if isinstance(error, TelegramError):
-            log.warning("telegram update %s: %s: %s", update_id, type(error).__name__, self._redact(str(error)))
+            log.warning("telegram update %s: %s: %s", update_id, type(error).__name__, redact(str(error)))
         else:
             log.error("telegram update %s failed: %s", update_id, type(error).__name__, exc_info=error)
 
     def _on_poll_error(self, error: TelegramError) -> None:
-        log.warning("telegram polling: %s: %s", type(error).__name__, self._redact(str(error)))
+        log.warning("telegram polling: %s: %s", type(error).__name__, redact(str(error)))

@@ -6,18 +6,17 @@ import asyncio
 import logging
 import re
 import warnings
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
 from adapters.telegram.render import caption_and_rest, keyboard, text_chunks
 from bot.errors import DeliveryFailed, RecipientGone, RetryLater
+from bot.logs import redact
 from bot.messages import Reply
 from bot.port import AdapterPort
 
@@ -36,48 +35,24 @@ def retry_seconds(error: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-class FloodLimits:
-    """Telegram's limits for messages the bot starts: ~30/s overall, 1/s per chat, 20/min per group."""
+# Telegram's limits for messages a bot starts: about 30 a second overall, one a second per chat, 20 a minute per
+# group. The dispatcher applies them (bot/watch/pacing.py); a little slack keeps network jitter on the safe side.
+OVERALL_PER_SECOND = 29.5
+PRIVATE_CHAT_INTERVAL = 1.05
+GROUP_INTERVAL = 3.05
 
-    MAX_TRACKED_CHATS = 10_000
 
-    def __init__(self, *, overall_per_second: int = 30, chat_per_second: float = 1.0, group_per_minute: int = 20):
-        # One token at a time, evenly spaced: AsyncLimiter(30, 1) would let ~60 through in the first second
-        # (a full bucket plus its refill), which is exactly the burst Telegram answers with 429.
-        self.overall = AsyncLimiter(1, 1 / overall_per_second)
-        self.chat_interval = 1 / chat_per_second
-        self.group_per_minute = group_per_minute
-        self._chats: OrderedDict[int, AsyncLimiter] = OrderedDict()
-
-    def _for_chat(self, chat_id: int) -> AsyncLimiter:
-        limiter = self._chats.get(chat_id)
-        if limiter is None:
-            # Group ids are negative. One token per interval spaces messages evenly (a bucket of 20 per 60 s
-            # would admit ~40 in the first minute).
-            interval = 60 / self.group_per_minute if chat_id < 0 else self.chat_interval
-            limiter = AsyncLimiter(1, interval)
-            self._chats[chat_id] = limiter
-            if len(self._chats) > self.MAX_TRACKED_CHATS:
-                self._chats.popitem(last=False)  # a forgotten idle chat just starts with a full allowance
-        else:
-            self._chats.move_to_end(chat_id)
-        return limiter
-
-    async def wait(self, chat_id: int) -> None:
-        await self._for_chat(chat_id).acquire()
-        await self.overall.acquire()
+def chat_interval(chat_id: str) -> float:
+    """Seconds between two alerts to one chat: group and channel ids are negative."""
+    return GROUP_INTERVAL if chat_id.startswith("-") else PRIVATE_CHAT_INTERVAL
 
 
 class TelegramSender:
     """Renders Replies into Bot API calls for one running bot."""
 
-    def __init__(self, bot: Bot, port: AdapterPort, flood: FloodLimits) -> None:
+    def __init__(self, bot: Bot, port: AdapterPort) -> None:
         self.bot = bot
         self.port = port
-        self.flood = flood
-
-    def redact(self, text: str) -> str:
-        return text.replace(self.bot.token, "***")
 
     def deep_link(self, command: str | None) -> str:
         """``t.me/<bot>?start=<command>``: opens the private chat and lands in that command's flow."""
@@ -129,9 +104,8 @@ class TelegramSender:
             )  # fmt: skip
 
     async def _call(self, method: Callable[..., Awaitable[Any]], chat_id: int, alert: bool, **params: Any) -> Any:
-        """One outgoing message: alerts wait for the flood limits; replies wait out one short RetryAfter."""
-        if alert:
-            await self.flood.wait(chat_id)
+        """One outgoing message. An alert's RetryAfter goes back to the dispatcher, which paces alerts; a reply
+        waits out one short RetryAfter, since its user is waiting for it."""
         try:
             return await method(chat_id=chat_id, **params)
         except RetryAfter as error:
@@ -180,4 +154,4 @@ class TelegramSender:
                 raise RecipientGone(error.message) from None
             raise DeliveryFailed(error.message) from None
         except TelegramError as error:
-            raise DeliveryFailed(self.redact(str(error))) from None
+            raise DeliveryFailed(redact(str(error))) from None

@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiolimiter import AsyncLimiter
 from sqlmodel import select
 
 from adapters.console import ConsoleAdapter
 from bot.errors import DeliveryFailed, RecipientGone, RetryLater
 from bot.messages import Alert, Button, Reply, reply_to_json
+from bot.pacing import Pacing
 from bot.watch.dispatch import Dispatcher, DispatchStats
 from storage import outbox, users
 from storage import watches as watch_rows
@@ -342,12 +342,12 @@ async def test_alerts_for_a_platform_without_adapter_stay_queued_and_are_logged_
 async def test_a_platform_budget_caps_the_send_rate(services, clock):
     for chat_id in ("1", "2", "3", "4", "5"):
         enqueue(services, clock, "hi", chat_id=chat_id)
-    dispatch = dispatcher(services, clock, FakeSender(), budgets={"fake": AsyncLimiter(1, 0.05)})
+    dispatch = dispatcher(services, clock, FakeSender(), pacing={"fake": Pacing(per_second=20)})
 
     started = time.perf_counter()
     assert (await dispatch.run_once()).sent == 5
     assert time.perf_counter() - started >= 0.18  # one every 50 ms after the first
-    assert dispatch.budgets["discord"].max_rate == 50  # the default Discord budget stays
+    assert "discord" not in dispatch.budgets  # only the platforms it sends to
 
 
 async def test_a_chats_sends_keep_the_platforms_chat_interval_apart(services, clock):
@@ -363,14 +363,14 @@ async def test_a_chats_sends_keep_the_platforms_chat_interval_apart(services, cl
         await real_send(alert)
 
     sender.send = timed_send  # type: ignore[method-assign]
-    dispatch = dispatcher(services, clock, sender, chat_intervals={"fake": 0.1})
+    dispatch = dispatcher(services, clock, sender, pacing={"fake": Pacing(interval_for=lambda chat_id: 0.1)})
 
     assert (await dispatch.run_once()).sent == 4
 
     times = [at for chat_id, at in started_at if chat_id == "100"]
     assert all(later - earlier >= 0.095 for earlier, later in itertools.pairwise(times))
     assert started_at[1][0] == "200"  # the other chat did not wait behind chat 100's interval
-    assert Dispatcher(services, {}).chat_intervals == {"telegram": 1.05}
+
 
 
 async def test_stop_lets_the_send_in_flight_finish_and_leaves_the_rest_queued(services, clock):

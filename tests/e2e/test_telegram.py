@@ -6,7 +6,6 @@ recorded the bot sending. Run with ``-s`` to print each test's transcript.
 
 from __future__ import annotations
 
-import asyncio
 import html
 from datetime import UTC, datetime
 
@@ -16,11 +15,10 @@ from sqlmodel import select
 
 from adapters.telegram.access import INVITE_FAILED, JOIN_LABEL
 from adapters.telegram.adapter import EDITED_NOTE, EXPIRED_BUTTON, TelegramAdapter
-from adapters.telegram.send import FloodLimits
 from bot.commands import build_registry
 from bot.core import Core
 from bot.errors import RecipientGone, RetryLater
-from bot.messages import Alert, Button, Outcome, Reply
+from bot.messages import Alert, Button, Outcome, Reply, reply_to_json
 from bot.registry import Scope
 from bot.sandbox.auctionity_data import SANDBOX_ALICE_EMAIL, SANDBOX_ALICE_PASSWORD
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
@@ -256,7 +254,6 @@ async def test_outbid_alert_reaches_the_right_chat(adapter, telegram):
 
 
 async def test_alert_hit_by_429_raises_retry_later_with_telegrams_wait(adapter, telegram):
-    adapter.sender.flood = FloodLimits(chat_per_second=100)
     telegram.fail_next("sendMessage", status=429, retry_after=7)
     with pytest.raises(RetryLater) as raised:
         await adapter.send(outbid_alert(ALICE))
@@ -278,16 +275,24 @@ async def test_alert_to_a_user_who_blocked_the_bot_raises_recipient_gone(adapter
         await adapter.send(outbid_alert(ALICE))
 
 
-async def test_alerts_to_one_chat_are_spaced_by_the_flood_limit(adapter, telegram):
-    adapter.sender.flood = FloodLimits(chat_per_second=5)
-    await asyncio.gather(*(adapter.send(outbid_alert(ALICE)) for _ in range(3)), adapter.send(outbid_alert(BOB)))
-    times = [c.at for c in telegram.sent_to(ALICE)]
-    assert len(times) == 3
-    assert times[2] - times[0] >= 0.35
+async def test_alerts_to_one_chat_are_spaced_by_telegrams_limits_through_the_dispatcher(adapter, telegram, core):
+    from bot.watch.dispatch import Dispatcher
+    from storage import outbox
+
+    with core.services.db.session() as session:
+        for n, chat in enumerate((ALICE, ALICE, BOB, GROUP, GROUP)):
+            outbox.enqueue_notification(
+                session, dedupe_key=f"pace:{n}", platform="telegram", chat_id=str(chat), chat_user_id=None,
+                kind="outbid", payload=reply_to_json(Reply(f"alert {n}")), now=core.services.now(),
+            )  # fmt: skip
+    assert (await Dispatcher(core.services, {"telegram": adapter}).run_once()).sent == 5
+    alice, bob, group = ([c.at for c in telegram.sent_to(chat)] for chat in (ALICE, BOB, GROUP))
+    assert alice[1] - alice[0] >= 1.0, "one a second per private chat"
+    assert group[1] - group[0] >= 3.0, "twenty a minute per group"
+    assert bob[0] - alice[0] < 0.5, "another chat does not wait behind Alice's"
 
 
 async def test_long_alert_is_split_on_line_boundaries_within_4096_characters(adapter, telegram):
-    adapter.sender.flood = FloodLimits(chat_per_second=100)  # the spacing is tested above; keep this test quick
     lines = [f"line {n}: " + "x" * 60 for n in range(200)]
     await adapter.send(outbid_alert(ALICE, "\n".join(lines)))
     sent = telegram.sent_to(ALICE)
@@ -299,7 +304,6 @@ async def test_long_alert_is_split_on_line_boundaries_within_4096_characters(ada
 
 
 async def test_overlong_line_of_escaped_characters_is_split_without_breaking_an_entity(adapter, telegram):
-    adapter.sender.flood = FloodLimits(chat_per_second=100)
     await adapter.send(Alert("telegram", str(ALICE), str(ALICE), Reply(text="&" * 5000)))
     sent = telegram.sent_to(ALICE)
     assert len(sent) >= 2 and all(len(c.text) <= 4096 for c in sent)
