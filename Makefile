@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/gavel demo
 
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 run: $(STAMP)
 	$(BIN)/gavel run

@@ -235,8 +235,32 @@ def make_chat(core: Any):
 
 
 def pytest_configure(config: Any) -> None:
-    """In CI, PostgreSQL must be there: .ci/run starts it, so a missing URL is a broken CI, not a skip."""
+    """In CI, PostgreSQL must be there: .ci/run starts it, so a missing URL is a broken CI, not a skip.
+
+    Under pytest-xdist each worker gets a database of its own on that server (``gavel_test_gw0``...),
+    since tests drop and recreate every table in theirs.
+    """
     import os
 
     if os.environ.get("CI") and not os.environ.get("GAVEL_TEST_POSTGRES_URL"):
         raise pytest.UsageError("CI=true but GAVEL_TEST_POSTGRES_URL is unset: .ci/run should have started PostgreSQL")
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    if worker:
+        for name in ("GAVEL_TEST_POSTGRES_URL", "GAVEL_TEST_DATABASE_URL"):
+            url = os.environ.get(name)
+            if url and url.startswith("postgresql"):
+                os.environ[name] = _worker_database(url, worker)
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """The URL of this worker's own database on the same server, created the first time."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    with psycopg.connect(url, autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{name}"')
+    return parsed.set(database=name).render_as_string(hide_password=False)

@@ -1,10 +1,10 @@
 """What happens after a send: marked sent, or deferred (flood control), given up, or retried with backoff.
 
-    RetryLater      the chat (and all its pending rows, in order) waits retry_after seconds; not an
-                    attempt unless a row keeps hitting it; two flooded chats in a round, or an error
-                    saying the limit is global, pause the whole platform
-    RecipientGone   the chat's (or only that user's) watches are deactivated and its pending rows given up
-    anything else   exponential backoff with jitter; given up after ``max_attempts``
+RetryLater      the chat (and all its pending rows, in order) waits retry_after seconds; not an
+                attempt unless a row keeps hitting it; two flooded chats in a round, or an error
+                saying the limit is global, pause the whole platform
+RecipientGone   the chat's (or only that user's) watches are deactivated and its pending rows given up
+anything else   exponential backoff with jitter; given up after ``max_attempts``
 """
 
 from __future__ import annotations

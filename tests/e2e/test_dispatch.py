@@ -41,23 +41,39 @@ class Clock:
 
 
 class FakeSender:
-    """A platform adapter as the dispatcher sees it: records each send, or raises what ``fail`` returns."""
+    """A platform adapter as the dispatcher sees it: records each send, or raises what ``fail`` returns.
 
-    def __init__(self, fail: Callable[[Alert], BaseException | None] | None = None, delay: float = 0.0) -> None:
+    With a ``gate``, every send waits until the test opens it: tests wait on events, never on the clock.
+    """
+
+    def __init__(
+        self, fail: Callable[[Alert], BaseException | None] | None = None, gate: asyncio.Event | None = None
+    ) -> None:
         self.fail = fail
-        self.delay = delay
+        self.gate = gate
         self.calls: list[Alert] = []
         self.sent: list[Alert] = []
         self.in_flight: dict[str, int] = {}
         self.most_in_flight_per_chat = 0
+        self.most_in_flight = 0
+        self._called = asyncio.Event()
+
+    async def until_calls(self, count: int) -> None:
+        """Wait until ``count`` sends have started."""
+        while len(self.calls) < count:
+            self._called.clear()
+            await asyncio.wait_for(self._called.wait(), timeout=5)
 
     async def send(self, alert: Alert) -> None:
         self.calls.append(alert)
+        self._called.set()
         self.in_flight[alert.chat_id] = self.in_flight.get(alert.chat_id, 0) + 1
         self.most_in_flight_per_chat = max(self.most_in_flight_per_chat, self.in_flight[alert.chat_id])
+        self.most_in_flight = max(self.most_in_flight, sum(self.in_flight.values()))
         try:
-            if self.delay:
-                await asyncio.sleep(self.delay)
+            await asyncio.sleep(0)  # let the other sends in flight run, as a real send would
+            if self.gate is not None:
+                await self.gate.wait()
             error = self.fail(alert) if self.fail else None
             if error is not None:
                 raise error
@@ -134,7 +150,7 @@ async def test_one_chats_alerts_go_in_order_one_at_a_time_while_chats_interleave
     for n in range(5):
         for chat_id in ("100", "200", "300"):
             enqueue(services, clock, f"{chat_id}-{n}", chat_id=chat_id)
-    sender = FakeSender(delay=0.005)
+    sender = FakeSender()
 
     stats = await dispatcher(services, clock, sender).run_once()
 
@@ -147,19 +163,18 @@ async def test_one_chats_alerts_go_in_order_one_at_a_time_while_chats_interleave
 async def test_different_chats_are_sent_concurrently(services, clock):
     enqueue(services, clock, "slow one", chat_id="100")
     enqueue(services, clock, "slow two", chat_id="200")
-
-    started = time.perf_counter()
-    await dispatcher(services, clock, FakeSender(delay=0.2)).run_once()
-    parallel = time.perf_counter() - started
+    gate = asyncio.Event()
+    sender = FakeSender(gate=gate)
+    running = asyncio.create_task(dispatcher(services, clock, sender).run_once())
+    await sender.until_calls(2)  # both chats' sends are in flight before either finishes
+    gate.set()
+    assert (await running).sent == 2 and sender.most_in_flight == 2
 
     enqueue(services, clock, "slow three", chat_id="100")
     enqueue(services, clock, "slow four", chat_id="200")
-    started = time.perf_counter()
-    await dispatcher(services, clock, FakeSender(delay=0.2), concurrency=1).run_once()
-    one_at_a_time = time.perf_counter() - started
-
-    assert parallel < 0.35  # about one send time, not two
-    assert one_at_a_time >= 0.4
+    one_at_a_time = FakeSender()
+    assert (await dispatcher(services, clock, one_at_a_time, concurrency=1).run_once()).sent == 2
+    assert one_at_a_time.most_in_flight == 1
 
 
 async def test_retry_later_holds_only_that_chat_and_its_alerts_go_in_order_after_retry_after(services, clock):
@@ -372,16 +387,17 @@ async def test_a_chats_sends_keep_the_platforms_chat_interval_apart(services, cl
     assert started_at[1][0] == "200"  # the other chat did not wait behind chat 100's interval
 
 
-
 async def test_stop_lets_the_send_in_flight_finish_and_leaves_the_rest_queued(services, clock):
     for n in range(3):
         enqueue(services, clock, f"m{n}")
-    sender = FakeSender(delay=0.1)
+    gate = asyncio.Event()
+    sender = FakeSender(gate=gate)
     dispatch = dispatcher(services, clock, sender)
 
     running = asyncio.create_task(dispatch.run_once())
-    await asyncio.sleep(0.05)
+    await sender.until_calls(1)
     dispatch.stop()
+    gate.set()
     stats = await running
 
     assert stats == DispatchStats(sent=1)
@@ -392,10 +408,15 @@ async def test_stop_lets_the_send_in_flight_finish_and_leaves_the_rest_queued(se
 
 async def test_a_second_round_while_one_runs_sends_nothing_twice(services, clock):
     enqueue(services, clock, "once")
-    sender = FakeSender(delay=0.1)
+    gate = asyncio.Event()
+    sender = FakeSender(gate=gate)
     dispatch = dispatcher(services, clock, sender)
 
-    first, second = await asyncio.gather(dispatch.run_once(), dispatch.run_once())
+    first_round = asyncio.create_task(dispatch.run_once())
+    await sender.until_calls(1)  # the first round is sending
+    second = await dispatch.run_once()
+    gate.set()
+    first = await first_round
 
     assert (first.sent, second.sent) == (1, 0)
     assert len(sender.calls) == 1

@@ -64,3 +64,14 @@ def test_gavel_run_refuses_to_start_without_secret_key(tmp_path):
     )
     assert result.returncode == 2
     assert "gavel keygen" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_env_example_lists_every_setting():
+    from pathlib import Path
+
+    from bot.config import Settings
+
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    listed = {line.split("=", 1)[0] for line in example.splitlines() if "=" in line and not line.startswith("#")}
+    missing = {name.upper() for name in Settings.model_fields} - listed
+    assert not missing, f".env.example does not list {sorted(missing)}"

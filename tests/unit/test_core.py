@@ -43,11 +43,15 @@ def test_registry_declares_every_architecture_command_once():
     assert build_registry().find("validate").name == "verify"
 
 
-async def test_help_lists_every_visible_command(chat):
+async def test_help_lists_every_visible_command_once_with_its_own_help(chat):
     reply = await chat.say("/help")
-    for command in build_registry().visible():
-        if command.scope is not Scope.ADMIN:
-            assert f"/{command.name}" in reply.text
+    # One line per command, each starting with its usage: "/item" must be its own line, not part of "/items".
+    listed = {line.split(" — ", 1)[0].split()[0]: line for line in reply.text.splitlines()}
+    expected = [c for c in build_registry().visible() if c.scope is not Scope.ADMIN]
+    assert sorted(listed) == sorted(f"/{c.name}" for c in expected)
+    for command in expected:
+        assert listed[f"/{command.name}"].endswith(f" — {command.help}")
+    assert "/account" not in listed, "admin commands are listed to admins only"
 
 
 async def test_help_for_one_command_explains_its_arguments(chat):
