@@ -60,7 +60,7 @@ class Conversations:
     async def get(self, request: Request) -> Conversation | None:
         """The user's conversation in this chat, while it is open or within its grace period."""
         key = _key(request)
-        found = await self.services.db.run(lambda s: get_conversation(s, **key))
+        found = await self.services.db.read(lambda s: get_conversation(s, **key))
         if found is None:
             return None
         command = self._find_command(found.command)

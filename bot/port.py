@@ -49,7 +49,7 @@ class AdapterPort:
     # --- a small key-value store (an adapter's own bits of state: links it made, hashes it pushed) ---
 
     async def recall(self, key: str) -> str | None:
-        return await self.services.db.run(lambda s: key_values.get_value(s, key=key))
+        return await self.services.db.read(lambda s: key_values.get_value(s, key=key))
 
     async def remember(self, key: str, value: str) -> None:
         await self.services.db.run(lambda s: key_values.set_value(s, key=key, value=value))
@@ -71,13 +71,13 @@ class AdapterPort:
 
     async def button_command(self, token: str) -> str | None:
         """The command line a token stands for; None if this database never made it (or forgot it)."""
-        return await self.services.db.run(lambda s: buttons.resolve_button_token(s, token=token))
+        return await self.services.db.read(lambda s: buttons.resolve_button_token(s, token=token))
 
     # --- places -------------------------------------------------------------------------------------------
 
     async def entitled_targets(self, platform: str, place_id: str, user_id: str) -> list[str]:
         """What this user's verified purchases unlock in this place: role ids, or the place's own id."""
-        return await self.services.db.run(
+        return await self.services.db.read(
             lambda s: places.entitled_targets(s, platform=platform, place_id=place_id, platform_user_id=user_id)
         )
 
@@ -138,5 +138,5 @@ class AdapterPort:
             return [w.auction_id for w in watches.active_watches_for_user(session, chat_user_id=user.id)]
 
         wanted = typed.strip().lower()
-        auction_ids = await self.services.db.run(watched)
+        auction_ids = await self.services.db.read(watched)
         return [Suggestion(a, a) for a in auction_ids if wanted in a.lower()][:MAX_SUGGESTIONS]

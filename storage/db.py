@@ -75,6 +75,10 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
+    if connection.get_execution_options().get(READ_ONLY):
+        # A read in WAL mode needs no lock: it sees a snapshot while the one writer goes on.
+        connection.exec_driver_sql("BEGIN")
+        return
     # IMMEDIATE takes SQLite's single write lock when the transaction starts. With a deferred BEGIN, a
     # transaction that read and then writes after another one committed fails at once with
     # "database is locked" (its snapshot is stale, so busy_timeout cannot help); with IMMEDIATE it
@@ -82,9 +86,10 @@ def _sqlite_on_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+READ_ONLY = "gavel_read_only"  # an execution option: this transaction only reads
 CONNECT_TIMEOUT_SECONDS = 5
 STATEMENT_TIMEOUT_SECONDS = 15
-POOL_SIZE = 8  # as many as Database's threads: a thread never waits for a connection
+POOL_SIZE = 4  # as many as Database's threads: a thread never waits for a connection
 
 
 def create_db_engine(url: str) -> Engine:
@@ -145,14 +150,20 @@ class Database:
 
     def __init__(self, engine: Engine, *, threads: int = POOL_SIZE) -> None:
         self.engine = engine
+        self._reader = engine.execution_options(**{READ_ONLY: True})
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gavel-db")
 
     async def run(self, work: Callable[[Session], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, self._transaction, work)
+        """``work(session)`` in one transaction, on a database thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self._transaction, work, self.engine)
 
-    def _transaction(self, work: Callable[[Session], T]) -> T:
+    async def read(self, work: Callable[[Session], T]) -> T:
+        """The same for work that only reads: on SQLite it takes no write lock, so it never queues behind a writer."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self._transaction, work, self._reader)
+
+    def _transaction(self, work: Callable[[Session], T], engine: Engine | None = None) -> T:
         try:
-            with session_scope(self.engine) as session:
+            with session_scope(engine or self.engine) as session:
                 return work(session)
         except (OperationalError, InterfaceError, SQLAlchemyTimeoutError) as error:
             raise DatabaseUnavailable(type(error).__name__) from error

@@ -37,7 +37,7 @@ def retry_seconds(error: RetryAfter) -> float:
 
 # Telegram's limits for messages a bot starts: about 30 a second overall, one a second per chat, 20 a minute per
 # group. The dispatcher applies them (bot/watch/pacing.py); a little slack keeps network jitter on the safe side.
-OVERALL_PER_SECOND = 29.5
+OVERALL_PER_SECOND = 29.7
 PRIVATE_CHAT_INTERVAL = 1.05
 GROUP_INTERVAL = 3.05
 

@@ -136,7 +136,7 @@ async def _watched_ids(request: Request, services: Services) -> list[str]:
     known = await known_user(services, request)
     if known is None:
         return []
-    watched = await services.db.run(lambda s: watches.active_watches_for_user(s, chat_user_id=known[0]))
+    watched = await services.db.read(lambda s: watches.active_watches_for_user(s, chat_user_id=known[0]))
     return [w.auction_id for w in watched][:MAX_AUCTIONS_AT_ONCE]
 
 

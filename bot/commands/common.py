@@ -59,4 +59,4 @@ async def known_user(services: Services, request: Request) -> tuple[int, str | N
         user = users.find_chat_user(session, platform=request.platform, platform_user_id=request.user_id)
         return (user.id, user.auctionity_user_id) if user is not None and user.id is not None else None
 
-    return await services.db.run(find)
+    return await services.db.read(find)

@@ -98,7 +98,7 @@ async def _limits(services: Services, chat_user_id: int, code_hash: str) -> list
     settings = services.settings
     own_window = minutes(settings.verify_window_minutes)
     limits = [Limit(f"verify:user:{chat_user_id}", settings.verify_max_failures, own_window)]
-    if not await services.db.run(lambda s: claims.holds_claim(s, chat_user_id=chat_user_id, code_hash=code_hash)):
+    if not await services.db.read(lambda s: claims.holds_claim(s, chat_user_id=chat_user_id, code_hash=code_hash)):
         window = minutes(settings.verify_code_window_minutes)
         limits.append(Limit(f"verify:code:{code_hash}", settings.verify_code_max_failures, window))
     return limits
@@ -134,7 +134,7 @@ def _grants_for(request: Request, grants: list) -> tuple[Grant, ...]:
 
 async def _roles_elsewhere(services: Services, request: Request, item_id: int) -> bool:
     """Whether some place of this platform hands out a role for the item (so the buyer should /verify there)."""
-    grants = await services.db.run(
+    grants = await services.db.read(
         lambda s: places.access_grants_for_item(s, item_id=item_id, platform=request.platform)
     )
     return any(grant.target_id != grant.place_id for grant in grants)

@@ -94,7 +94,7 @@ async def watches(request: Request, services: Services) -> Reply:
     """
     known = await known_user(services, request)
     watched = (
-        await services.db.run(lambda s: watch_rows.active_watches_for_user(s, chat_user_id=known[0])) if known else []
+        await services.db.read(lambda s: watch_rows.active_watches_for_user(s, chat_user_id=known[0])) if known else []
     )
     if not watched or known is None:
         return Reply("You are not watching any auction. Send /watch <auction id>, or press Watch under an auction.")

@@ -89,7 +89,7 @@ class Dispatcher:
 
     # --- the round --------------------------------------------------------------------------------
 
-    async def run_once(self, limit: int = 500) -> DispatchStats:
+    async def run_once(self, limit: int = 2000) -> DispatchStats:
         """Send what is due now (at most ``limit`` rows); returns what happened."""
         stats = DispatchStats()
         if self._stopping or self._running.locked():
@@ -128,7 +128,7 @@ class Dispatcher:
             )
             return found, ids
 
-        found, user_ids = await self.services.db.run(read)
+        found, user_ids = await self.services.db.read(read)
         return [_row(n, user_ids) for n in found if n.id is not None and n.id not in self.outcomes.unmarked]
 
     async def _deliver_chat(self, rows: list[OutboxRow], order: int, slots: Slots, round_: Round) -> None:
@@ -211,7 +211,7 @@ class Dispatcher:
         if checked is not None and now - checked < UNROUTED_CHECK_INTERVAL:
             return
         self._unrouted_checked_at = now
-        waiting = await self.services.db.run(lambda s: outbox.platforms_with_due_notifications(s, now=now))
+        waiting = await self.services.db.read(lambda s: outbox.platforms_with_due_notifications(s, now=now))
         for platform in sorted(waiting - set(self.adapters) - self._unrouted_logged):
             self._unrouted_logged.add(platform)
             log.warning(

@@ -98,7 +98,7 @@ class Poller:
                 session
             )
 
-        due, owed = await self.services.db.run(read)
+        due, owed = await self.services.db.read(read)
         hints = _Hints({}, {}, self.services.settings.ending_soon_minutes)
         for auction in due:
             hints.reminders[auction.auction_id] = auction.remind_minutes

@@ -67,6 +67,9 @@ class InlineDatabase(Database):
     async def run(self, work: Any) -> Any:
         return self._transaction(work)
 
+    async def read(self, work: Any) -> Any:
+        return self._transaction(work, self._reader)
+
 
 EXAMPLES = 2000
 # The issue asks for at least 2,000 examples per target in CI; each example of a command is sent in every shape
