@@ -163,21 +163,22 @@ async def test_winner_is_only_told_through_the_creators_session(make_chat):
 # -- one purchase code, one user -----------------------------------------------------------------------------
 
 
+def _verify_outcome(reply: Any) -> str:
+    """What a racer's /verify came to: verified, or one of the two refusals a race may give."""
+    assert_polite(reply, "/verify")
+    if reply.outcome is Outcome.SUCCESS:
+        return "verified"
+    if "tried too many times" in reply.text:
+        # Past five tries of one code in flight at once, the rest are refused before CryptoGig.
+        return "refused: code tried too often"
+    assert "already linked to another account" in reply.text, reply.text
+    return "refused: already linked"
+
+
 async def _race(make_chat: Any, code: str, racers: int, tag: str) -> Counter[str]:
     chats = [make_chat(platform="telegram", user_id=f"{tag}{n}") for n in range(racers)]
     replies = await asyncio.gather(*(chat.say(f"/verify {code}") for chat in chats))
-    outcome: Counter[str] = Counter()
-    for reply in replies:
-        assert_polite(reply, "/verify")
-        if reply.outcome is Outcome.SUCCESS:
-            outcome["verified"] += 1
-        elif "tried too many times" in reply.text:
-            # Past five tries of one code in flight at once, the rest are refused before CryptoGig.
-            outcome["refused: code tried too often"] += 1
-        else:
-            assert "already linked to another account" in reply.text, reply.text
-            outcome["refused: already linked"] += 1
-    return outcome
+    return Counter(_verify_outcome(reply) for reply in replies)
 
 
 @pytest.mark.parametrize("racers", [2, 10])
@@ -217,18 +218,7 @@ async def test_a_purchase_code_binds_to_one_user_when_threads_race_on_one_databa
         thread.start()
     for thread in threads:
         thread.join(60)
-    outcomes = []
-    for answers in replies:
-        outcome: Counter[str] = Counter()
-        for reply in answers:
-            if reply.outcome is Outcome.SUCCESS:
-                outcome["verified"] += 1
-            elif "tried too many times" in reply.text:
-                outcome["refused: code tried too often"] += 1
-            else:
-                assert "already linked to another account" in reply.text, reply.text
-                outcome["refused: already linked"] += 1
-        outcomes.append(outcome)
+    outcomes = [Counter(_verify_outcome(reply) for reply in answers) for answers in replies]
     report(
         capsys,
         f"authorization: races of {racers} threads per code",

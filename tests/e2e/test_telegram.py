@@ -23,10 +23,10 @@ from bot.registry import Scope
 from bot.sandbox.auctionity_data import SANDBOX_ALICE_EMAIL, SANDBOX_ALICE_PASSWORD
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
 from bot.services import open_services
-from storage import places, users, watches
+from storage import users, watches
 from storage.models import Watch
 from tests.fakes.telegram_api import BOT_ID, BOT_USERNAME, TOKEN
-from tests.support.telegram import ALICE, BOB, BOT_ADMIN, GROUP, button, say, settle
+from tests.support.telegram import ALICE, BOB, BOT_ADMIN, GROUP, button, grant_group, say, settle
 
 CODE = SAMPLE_PURCHASE_CODES["regular licence, supported"]  # item 101
 INVALID_CODE = "00000000-0000-4000-8000-000000000000"
@@ -159,21 +159,8 @@ async def test_login_in_a_group_is_refused_with_a_button_opening_the_private_cha
 # --- grants -------------------------------------------------------------------------------------------
 
 
-def grant_group_for_item_101(core: Core) -> None:
-    with core.services.db.session() as session:
-        places.set_access_grant(
-            session,
-            platform="telegram",
-            place_id=str(GROUP),
-            item_id=101,
-            target_id=str(GROUP),
-            created_by="test",
-            now=datetime.now(UTC),
-        )
-
-
 async def test_verify_replies_with_the_groups_join_request_link(adapter, telegram, core):
-    grant_group_for_item_101(core)
+    grant_group(core)
     telegram.set_member(GROUP, BOT_ID, "administrator", can_invite_users=True)
     (sent,) = await say(telegram, f"/verify {CODE}")
     (invite,) = telegram.calls_to("createChatInviteLink")
@@ -190,7 +177,7 @@ async def test_verify_replies_with_the_groups_join_request_link(adapter, telegra
 
 
 async def test_verify_when_the_bot_cannot_invite_says_to_contact_the_seller(adapter, telegram, core):
-    grant_group_for_item_101(core)
+    grant_group(core)
     (sent,) = await say(telegram, f"/verify {CODE}")
     assert telegram.calls_to("createChatInviteLink")
     assert html.escape(INVITE_FAILED) in sent.text
@@ -199,7 +186,7 @@ async def test_verify_when_the_bot_cannot_invite_says_to_contact_the_seller(adap
 
 
 async def test_verify_in_a_group_sends_the_invite_link_privately(adapter, telegram, core):
-    grant_group_for_item_101(core)
+    grant_group(core)
     telegram.set_member(GROUP, BOT_ID, "administrator", can_invite_users=True)
     since = telegram.mark()
     (note,) = await say(telegram, f"/verify {CODE}", chat=GROUP)

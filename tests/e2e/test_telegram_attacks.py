@@ -10,26 +10,13 @@ from bot.sandbox.auctionity_data import SANDBOX_ALICE_EMAIL, SANDBOX_ALICE_PASSW
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
 from storage import places, users, watches
 from tests.fakes.telegram_api import BOT_ID
-from tests.support.telegram import ALICE, BOB, GROUP, button, say, settle
+from tests.support.telegram import ALICE, BOB, GROUP, button, grant_group, say, settle
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 
 CODE = SAMPLE_PURCHASE_CODES["regular licence, supported"]  # item 101
 MALLORY = 1066  # never verified anything
 OTHER_GROUP = -1009876543210  # someone else's private group, where the bot happens to be admin
-
-
-def grant_group(core, group: int = GROUP, item_id: int = 101) -> None:
-    with core.services.db.session() as session:
-        places.set_access_grant(
-            session,
-            platform="telegram",
-            place_id=str(group),
-            item_id=item_id,
-            target_id=str(group),
-            created_by="t",
-            now=datetime.now(UTC),
-        )
 
 
 # --- hole 2: /verify_setup targets only the group it is sent in ---------------------------------------

@@ -68,6 +68,19 @@ async def settle(telegram: FakeTelegram, *, user: int = ALICE, chat: int | None 
     return telegram.mark()
 
 
+def grant_group(core: Core, group: int = GROUP, item_id: int = 101) -> None:
+    """Open ``group`` to verified buyers of ``item_id``, as /verify_setup in that group would."""
+    from datetime import UTC, datetime
+
+    from storage import places
+
+    with core.services.db.session() as session:
+        places.set_access_grant(
+            session, platform="telegram", place_id=str(group), item_id=item_id, target_id=str(group),
+            created_by="test", now=datetime.now(UTC),
+        )  # fmt: skip
+
+
 def button(call: Call, label: str) -> dict[str, Any]:
     found = [b for b in call.buttons if label in b["text"]]
     assert found, f"no button {label!r} in {[b['text'] for b in call.buttons]}"
