@@ -1,0 +1,70 @@
+"""An auction's price history drawn as a small PNG, for a reply to attach."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from matplotlib import dates as mdates
+from matplotlib import ticker
+
+# A Figure on its own Agg canvas, never pyplot: pyplot keeps a global registry of figures and a current
+# figure, which threads drawing at once would share and race on; a bare Figure is owned by its caller alone.
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from bot.formatting import as_utc, clip
+
+WIDTH_INCHES, HEIGHT_INCHES, DPI = 6.4, 3.2, 100  # 640x320: readable in a chat, small to upload
+TITLE_LIMIT = 60
+LINE_COLOUR = "#1f77b4"
+END_COLOUR = "#888888"
+
+
+def price_chart(
+    points: Sequence[tuple[datetime, int | float]],
+    *,
+    currency: str,
+    title: str,
+    now: datetime | None = None,
+    ended_at: datetime | None = None,
+) -> bytes:
+    """The price after each bid as a step line, held to ``now`` while running or to ``ended_at`` once ended."""
+    if len(points) < 2:
+        raise ValueError(f"a price chart needs at least two points, got {len(points)}")
+    times = [as_utc(at) for at, _ in points]
+    amounts = [amount for _, amount in points]
+    # An ended_at still ahead of now is only the scheduled end: the auction is running, so hold the price to now.
+    ended = ended_at is not None and (now is None or as_utc(ended_at) <= as_utc(now))
+    hold_until = as_utc(ended_at) if ended else (as_utc(now) if now is not None else None)
+
+    figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI, facecolor="white", layout="tight")
+    canvas = FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    axes.set_facecolor("white")
+
+    line_times, line_amounts = list(times), list(amounts)
+    if hold_until is not None and hold_until > times[-1]:
+        line_times.append(hold_until)
+        line_amounts.append(amounts[-1])
+    axes.step(line_times, line_amounts, where="post", color=LINE_COLOUR, linewidth=1.5)
+    axes.plot(times, amounts, linestyle="none", marker="o", markersize=4, color=LINE_COLOUR)
+    if ended:
+        axes.axvline(as_utc(ended_at), color=END_COLOUR, linewidth=0.8, linestyle="--")
+
+    # Titles and currencies are user text: a "$" in them must print as a dollar, not start mathtext.
+    axes.set_title(clip(title, TITLE_LIMIT), fontsize=10, parse_math=False)
+    axes.set_ylabel(currency, parse_math=False)
+    locator = mdates.AutoDateLocator(tz=UTC)
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=UTC))
+    # Whole amounts only: a 1.5 tick would print as a second "2".
+    axes.yaxis.set_major_locator(ticker.MaxNLocator(nbins=6, integer=True))
+    axes.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    axes.grid(axis="y", linewidth=0.4, alpha=0.5)
+
+    buffer = io.BytesIO()
+    # No "Software" entry: the same history gives the same bytes whatever matplotlib drew it.
+    canvas.print_png(buffer, metadata={"Software": None})
+    return buffer.getvalue()
