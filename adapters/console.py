@@ -105,6 +105,10 @@ class ConsoleAdapter:
 
     async def send(self, alert: Alert) -> None:
         """Print a pushed alert (the dispatcher calls this)."""
+        if alert.access is not None:
+            change = alert.access
+            self._print(f"🔒 [access] {'given back' if change.grant else 'taken away'}: {change.target_id}")
+            return
         shown, buttons = render(alert.reply)
         self._buttons = buttons or self._buttons
         self._print(f"🔔 {shown}")

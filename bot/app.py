@@ -89,14 +89,18 @@ async def run_demo(*, poll_interval: int = 5, rivals: bool = True, linger: float
             gavel_admins="console:local",
             poll_interval_seconds=poll_interval,
             ending_soon_minutes=2,
+            verify_recheck_seconds=60,  # the demo re-checks every purchase each minute, so a refund shows
         )
+        refunded = cryptogig.sample_codes["regular licence, already downloaded"]
+        cryptogig.app.state.data.refund_after_first_validation.add(refunded)  # type: ignore[attr-defined]
         setup_logging("WARNING", secrets=settings.secrets())
         upgrade(settings.database_url)
         _print("Gavel demo — the sandbox is running; nothing here touches a real service.")
         _print("Try:  /verify <code>   /items   /auctions   /signup   /help")
         _print("Sample purchase codes:")
         for label, code in cryptogig.sample_codes.items():
-            _print(f"  {code}  {label}")
+            note = " (the sandbox refunds it once verified: within a minute or two a re-check ends its access)"
+            _print(f"  {code}  {label}{note if code == refunded else ''}")
         if auctionity.live_auction_ids:
             _print("Live auctions:  " + "  ".join(auctionity.live_auction_ids[:3]))
         _print()

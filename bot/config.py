@@ -31,6 +31,9 @@ EXPECTATIONS = {
     "login_window_minutes": "a whole number of minutes of at least 1",
     "reset_max_emails": "a whole number of at least 1",
     "reset_window_minutes": "a whole number of minutes of at least 1",
+    "verify_recheck_seconds": "a whole number of seconds of at least 60",
+    "verify_recheck_per_minute": "a whole number between 1 and 6000",
+    "audit_retention_days": "a whole number of days of at least 1",
     "discord_guild_id": "a Discord server id (digits)",
 }
 
@@ -77,6 +80,10 @@ class Settings(BaseSettings):
     login_window_minutes: int = Field(15, ge=1)
     reset_max_emails: int = Field(3, ge=1)
     reset_window_minutes: int = Field(60, ge=1)
+    # Every active claim is re-validated with CryptoGig about once a period, paced so it never bursts it.
+    verify_recheck_seconds: int = Field(86400, ge=60)
+    verify_recheck_per_minute: int = Field(30, ge=1, le=6000)
+    audit_retention_days: int = Field(180, ge=1)
     notify_new_bids: bool = False
     http_timeout_seconds: float = Field(10.0, gt=0, le=120)
     log_level: str = "INFO"

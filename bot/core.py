@@ -117,6 +117,10 @@ class Core:
 
         name = request.command.lower().lstrip("/")
         command = self.registry.find(name)
+        if command is not None and command.name == "start" and request.args:
+            linked = self.registry.find(request.args[0])
+            if linked is not None and linked.deep_link:  # a link into the private chat lands in that flow
+                command, request = linked, replace(request, command=linked.name, args=request.args[1:])
         if command is None and conversation is not None and conversation.awaits_secret(self.services.now()):
             # "/hunter2" answering a password prompt is a password, not a command to complain about.
             return await self._continue(conversation, request)
@@ -128,6 +132,11 @@ class Core:
         self._check_scope(command, request)
         raw = self._raw_arguments(command, request)
         missing = [a for a in command.asked if a.name not in raw]
+        if missing and command.when_missing is not None:
+            # The command may answer without the missing arguments (/verify re-sends a buyer's links).
+            instead = await command.when_missing(replace(request, command=command.name), self.services)
+            if instead is not None:
+                return instead
         if missing:
             if any(a.only_in_private for a in missing) and not request.is_private:
                 raise _private_only(command)
@@ -169,8 +178,12 @@ class Core:
     def _raw_arguments(self, command: Command, request: Request) -> dict[str, Any]:
         """Every argument given, by name, still raw: typed words, then named options (slash options, forms)."""
         raw: dict[str, Any] = {}
-        words = tuple(a.strip() for a in request.args)
-        spec = command.positional
+        names = {argument.name for argument in command.positional}
+        # "expire=support" names its argument; every other word takes the next place in line.
+        named = dict(w.strip().split("=", 1) for w in request.args if w.strip().split("=", 1)[0] in names and "=" in w)
+        words = tuple(a.strip() for a in request.args if not ("=" in a and a.strip().split("=", 1)[0] in names))
+        raw.update({name: value for name, value in named.items()})
+        spec = tuple(a for a in command.positional if a.name not in named)
         if spec and spec[-1].rest and len(words) > len(spec):
             words = (*words[: len(spec) - 1], " ".join(words[len(spec) - 1 :]))
         if len(words) > len(spec):

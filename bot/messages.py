@@ -75,6 +75,7 @@ class Button:
     command: str = ""
     edits: bool = False
     url: str | None = None
+    private: bool = False  # runs in the presser's private chat (a code or password follows), wherever it sits
 
 
 @dataclass(frozen=True)
@@ -152,9 +153,23 @@ def warning_reply(text: str, *, ephemeral: bool = False) -> Reply:
     return Reply(text=text, outcome=Outcome.WARNING, ephemeral=ephemeral)
 
 
+@dataclass(frozen=True)
+class AccessChange:
+    """Access to take away from (or give back to) a user in one place: a role, or a group to leave."""
+
+    place_id: str
+    target_id: str
+    user_id: str
+    grant: bool = False
+
+
 @dataclass
 class Alert:
-    """A pushed message (watch alerts) for one chat: the poller's events leave as Replies too."""
+    """Something pushed to a chat without being asked: a watch alert, a staff-log line, or an access change.
+
+    ``user_id`` is the person it is for; empty for a chat's own messages (a staff log). ``access`` set:
+    not a message but an access change the adapter carries out.
+    """
 
     platform: str
     chat_id: str
@@ -162,6 +177,7 @@ class Alert:
     reply: Reply
     kind: str = "alert"
     extra: dict[str, str] = field(default_factory=dict)
+    access: AccessChange | None = None
 
 
 def split_command(text: str) -> tuple[str | None, tuple[str, ...]]:
@@ -190,6 +206,22 @@ def reply_to_json(reply: Reply) -> str:
     from dataclasses import asdict
 
     return json.dumps(asdict(reply), ensure_ascii=False, default=str)
+
+
+def access_to_json(change: AccessChange) -> str:
+    """An access change as JSON text, for the outbox (carried out by the dispatcher, retried like an alert)."""
+    import json
+    from dataclasses import asdict
+
+    return json.dumps({"access": asdict(change)})
+
+
+def access_from_json(text: str) -> AccessChange | None:
+    """The access change an outbox payload holds, or None when it holds a Reply."""
+    import json
+
+    data = json.loads(text)
+    return AccessChange(**data["access"]) if isinstance(data, dict) and "access" in data else None
 
 
 def reply_from_json(text: str) -> Reply:

@@ -77,8 +77,11 @@ class AdapterPort:
 
     async def entitled_targets(self, platform: str, place_id: str, user_id: str) -> list[str]:
         """What this user's verified purchases unlock in this place: role ids, or the place's own id."""
+        now = self.services.now()
         return await self.services.db.read(
-            lambda s: places.entitled_targets(s, platform=platform, place_id=place_id, platform_user_id=user_id)
+            lambda s: places.entitled_targets(
+                s, platform=platform, place_id=place_id, platform_user_id=user_id, now=now
+            )
         )
 
     async def chat_gone(self, platform: str, chat_id: str, *, user_id: str | None = None) -> int:

@@ -101,6 +101,9 @@ class Command:
     needs_place: bool = False  # must run inside a guild or group (grants)
     hidden: bool = False  # not in help or command lists (button-only helpers)
     conversational: bool = False  # only meaningful where forms are asked one message at a time (/cancel)
+    deep_link: bool = False  # "/start <name>" (a link into the private chat) runs it
+    # Runs instead of asking when arguments it asks for are missing; None from it: ask after all.
+    when_missing: Callable[[Request, Services], Awaitable[Reply | None]] | None = None
 
     @property
     def asked(self) -> tuple[Argument, ...]:

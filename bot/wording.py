@@ -97,6 +97,7 @@ REFUSED = {
         "and I will not hand it out for you. Pick a lower role, or ask the server owner."
     ),
     "private_chat_only_here": "Send this to me in a private chat: I never ask for it where others can read.",
+    "claim_revoked": "The seller revoked this purchase on this account. If you think this is a mistake, contact them.",
 }
 
 

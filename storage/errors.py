@@ -20,6 +20,14 @@ class AlreadyClaimed(StorageError):
         self.max_claims = max_claims
 
 
+class ClaimRevoked(StorageError):
+    """The user's claim of this code was revoked for good; verifying it again does not bring it back."""
+
+    def __init__(self, *, reason: str) -> None:
+        super().__init__(f"claim revoked ({reason})")
+        self.reason = reason
+
+
 class LimitReached(StorageError):
     """Too many attempts in ``bucket``; the next one is allowed in ``retry_after`` seconds."""
 

@@ -126,10 +126,12 @@ class PurchaseClaim(SQLModel, table=True):
     supported_until: datetime | None = _when(nullable=True)
     verified_at: datetime = _when()
     revoked_at: datetime | None = _when(nullable=True)
+    revoke_reason: str | None = Field(default=None, max_length=40)  # refunded, revoked, unbound...
+    next_check_at: datetime | None = _when(nullable=True, index=True)  # the next re-check with CryptoGig
 
 
 class VerifyAttempt(SQLModel, table=True):
-    """One /verify try, kept for the brute-force limit."""
+    """The audit log: one /verify try, who, which item, how it went, and the code masked (never in full)."""
 
     __tablename__ = "verify_attempt"
 
@@ -137,6 +139,9 @@ class VerifyAttempt(SQLModel, table=True):
     chat_user_id: int = _chat_user_fk(index=True)
     at: datetime = _when(index=True)
     ok: bool = Field(default=False)
+    outcome: str = Field(default="", max_length=20)  # verified, invalid, claimed, limited
+    item_id: int | None = Field(default=None, sa_type=BigInteger)
+    masked_code: str = Field(default="", max_length=20)
 
 
 class RateAttempt(SQLModel, table=True):
@@ -162,6 +167,20 @@ class AccessGrant(SQLModel, table=True):
     place_id: str = Field(max_length=64)
     item_id: int = Field(sa_type=BigInteger, index=True)
     target_id: str = Field(max_length=64)
+    expires_with_support: bool = Field(default=False)  # access ends when the purchase's support ends
+    created_by: str = Field(default="", max_length=100)
+    created_at: datetime = _when()
+
+
+class StaffLog(SQLModel, table=True):
+    """A chat where the seller's staff read what happens to verified buyers, as it happens."""
+
+    __tablename__ = "staff_log"
+    __table_args__ = (UniqueConstraint("platform", "chat_id", name="uq_staff_log_chat"),)
+
+    id: int | None = _id()
+    platform: str = Field(max_length=20)
+    chat_id: str = Field(max_length=64)
     created_by: str = Field(default="", max_length=100)
     created_at: datetime = _when()
 
@@ -292,6 +311,7 @@ __all__ = [
     "Notification",
     "PurchaseClaim",
     "RateAttempt",
+    "StaffLog",
     "TZDateTime",
     "VerifyAttempt",
     "Watch",

@@ -3,13 +3,14 @@ a group that changed its id."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from storage.db import insert_or_find
-from storage.models import AccessGrant, ChatUser, KeyValue, Notification, PurchaseClaim, Watch
+from storage.models import AccessGrant, ChatUser, KeyValue, Notification, PurchaseClaim, StaffLog, Watch
 
 
 def _find_access_grant(session: Session, platform: str, place_id: str, item_id: int) -> AccessGrant | None:
@@ -21,7 +22,15 @@ def _find_access_grant(session: Session, platform: str, place_id: str, item_id: 
 
 
 def set_access_grant(
-    session: Session, *, platform: str, place_id: str, item_id: int, target_id: str, created_by: str, now: datetime
+    session: Session,
+    *,
+    platform: str,
+    place_id: str,
+    item_id: int,
+    target_id: str,
+    created_by: str,
+    now: datetime,
+    expires_with_support: bool = False,
 ) -> AccessGrant:
     """Make a purchase of ``item_id`` unlock ``target_id`` in this place, replacing any earlier target."""
     grant = _find_access_grant(session, platform, place_id, item_id)
@@ -40,6 +49,7 @@ def set_access_grant(
         )
     grant.target_id = target_id
     grant.created_by = created_by
+    grant.expires_with_support = expires_with_support
     session.flush()
     return grant
 
@@ -78,8 +88,14 @@ def place_setting_key(platform: str, place_id: str, name: str) -> str:
     return f"place:{platform}:{place_id}:{name}"
 
 
-def entitled_targets(session: Session, *, platform: str, place_id: str, platform_user_id: str) -> list[str]:
-    """The roles (or the group itself) this user's active claims unlock in this place, in grant order."""
+def entitled_targets(
+    session: Session, *, platform: str, place_id: str, platform_user_id: str, now: datetime
+) -> list[str]:
+    """The roles (or the group itself) this user's active claims unlock in this place now.
+
+    A grant that follows the licence counts only while the purchase's support lasts.
+    """
+    supported = or_(col(AccessGrant.expires_with_support).is_(False), col(PurchaseClaim.supported_until) > now)
     query = (
         select(AccessGrant.target_id)
         .join(PurchaseClaim, col(PurchaseClaim.item_id) == col(AccessGrant.item_id))
@@ -90,10 +106,47 @@ def entitled_targets(session: Session, *, platform: str, place_id: str, platform
             ChatUser.platform == platform,
             ChatUser.platform_user_id == platform_user_id,
             col(PurchaseClaim.revoked_at).is_(None),
+            supported,
         )
         .distinct()
     )
     return sorted(session.exec(query))
+
+
+@dataclass(frozen=True)
+class SupportEnd:
+    """A grant that follows the licence, and a claim whose support ends (or ended) by the time asked."""
+
+    claim_id: int
+    grant_id: int
+    item_id: int
+    place_id: str
+    target_id: str
+    supported_until: datetime
+    chat_user_id: int
+    platform: str
+    platform_user_id: str
+
+
+def support_ends(session: Session, *, before: datetime) -> list[SupportEnd]:
+    """Active claims whose support ends before ``before``, with each grant of theirs that follows the licence."""
+    query = (
+        select(
+            PurchaseClaim.id, AccessGrant.id, AccessGrant.item_id, AccessGrant.place_id, AccessGrant.target_id,
+            PurchaseClaim.supported_until, ChatUser.id, ChatUser.platform, ChatUser.platform_user_id,
+        )
+        .join(AccessGrant, col(AccessGrant.item_id) == col(PurchaseClaim.item_id))
+        .join(ChatUser, col(ChatUser.id) == col(PurchaseClaim.chat_user_id))
+        .where(
+            col(PurchaseClaim.revoked_at).is_(None),
+            col(AccessGrant.expires_with_support).is_(True),
+            col(AccessGrant.platform) == col(ChatUser.platform),
+            col(PurchaseClaim.supported_until).is_not(None),
+            col(PurchaseClaim.supported_until) < before,
+        )
+        .order_by(col(PurchaseClaim.id), col(AccessGrant.id))
+    )  # fmt: skip
+    return [SupportEnd(*row) for row in session.exec(query)]
 
 
 def move_chat(session: Session, *, platform: str, old_chat_id: str, new_chat_id: str) -> int:
@@ -125,6 +178,11 @@ def move_chat(session: Session, *, platform: str, old_chat_id: str, new_chat_id:
             col(Notification.chat_id) == old_chat_id,
             col(Notification.sent_at).is_(None),
         )
+        .values(chat_id=new_chat_id)
+    ).rowcount
+    moved += session.exec(
+        update(StaffLog)
+        .where(col(StaffLog.platform) == platform, col(StaffLog.chat_id) == old_chat_id)
         .values(chat_id=new_chat_id)
     ).rowcount
     old_prefix = place_setting_key(platform, old_chat_id, "")

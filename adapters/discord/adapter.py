@@ -30,7 +30,7 @@ from adapters.discord.render import (
     references_needing_tokens,
     render,
 )
-from adapters.discord.roles import describe_role, grant_role, role_problem
+from adapters.discord.roles import describe_role, grant_role, is_privileged, role_problem
 from adapters.discord.sync import sync_if_changed
 from adapters.discord.tree import PLATFORM, populate_tree
 from bot.config import Settings
@@ -70,8 +70,8 @@ class DiscordAdapter:
         self.core = core
         self.port = core.port
         self.settings = settings
-        self.client = GavelClient(self, http=http)
-        populate_tree(self.client.tree, core.registry, self, guild_id=settings.discord_guild_id)
+        self._http = http
+        self.client = self._client(members=True)
         self._task: asyncio.Task[None] | None = None
         self._live_forms: dict[str, float] = {}  # modals open in this process (their own handler answers them)
 
@@ -91,10 +91,25 @@ class DiscordAdapter:
         self._task = asyncio.create_task(self._run(token), name="gavel-discord")
         await asyncio.sleep(0)
 
+    def _client(self, *, members: bool) -> GavelClient:
+        client = GavelClient(self, http=self._http, members=members)
+        populate_tree(client.tree, self.core.registry, self, guild_id=self.settings.discord_guild_id)
+        return client
+
     async def _run(self, token: str) -> None:
         try:
-            async with self.client:
-                await self.client.start(token)
+            try:
+                async with self.client:
+                    await self.client.start(token)
+            except discord.PrivilegedIntentsRequired:
+                # Without the Server Members Intent all else works; only rejoining buyers wait for /verify.
+                log.warning(
+                    "Discord refused the Server Members Intent: enable it in the developer portal (Bot page) so "
+                    "that buyers who leave and rejoin get their roles back at once; running without it"
+                )
+                self.client = self._client(members=False)
+                async with self.client:
+                    await self.client.start(token)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -154,6 +169,8 @@ class DiscordAdapter:
                     log.warning("could not look up role %s: %s", value.id, error)
                     await self.say(interaction, warning_reply(DISCORD_SLOW, ephemeral=True))
                     return
+            elif isinstance(value, discord.User | discord.Member):
+                named[name] = str(value.id)
             elif value is not None:
                 named[name] = str(value)
         if _needs_form(command, set(named)):
@@ -285,6 +302,25 @@ class DiscordAdapter:
         """Suggestions for an option, from the core's port (which never raises)."""
         found = await self.port.suggestions(source, PLATFORM, str(interaction.user.id), current)
         return [app_commands.Choice(name=clip(s.label, 100), value=s.value) for s in found]
+
+    async def welcome_back(self, member: discord.Member) -> None:
+        """A verified buyer who left and rejoins gets the roles their purchases unlock here at once."""
+        guild_id = member.guild.id
+        targets = await self.port.entitled_targets(PLATFORM, str(guild_id), str(member.id))
+        if not targets:
+            return
+        try:
+            roles = {r["id"]: r for r in await self.client.http.get_roles(guild_id)}
+        except (discord.HTTPException, discord.RateLimited) as error:
+            log.warning("could not read the roles of guild %s for a rejoining buyer: %s", guild_id, error)
+            return
+        for role_id in (t for t in targets if t in roles and not is_privileged(roles[t])):
+            try:
+                await self.client.http.add_role(
+                    guild_id, member.id, int(role_id), reason="Gavel: verified buyer rejoined"
+                )
+            except (discord.HTTPException, discord.RateLimited) as error:
+                log.warning("could not give role %s back to %s in guild %s: %s", role_id, member.id, guild_id, error)
 
     # --- alerts ----------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import discord
 
 from adapters.discord.render import Rendered
 from bot.errors import DeliveryFailed, RecipientGone, RetryLater
-from bot.messages import Alert, Reply
+from bot.messages import AccessChange, Alert, Reply
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,12 @@ Renderer = Callable[..., Awaitable[Rendered]]  # (reply, *, mention_user_id=None
 
 async def deliver_alert(client: discord.Client, alert: Alert, render: Renderer) -> None:
     """Send one alert, or raise what the dispatcher should do next: RetryLater, RecipientGone, DeliveryFailed."""
+    if alert.access is not None:
+        await change_access(client, alert.access)
+        return
+    if not alert.user_id:  # the channel's own message (a staff-log line): no DM, nobody to mention
+        await _post(client, alert.chat_id, await render(alert.reply))
+        return
     try:
         user_id = int(alert.user_id)
     except ValueError:
@@ -56,6 +62,34 @@ async def _send_to_channel(
         raise RecipientGone(
             f"DMs closed and the channel refused the message ({error.code})", whole_chat=False
         ) from error
+    except Exception as error:
+        raise delivery_error(error) from error
+
+
+async def _post(client: discord.Client, chat_id: str, rendered: Rendered) -> None:
+    if not chat_id.isdigit():
+        raise RecipientGone(f"not a Discord channel id: {chat_id[:30]!r}")
+    try:
+        await client.get_partial_messageable(int(chat_id)).send(
+            **rendered.send_kwargs(), allowed_mentions=discord.AllowedMentions.none()
+        )
+    except (discord.Forbidden, discord.NotFound) as error:
+        raise RecipientGone(f"the channel refused the message ({error.code})") from error
+    except Exception as error:
+        raise delivery_error(error) from error
+
+
+async def change_access(client: discord.Client, change: AccessChange) -> None:
+    """Take a buyer's role away (or give it back): refunds, revocations, a licence whose support ended."""
+    guild_id, user_id, role_id = int(change.place_id), int(change.user_id), int(change.target_id)
+    reason = "Gavel: verified purchase restored" if change.grant else "Gavel: purchase no longer verified"
+    try:
+        if change.grant:
+            await client.http.add_role(guild_id, user_id, role_id, reason=reason)
+        else:
+            await client.http.remove_role(guild_id, user_id, role_id, reason=reason)
+    except discord.NotFound:
+        log.info("role %s of user %s in guild %s: the member or role is gone already", role_id, user_id, guild_id)
     except Exception as error:
         raise delivery_error(error) from error
 

@@ -39,10 +39,13 @@ class GavelTree(app_commands.CommandTree["GavelClient"]):
 class GavelClient(discord.Client):
     """discord.py's client wired to one adapter; ``http`` may be replaced (tests record calls there)."""
 
-    def __init__(self, adapter: DiscordAdapter | None, *, http: HTTPClient | None = None) -> None:
+    def __init__(
+        self, adapter: DiscordAdapter | None, *, http: HTTPClient | None = None, members: bool = False
+    ) -> None:
         super().__init__(
             # Interactions need no privileged intents; the guilds intent keeps discord.py's guild cache sane.
-            intents=discord.Intents(guilds=True),
+            # ``members`` (privileged: "Server Members Intent" in the developer portal) tells us who rejoins.
+            intents=discord.Intents(guilds=True, members=members),
             max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True),
         )
@@ -65,6 +68,10 @@ class GavelClient(discord.Client):
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if self.gavel is not None:
             await self.gavel.answer_stray(interaction)
+
+    async def on_member_join(self, member: discord.Member) -> None:
+        if self.gavel is not None:
+            await self.gavel.welcome_back(member)
 
 
 class FormModal(discord.ui.Modal):

@@ -46,6 +46,8 @@ _RANGES = {ArgKind.ITEM_ID: (1, MAX_ITEM_ID), ArgKind.AMOUNT: (1, MAX_AMOUNT)}
 def _annotation(argument: Argument) -> Any:
     if argument.kind is ArgKind.ROLE:
         return discord.Role  # Discord's role picker: the option arrives resolved, never as typed text
+    if argument.kind is ArgKind.USER:
+        return discord.User  # Discord's user picker
     if argument.kind in _RANGES:
         low, high = _RANGES[argument.kind]
         return app_commands.Range[int, low, high]

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import BotCommand, CallbackQuery, Chat, ChatMemberUpdated, LinkPreviewOptions, Message, Update, User
-from telegram.constants import ChatAction, ChatMemberStatus, ChatType, ParseMode
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
@@ -29,7 +29,7 @@ from bot.errors import DeliveryFailed, RecipientGone
 from bot.logs import add_secret, redact
 from bot.messages import Alert, Button, Outcome, Reply, Request, split_command
 from bot.pacing import Pacing
-from bot.registry import Scope
+from bot.registry import ArgKind, Scope
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +221,10 @@ class TelegramAdapter:
         private = message.chat.type == ChatType.PRIVATE
         if message.text is None and not private:
             return  # stickers and photos in a group are people talking to each other
-        request = await self._request_for(user, message.chat, message.text or "", sender_chat=message.sender_chat)
+        replied = message.reply_to_message.from_user if message.reply_to_message else None
+        request = await self._request_for(
+            user, message.chat, message.text or "", sender_chat=message.sender_chat, about=replied
+        )
         if request is None:
             return
         # Before anything else: a password, or a purchase code in a group, must not stay on screen.
@@ -264,8 +267,9 @@ class TelegramAdapter:
             await self._answer(request, reply, edit=message if parsed and parsed[1] else None)
 
     async def _request_for(
-        self, user: User, chat: Chat, text: str, *, sender_chat: Chat | None = None
+        self, user: User, chat: Chat, text: str, *, sender_chat: Chat | None = None, about: User | None = None
     ) -> Request | None:
+        """``about``: the author of the message this one replies to, who a staff command may be about."""
         command, args = split_command(text)
         if command is not None and not self._addressed_to_me(text):
             return None
@@ -282,6 +286,8 @@ class TelegramAdapter:
             place_id=None if private else str(chat.id),
         )
         found = self.core.registry.find(command) if command else None
+        if found is not None and about is not None and not args and any(a.kind is ArgKind.USER for a in found.args):
+            request = replace(request, options={"user": str(about.id)})
         if found is not None and found.scope is Scope.MANAGER and not private:
             # Only for manager commands: a getChatMember call per message would burn the rate limit.
             request = replace(request, is_place_admin=await self._is_chat_admin(chat.id, user.id, sender_chat))
@@ -307,26 +313,8 @@ class TelegramAdapter:
         command = self.core.registry.find(request.command) if request.command else None
         if command is None or not command.slow:
             return await self.core.handle(request)
-        async with self._typing(int(request.chat_id)):
+        async with self._sender().typing(int(request.chat_id)):
             return await self.core.handle(request)
-
-    @contextlib.asynccontextmanager
-    async def _typing(self, chat_id: int) -> AsyncIterator[None]:
-        """Show "typing…" while a slow command waits on an upstream; Telegram shows it for 5 s per call."""
-
-        async def keep_typing() -> None:
-            while True:
-                with contextlib.suppress(TelegramError):
-                    await self.bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING)
-                await asyncio.sleep(4.5)
-
-        task = asyncio.create_task(keep_typing())
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     async def _delete(self, message: Message) -> bool:
         try:
@@ -379,6 +367,9 @@ class TelegramAdapter:
     async def send(self, alert: Alert) -> None:
         """Push an alert; RetryLater, RecipientGone or DeliveryFailed tell the dispatcher what to do next."""
         sender = self._sender()
+        if alert.access is not None:
+            await sender.change_access(alert.access)
+            return
         try:
             chat_id = int(alert.chat_id)
         except ValueError:

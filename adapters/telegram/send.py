@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram.constants import ChatAction
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
 from adapters.telegram.render import caption_and_rest, keyboard, text_chunks
 from bot.errors import DeliveryFailed, RecipientGone, RetryLater
 from bot.logs import redact
-from bot.messages import Reply
+from bot.messages import AccessChange, Button, Reply
 from bot.port import AdapterPort
 
 log = logging.getLogger(__name__)
@@ -60,11 +62,18 @@ class TelegramSender:
         return f"{link}?start={command}" if command and DEEP_LINK_PAYLOAD.match(command) else link
 
     async def keyboard(self, reply: Reply) -> InlineKeyboardMarkup | None:
-        """The reply's buttons; each command is stored under a short token that outlives restarts."""
-        tokens = await self.port.button_tokens(
-            button.command for row in reply.buttons for button in row if button.command and not button.url
+        """The reply's buttons; each command is stored under a short token that outlives restarts.
+
+        A private button becomes a link into the presser's private chat, landing in its command.
+        """
+        rows = tuple(
+            tuple(Button(b.label, url=self.deep_link(b.command)) if b.private and b.command else b for b in row)
+            for row in reply.buttons
         )
-        return keyboard(reply.buttons, tokens.__getitem__)
+        tokens = await self.port.button_tokens(
+            button.command for row in rows for button in row if button.command and not button.url
+        )
+        return keyboard(rows, tokens.__getitem__)
 
     async def deliver(self, chat_id: int, reply: Reply, *, reply_to: int | None = None, alert: bool = False) -> None:
         """Send a reply as a photo with caption (falling back to text) or as text split within 4,096 characters."""
@@ -134,6 +143,20 @@ class TelegramSender:
             return "not modified" in error.message.lower()  # pressing the same page twice is fine
         return True
 
+    async def change_access(self, change: AccessChange) -> None:
+        """Take a buyer out of a group (ban, then unban at once: they may come back only through a new approval)."""
+        chat_id, user_id = int(change.place_id), int(change.user_id)
+        try:
+            if change.grant:
+                return  # a group lets a buyer back in through their join request: nothing to do here
+            await self.bot.ban_chat_member(chat_id=chat_id, user_id=user_id)
+            await self.bot.unban_chat_member(chat_id=chat_id, user_id=user_id, only_if_banned=True)
+        except RetryAfter as error:
+            seconds = retry_seconds(error)
+            raise RetryLater(f"Telegram asked to wait {seconds:g}s", retry_after=seconds) from None
+        except TelegramError as error:  # usually: the bot is no longer an admin there
+            raise DeliveryFailed(redact(str(error))) from None
+
     async def push(self, chat_id: int, reply: Reply) -> None:
         """An alert: RetryLater, RecipientGone or DeliveryFailed tell the dispatcher what to do next."""
         try:
@@ -155,3 +178,21 @@ class TelegramSender:
             raise DeliveryFailed(error.message) from None
         except TelegramError as error:
             raise DeliveryFailed(redact(str(error))) from None
+
+    @contextlib.asynccontextmanager
+    async def typing(self, chat_id: int) -> AsyncIterator[None]:
+        """Show "typing…" while a slow command waits on an upstream; Telegram shows it for 5 s per call."""
+
+        async def keep_typing() -> None:
+            while True:
+                with contextlib.suppress(TelegramError):
+                    await self.bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING)
+                await asyncio.sleep(4.5)
+
+        task = asyncio.create_task(keep_typing())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

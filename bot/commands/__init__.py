@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands import auctions, auth, catalog, general, verify, watch
+from bot.commands import auctions, auth, catalog, general, staff, verify, watch
 from bot.registry import Registry
 
 
@@ -15,5 +15,6 @@ def build_registry() -> Registry:
         auth.commands,
         auctions.commands,
         watch.commands,
+        staff.commands,
         general.closing,
     )

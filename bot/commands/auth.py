@@ -103,7 +103,7 @@ async def signup(request: Request, services: Services) -> Reply:
     return _logged_in_reply("Welcome to Auctionity", email, expires_at, services)
 
 
-@commands.command(args=(EMAIL, PASSWORD), scope=Scope.PRIVATE, ephemeral=True, slow=True)
+@commands.command(args=(EMAIL, PASSWORD), scope=Scope.PRIVATE, ephemeral=True, slow=True, deep_link=True)
 async def login(request: Request, services: Services) -> Reply:
     """Log in to Auctionity (private chat).
 

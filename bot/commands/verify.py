@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
 from bot import formatting as fmt
+from bot.buyers import item_label, staff_line, who
 from bot.clients.cryptogig import Purchase, SupportStatus
 from bot.commands.common import CODE, ITEM_ID, chat_user_id
-from bot.errors import CodeAlreadyClaimed, InvalidPurchaseCode, NotAllowed, UserInputError
+from bot.errors import CodeAlreadyClaimed, InvalidPurchaseCode, NotAllowed, RateLimited, UserInputError
 from bot.limits import Limit, limited, minutes
 from bot.messages import Field, Grant, Outcome, Reply, Request, RoleChoice
 from bot.registry import ArgKind, Argument, CommandGroup, Scope
 from storage import claims, places
-from storage.errors import AlreadyClaimed
+from storage.errors import AlreadyClaimed, ClaimRevoked
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -22,20 +24,47 @@ if TYPE_CHECKING:
 commands = CommandGroup()
 
 
-@commands.command(args=(CODE,), aliases=("validate",), private=True, slow=True)
+async def resend_links(request: Request, services: Services) -> Reply | None:
+    """/verify with no code: a buyer whose purchases open places here gets their way in again."""
+    now = services.now()
+
+    def unlocked(session: Session) -> list[Grant]:
+        held = claims.claims_of(session, platform=request.platform, platform_user_id=request.user_id)
+        grants: list[Grant] = []
+        for claim in (c for c in held if c.active):
+            supported = claim.supported_until is not None and claim.supported_until > now
+            found = places.access_grants_for_item(session, item_id=claim.item_id)
+            grants += _grants_for(request, [g for g in found if supported or not g.expires_with_support])
+        return grants
+
+    grants = tuple(dict.fromkeys(await services.db.read(unlocked)))
+    if not grants:
+        return None  # nothing to re-send: ask for a code
+    return Reply(
+        title="Your access",
+        text="Your verified purchases open these for you. To verify another purchase, send /verify <code>.",
+        outcome=Outcome.SUCCESS,
+        grants=grants,
+    )
+
+
+@commands.command(
+    args=(CODE,), aliases=("validate",), private=True, slow=True, when_missing=resend_links, deep_link=True
+)
 async def verify(request: Request, services: Services) -> Reply:
     """Verify a CryptoGig purchase code and unlock your access."""
     code = request.values["code"]
     user_id = await chat_user_id(services, request)
     code_hash = services.box.keyed_hash(code)
-    failures = (InvalidPurchaseCode, CodeAlreadyClaimed)
+    audit = Audit(services, request, user_id, fmt.mask(code))
+    failures = (InvalidPurchaseCode, CodeAlreadyClaimed, NotAllowed)
     limits = await _limits(services, user_id, code_hash)
     try:
         async with limited(services, limits, action="verify", failures=failures):
             purchase = await services.cryptogig.validate_purchase(code)
-            grants = await _claim(services, request, user_id, code, code_hash, purchase)
-    except failures:
-        await _record_attempt(services, user_id, ok=False)
+            grants = await _claim(services, request, audit, code, code_hash, purchase)
+    except (*failures, RateLimited) as refused:
+        await audit.refused(refused)
         raise
 
     item = purchase.item
@@ -62,8 +91,21 @@ async def verify(request: Request, services: Services) -> Reply:
     )
 
 
+EXPIRE = Argument(
+    "expire",
+    "support: access ends when the purchase's support ends",
+    ArgKind.CHOICE,
+    False,
+    choices=("support", "never"),
+)
+
+
 @commands.command(
-    args=(ITEM_ID, Argument("role", "the role verified buyers get (where there are roles)", ArgKind.ROLE, False)),
+    args=(
+        ITEM_ID,
+        Argument("role", "the role verified buyers get (where there are roles)", ArgKind.ROLE, False),
+        EXPIRE,
+    ),
     scope=Scope.MANAGER,
     needs_place=True,
     ephemeral=True,
@@ -72,6 +114,7 @@ async def verify(request: Request, services: Services) -> Reply:
 async def verify_setup(request: Request, services: Services) -> Reply:
     """Give verified buyers of an item a role of this server, or a way into this group."""
     target, what = _setup_target(request)
+    follows_support = request.values.get("expire") == "support"
     item = await services.cryptogig.item(request.values["item_id"])
     now = services.now()
     await services.db.run(
@@ -83,11 +126,13 @@ async def verify_setup(request: Request, services: Services) -> Reply:
             target_id=target,
             created_by=request.who,
             now=now,
+            expires_with_support=follows_support,
         )
     )
+    until = " for as long as their purchase's support lasts" if follows_support else ""
     return Reply(
         title="Access set up",
-        text=f"Buyers who /verify {item.name} (#{item.id}) now get {what}.",
+        text=f"Buyers who /verify {item.name} (#{item.id}) now get {what}{until}.",
         outcome=Outcome.SUCCESS,
         grant_checks=(Grant(request.platform, str(request.place_id), target, item.id),),
     )
@@ -104,9 +149,40 @@ async def _limits(services: Services, chat_user_id: int, code_hash: str) -> list
     return limits
 
 
-async def _record_attempt(services: Services, chat_user_id: int, ok: bool) -> None:
-    now = services.now()
-    await services.db.run(lambda s: claims.record_verify_attempt(s, chat_user_id=chat_user_id, ok=ok, at=now))
+class Audit:
+    """One verification's line in the audit log, and in the staff log when it went somewhere."""
+
+    OUTCOMES = ((InvalidPurchaseCode, "invalid", "not a valid code"), (CodeAlreadyClaimed, "claimed",
+                "already linked to another account"), (NotAllowed, "revoked", "revoked by the seller's staff"),
+                (RateLimited, "limited", "too many tries"))  # fmt: skip
+
+    def __init__(self, services: Services, request: Request, chat_user_id: int, masked_code: str) -> None:
+        self.services, self.chat_user_id, self.masked_code = services, chat_user_id, masked_code
+        self.who = who(request.platform, request.user_id, request.display_name)
+
+    def verified(self, session: Session, item_id: int, item_name: str) -> None:
+        now = self.services.now()
+        claims.record_verify_attempt(
+            session, chat_user_id=self.chat_user_id, ok=True, at=now, outcome="verified", item_id=item_id,
+            masked_code=self.masked_code,
+        )  # fmt: skip
+        line = f"✅ Verified: {self.who} — {item_label(item_id, item_name)}, code {self.masked_code}."
+        staff_line(session, key=f"verified:{self.chat_user_id}:{now.timestamp()}", reply=Reply(line), now=now)
+
+    async def refused(self, error: BaseException) -> None:
+        outcome, why = next((o, w) for kind, o, w in self.OUTCOMES if isinstance(error, kind))
+        now = self.services.now()
+
+        def record(session: Session) -> None:
+            claims.record_verify_attempt(
+                session, chat_user_id=self.chat_user_id, ok=False, at=now, outcome=outcome,
+                masked_code=self.masked_code,
+            )  # fmt: skip
+            if outcome != "limited":  # an attack's every try would bury the log; the audit keeps them all
+                line = f"⛔ Refused: {self.who}, code {self.masked_code}: {why}."
+                staff_line(session, key=f"refused:{self.chat_user_id}:{now.timestamp()}", reply=Reply(line), now=now)
+
+        await self.services.db.run(record)
 
 
 def _support_line(purchase: Purchase, services: Services) -> str:
@@ -120,10 +196,18 @@ def _support_line(purchase: Purchase, services: Services) -> str:
     return "No support included"
 
 
-def _grants_for(request: Request, grants: list) -> tuple[Grant, ...]:
-    """Grants of this platform; a role can only be handed out in the place the command ran in."""
+def _first_check(code_hash: str, now: datetime, period: timedelta) -> datetime:
+    """When a new claim is first re-checked: somewhere in the coming period, spread evenly by the code's hash."""
+    return now + period * (int(code_hash[:8], 16) / 0x1_0000_0000)
+
+
+def _grants_for(request: Request, grants: list, *, supported: bool = True) -> tuple[Grant, ...]:
+    """Grants of this platform; a role can only be handed out in the place the command ran in; a grant that
+    follows the licence only while support lasts."""
     chosen = []
     for grant in grants:
+        if grant.expires_with_support and not supported:
+            continue
         if grant.platform != request.platform:
             continue
         if grant.target_id != grant.place_id and grant.place_id != request.place_id:
@@ -141,16 +225,18 @@ async def _roles_elsewhere(services: Services, request: Request, item_id: int) -
 
 
 async def _claim(
-    services: Services, request: Request, chat_user_id: int, code: str, code_hash: str, purchase: Purchase
+    services: Services, request: Request, audit: Audit, code: str, code_hash: str, purchase: Purchase
 ) -> tuple[Grant, ...]:
     """Bind the code to the user (CodeAlreadyClaimed if it is someone else's) and find what it unlocks here."""
     now = services.now()
     encrypted = services.box.encrypt(code)
+    period = timedelta(seconds=services.settings.verify_recheck_seconds)
+    supported = purchase.support_status(now) is SupportStatus.ACTIVE
 
     def claim(session: Session) -> tuple[Grant, ...]:
         claims.claim_purchase(
             session,
-            chat_user_id=chat_user_id,
+            chat_user_id=audit.chat_user_id,
             code_hash=code_hash,
             code_encrypted=encrypted,
             item_id=purchase.item.id,
@@ -158,14 +244,18 @@ async def _claim(
             supported_until=purchase.supported_until,
             max_claims=services.settings.max_claims_per_code,
             now=now,
+            next_check_at=_first_check(code_hash, now, period),
         )
-        claims.record_verify_attempt(session, chat_user_id=chat_user_id, ok=True, at=now)
-        return _grants_for(request, places.access_grants_for_item(session, item_id=purchase.item.id))
+        audit.verified(session, purchase.item.id, purchase.item.name)
+        found = places.access_grants_for_item(session, item_id=purchase.item.id)
+        return _grants_for(request, found, supported=supported)
 
     try:
         return await services.db.run(claim)
     except AlreadyClaimed:
         raise CodeAlreadyClaimed() from None
+    except ClaimRevoked:
+        raise NotAllowed("claim_revoked") from None
 
 
 def _setup_target(request: Request) -> tuple[str, str]:

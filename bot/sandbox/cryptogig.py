@@ -175,12 +175,22 @@ class CryptoGigData:
         self.items: dict[int, dict[str, Any]] = {item["id"]: item for item in _seed_items()}
         self.purchases: dict[str, dict[str, Any]] = _seed_purchases(datetime.now(UTC))
         self.requests: Counter[str] = Counter()
+        # Codes refunded right after their first successful validation: how `gavel demo` shows a re-check.
+        self.refund_after_first_validation: set[str] = set()
+
+    def refund(self, code: str) -> bool:
+        """Refund (or charge back) a purchase: from now on its code is invalid. False if there is no such code."""
+        record = self.purchases.get(code.strip().lower())
+        if record is None:
+            return False
+        record["refunded"] = True
+        return True
 
     def purchase_payload(self, code: str) -> dict[str, Any] | None:
         """The API's purchase object for ``code`` (case and surrounding spaces ignored), or None."""
         code = code.strip().lower()
         record = self.purchases.get(code)
-        if record is None or record["item_id"] not in self.items:
+        if record is None or record["item_id"] not in self.items or record.get("refunded"):
             return None
         item = copy.deepcopy(self.items[record["item_id"]])
         licence = record["license_type"].lower()
@@ -282,7 +292,17 @@ async def purchase_validation(request: Request) -> JSONResponse:
     purchase = data.purchase_payload(params["purchase_code"])
     if purchase is None:
         return _error("Invalid purchase code")
+    if purchase["purchase_code"] in data.refund_after_first_validation:
+        data.refund(purchase["purchase_code"])
     return JSONResponse({"status": "success", "data": {"purchase": purchase}})
+
+
+async def refund_endpoint(request: Request) -> JSONResponse:
+    """``POST /_sandbox/refund {"purchase_code": ...}``: mark a purchase refunded (no API key: a sandbox hook)."""
+    params = await _params(request)
+    if not request.app.state.data.refund(params.get("purchase_code", "")):
+        return _error("Invalid purchase code", 404)
+    return JSONResponse({"status": "success"})
 
 
 def create_cryptogig_app(data: CryptoGigData | None = None, *, api_key: str = SANDBOX_API_KEY) -> Starlette:
@@ -295,6 +315,7 @@ def create_cryptogig_app(data: CryptoGigData | None = None, *, api_key: str = SA
             Route("/api/items/item", item_details, methods=["GET"]),
             Route("/api/purchases/validation", purchase_validation, methods=["POST"]),
             Route("/_sandbox/faults", faults_endpoint, methods=["GET", "POST"]),
+            Route("/_sandbox/refund", refund_endpoint, methods=["POST"]),
         ]
     )
     app.state.data = data if data is not None else CryptoGigData()

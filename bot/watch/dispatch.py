@@ -31,7 +31,7 @@ from aiolimiter import AsyncLimiter
 from sqlmodel import Session
 
 from bot.errors import RecipientGone, RetryLater
-from bot.messages import Alert, reply_from_json
+from bot.messages import Alert, Reply, access_from_json, reply_from_json
 from bot.pacing import Pacing
 from bot.services import Services
 from bot.watch.outcomes import DispatchStats, OutboxRow, Outcomes, Round
@@ -155,13 +155,15 @@ class Dispatcher:
         """Send one row and record the outcome; True if the chat may go on to its next row."""
         stats = round_.stats
         try:
+            access = access_from_json(row.payload)
             alert = Alert(
                 row.platform,
                 row.chat_id,
                 row.user_id,
-                reply_from_json(row.payload),
+                Reply() if access else reply_from_json(row.payload),
                 row.kind,
                 extra={"dedupe_key": row.dedupe_key},
+                access=access,
             )
         except Exception as error:  # retrying cannot fix a payload we cannot read
             await self.outcomes.give_up(row, f"unreadable payload: {self.outcomes.describe(error)}")
@@ -226,7 +228,7 @@ def _row(notification: Notification, user_ids: Mapping[int, str]) -> OutboxRow:
         id=notification.id,
         platform=notification.platform,
         chat_id=notification.chat_id,
-        user_id=user_id or notification.chat_id,
+        user_id=user_id or "",  # none: the chat's own message (a staff-log line)
         kind=notification.kind,
         payload=notification.payload,
         attempts=notification.attempts,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.watch.poller import Poller
+from bot.watch.rechecks import Rechecker
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DISPATCH_INTERVAL_SECONDS = 1.0
+RECHECK_INTERVAL_SECONDS = 60.0  # a run checks a minute's worth of claims, paced
 STOP_GRACE_SECONDS = 30.0  # how long a stop waits for an in-flight poll or send to finish
 
 
@@ -67,7 +69,7 @@ async def start_alerts(
     dispatch_interval: float = DISPATCH_INTERVAL_SECONDS,
     stop_grace: float = STOP_GRACE_SECONDS,
 ) -> AsyncIterator[AsyncIOScheduler]:
-    """Poll and dispatch for as long as the block runs; on exit, let a running poll or send finish first.
+    """Poll, dispatch and re-check for as long as the block runs; on exit, let a running job finish first.
 
     Waiting matters: a send cancelled between the platform accepting it and the outbox row being
     marked would be sent again after the restart.
@@ -92,6 +94,14 @@ async def start_alerts(
         seconds=dispatch_interval,
         next_run_time=start,
         id="dispatch",
+        **options,
+    )
+    scheduler.add_job(
+        jobs.wrap("recheck", Rechecker(services).run_once),
+        "interval",
+        seconds=RECHECK_INTERVAL_SECONDS,
+        next_run_time=start,
+        id="recheck",
         **options,
     )
     scheduler.start()

@@ -48,7 +48,9 @@ async def test_start_greets_in_html_with_buttons_whose_callback_data_fits_64_byt
 
 async def test_start_deep_link_payload_lands_in_the_verify_flow(adapter, telegram):
     (sent,) = await say(telegram, "/start verify")
-    assert "Send me your purchase code with /verify &lt;code&gt;" in sent.text
+    assert sent.text.startswith("Send me your purchase code.")  # the flow itself, not a hint about it
+    (verified,) = await say(telegram, "3f6c2a9e-8b1d-4c7a-9e2f-5a1b7c3d9e01")
+    assert "Purchase verified" in verified.text
 
 
 async def test_help_lists_every_visible_command_with_escaped_usage(adapter, telegram):

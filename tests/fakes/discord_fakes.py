@@ -201,6 +201,20 @@ class FakeDiscord:
                         self.failures.remove(failure)
                 raise failure.error()
 
+    def add_guild_to_cache(self, client: discord.Client) -> None:
+        """What the gateway's GUILD_CREATE does: the guild, its roles and owner, known to discord.py's cache."""
+        data = {"id": str(GUILD_ID), "name": "Shop", "owner_id": str(self.owner_id), "roles": self.roles,
+                "emojis": [], "stickers": [], "features": [], "member_count": 1, "channels": [], "members": [],
+                "threads": [], "unavailable": False}  # fmt: skip
+        client._connection._add_guild_from_data(data)  # type: ignore[arg-type]
+
+    def member_joins(self, client: discord.Client, user_id: int) -> None:
+        """Someone joins (or rejoins) the server: GUILD_MEMBER_ADD, as the gateway sends it."""
+        client._connection.parse_guild_member_add(  # type: ignore[arg-type]
+            {"guild_id": str(GUILD_ID), "user": user_payload(user_id, "member"), "roles": [],
+             "joined_at": TIMESTAMP, "deaf": False, "mute": False, "flags": 0}
+        )  # fmt: skip
+
     def message(self, data: dict[str, Any], channel_id: int, *, message_id: int | None = None) -> dict[str, Any]:
         return {
             "id": str(message_id or snowflake()),
@@ -306,6 +320,10 @@ class FakeHTTP(HTTPClient):
         if key == ("PUT", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}"):
             parts = path.split("/")
             fake.member_roles.setdefault(int(parts[4]), set()).add(int(parts[6]))
+            return None
+        if key == ("DELETE", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}"):
+            parts = path.split("/")
+            fake.member_roles.setdefault(int(parts[4]), set()).discard(int(parts[6]))
             return None
         if key == ("POST", "/users/@me/channels"):
             recipient = int(payload["recipient_id"])
@@ -448,7 +466,7 @@ class DiscordUser:
         for name, value in values.items():
             parameter = declared.get_parameter(name) if declared is not None else None
             kind = parameter.type.value if parameter is not None else (4 if isinstance(value, int) else 3)
-            if kind == 8:  # a role: Discord sends its id, and the role itself under data.resolved
+            if kind in (6, 8):  # a user or a role: Discord sends its id, and the object under data.resolved
                 value = str(value)
             option = {"name": name, "type": kind, "value": value}
             if name == focused:
@@ -473,8 +491,9 @@ class DiscordUser:
         roles = {
             o["value"]: r for o in data["options"] if o["type"] == 8 for r in self.fake.roles if r["id"] == o["value"]
         }
-        if roles:
-            data["resolved"] = {"roles": roles}
+        users = {o["value"]: user_payload(int(o["value"]), "member") for o in data["options"] if o["type"] == 6}
+        if roles or users:
+            data["resolved"] = {"roles": roles, "users": users}
         await self.dispatch(self._base(2, data, f"token-{snowflake()}"))
         assert len(self.fake.shown) + len(self.fake.modals) > count, f"/{name} showed nothing"
         return self.fake.shown[-1] if self.fake.shown else None  # type: ignore[return-value]

@@ -125,4 +125,5 @@ async def test_unexpected_exception_becomes_a_reference_not_a_traceback(chat, co
 
 async def test_start_deep_link_lands_in_the_verify_flow(chat):
     reply = await chat.say("/start verify")
-    assert "/verify" in reply.text
+    assert reply.prompt is not None and reply.prompt.field_name == "code"
+    assert (await chat.say("/start nonsense-payload")).title == "Welcome to Gavel"  # an unknown payload: hello

@@ -22,7 +22,7 @@ from storage import auction_states, buttons, claims, key_values, outbox, places,
 from storage.auction_states import AuctionSnapshot
 from storage.crypto import SecretBox, UndecryptableSecret, generate_key, validate_key
 from storage.db import create_db_engine, session_scope, upgrade, validate_database_url
-from storage.errors import AlreadyClaimed
+from storage.errors import AlreadyClaimed, ClaimRevoked
 from storage.models import AuctionState, ChatUser, Notification, VerifyAttempt, split_minutes
 
 POSTGRES_URL = os.environ.get("GAVEL_TEST_POSTGRES_URL")
@@ -338,11 +338,21 @@ def test_a_revoked_claim_frees_its_place_for_another_user(engine: Engine) -> Non
     alice, bob = _user(engine, "alice"), _user(engine, "bob")
     claim = _claim(engine, alice)
     with session_scope(engine) as session:
-        assert claims.revoke_claim(session, claim_id=claim.id, at=NOW)
-        assert not claims.revoke_claim(session, claim_id=claim.id, at=NOW)
+        assert claims.revoke_claim(session, claim_id=claim.id, at=NOW, reason="unbound")
+        assert not claims.revoke_claim(session, claim_id=claim.id, at=NOW, reason="unbound")
     assert _claim(engine, bob).slot == 1
     with pytest.raises(AlreadyClaimed):
         _claim(engine, alice)  # alice's old claim cannot come back while bob holds the only place
+
+
+def test_a_claim_revoked_by_staff_stays_revoked_when_its_holder_verifies_again(engine: Engine) -> None:
+    alice = _user(engine, "alice")
+    claim = _claim(engine, alice)
+    with session_scope(engine) as session:
+        view = claims.revoke_claim(session, claim_id=claim.id, at=NOW, reason="revoked")
+    assert view is not None and (view.revoke_reason, view.platform_user_id) == ("revoked", "alice")
+    with pytest.raises(ClaimRevoked):
+        _claim(engine, alice)
 
 
 def _race_claims(engine: Engine, user_ids: list[int], code_hash: str, max_claims: int) -> list[str]:

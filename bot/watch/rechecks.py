@@ -1,0 +1,159 @@
+"""Re-checks: every active claim validated again with CryptoGig about once a period, and access that follows support.
+
+A run takes the claims whose check is due (leased, so two processes never check one claim twice) and
+checks them one at a time, evenly paced at VERIFY_RECHECK_PER_MINUTE. A code CryptoGig no longer
+accepts (a refund, a chargeback) is revoked with all that follows (bot/buyers.py); a network error, a
+timeout or a 5xx only puts the check off, never revokes. The same run ends the access of grants that
+follow the licence once support has ended, with a private reminder three days before.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from aiolimiter import AsyncLimiter
+from sqlmodel import Session
+
+from bot import buyers
+from bot import formatting as fmt
+from bot.errors import InvalidPurchaseCode, UpstreamError
+from bot.messages import Outcome, Reply
+from storage import attempts, claims, places
+from storage.claims import ClaimView
+from storage.crypto import UndecryptableSecret
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=15)  # a taken check comes due again after this if its process dies
+RETRY_AFTER_ERROR = timedelta(hours=1)
+REMIND_BEFORE = timedelta(days=3)
+RATE_ATTEMPTS_KEPT = timedelta(days=1)  # longer than any rate-limit window
+
+
+@dataclass
+class RecheckStats:
+    checked: int = 0
+    still_valid: int = 0
+    revoked: int = 0
+    put_off: int = 0  # upstream trouble: checked again later, nothing revoked
+    support_ended: int = 0
+    reminded: int = 0
+
+
+class Rechecker:
+    """One per process; ``run_once`` is what the scheduler runs every minute."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        per_minute = services.settings.verify_recheck_per_minute
+        # One token at a time, evenly spaced: a bucket of N a minute would let N go at once.
+        self.pace = AsyncLimiter(1, 60 / per_minute)
+
+    @property
+    def period(self) -> timedelta:
+        return timedelta(seconds=self.services.settings.verify_recheck_seconds)
+
+    async def run_once(self) -> RecheckStats:
+        stats = RecheckStats()
+        now = self.services.now()
+        limit = self.services.settings.verify_recheck_per_minute  # a minute's worth: the next run takes the rest
+        due = await self.services.db.run(lambda s: claims.lease_due_checks(s, now=now, limit=limit, lease=LEASE))
+        for view in due:
+            await self.pace.acquire()
+            await self._check(view, stats)
+        await self.services.db.run(lambda s: self._support(s, self.services.now(), stats))
+        await self.services.db.run(lambda s: self._prune(s, now))
+        if stats.revoked or stats.put_off or stats.support_ended:
+            log.info("re-checks: %s", stats)
+        return stats
+
+    async def _check(self, view: ClaimView, stats: RecheckStats) -> None:
+        stats.checked += 1
+        try:
+            code = self.services.box.decrypt(view.code_encrypted)
+        except UndecryptableSecret:
+            log.warning("claim %s cannot be re-checked: its code was stored with another key", view.id)
+            await self._schedule(view.id, self.services.now() + self.period)
+            return
+        try:
+            purchase = await self.services.cryptogig.validate_purchase(code)
+        except InvalidPurchaseCode:
+            now = self.services.now()
+            masked = fmt.mask(code)
+            revoked = await self.services.db.run(
+                lambda s: buyers.revoke(s, claim_id=view.id, reason="refunded", now=now, masked_code=masked)
+            )
+            stats.revoked += revoked is not None
+            return
+        except UpstreamError as error:  # never a reason to take anything away
+            log.info("re-check of claim %s put off: %s", view.id, type(error).__name__)
+            stats.put_off += 1
+            await self._schedule(view.id, self.services.now() + min(self.period, RETRY_AFTER_ERROR))
+            return
+        stats.still_valid += 1
+        at = self.services.now() + self.period
+        await self.services.db.run(
+            lambda s: claims.schedule_check(
+                s, claim_id=view.id, at=at, supported_until=purchase.supported_until, refresh=True
+            )
+        )
+
+    async def _schedule(self, claim_id: int, at: datetime) -> None:
+        await self.services.db.run(lambda s: claims.schedule_check(s, claim_id=claim_id, at=at))
+
+    def _support(self, session: Session, now: datetime, stats: RecheckStats) -> None:
+        """End the access of grants that follow the licence once support has ended; remind three days before.
+
+        Every notice has a dedupe key naming the support end, so a run repeats nothing, and a renewed
+        support (verified again) ends, and reminds, once more when its own time comes.
+        """
+        for end in places.support_ends(session, before=now + REMIND_BEFORE):
+            view = claims.claim_view(session, claim_id=end.claim_id)
+            if view is None:
+                continue
+            key = f"{end.claim_id}:{end.grant_id}:{end.supported_until.date().isoformat()}"
+            item = buyers.item_label(end.item_id)
+            if end.supported_until > now:
+                told = buyers.tell_buyer(
+                    session, view=view, key=f"support-soon:{key}", now=now,
+                    reply=Reply(
+                        title="Support ends soon",
+                        text=f"Support for {item} ends {fmt.relative(end.supported_until, now)} "
+                        f"({fmt.day(end.supported_until)}), and the access that comes with it ends then. Renew "
+                        "your support, then send /verify <purchase code> again to keep it.",
+                        outcome=Outcome.WARNING,
+                    ),
+                )  # fmt: skip
+                stats.reminded += told
+                continue
+            taken = buyers.take_access(
+                session, view=view, key=f"support-end:{key}", now=now, only_grant_ids={end.grant_id}
+            )
+            if not taken:
+                continue  # done on an earlier run (or another claim still covers it)
+            stats.support_ended += 1
+            buyers.tell_buyer(
+                session, view=view, key=f"support-end:{key}", now=now,
+                reply=Reply(
+                    title="Support ended",
+                    text=f"Support for {item} has ended, and with it the access that came with it. Renew your "
+                    "support, then send /verify <purchase code> again to get it back.",
+                    outcome=Outcome.WARNING,
+                ),
+            )  # fmt: skip
+            person = buyers.who(view.platform, view.platform_user_id, view.display_name)
+            buyers.staff_line(
+                session, key=f"support-end:{key}", now=now,
+                reply=Reply(f"⌛ Support ended: {person} — {item}: the access that follows support was taken away."),
+            )  # fmt: skip
+
+    def _prune(self, session: Session, now: datetime) -> None:
+        kept = timedelta(days=self.services.settings.audit_retention_days)
+        claims.prune_verify_attempts(session, before=now - kept)
+        attempts.prune_attempts(session, before=now - RATE_ATTEMPTS_KEPT)
