@@ -188,7 +188,11 @@ def move_chat(session: Session, *, platform: str, old_chat_id: str, new_chat_id:
     old_prefix = place_setting_key(platform, old_chat_id, "")
     new_prefix = place_setting_key(platform, new_chat_id, "")
     # The new id is brand new: anything already under it is a leftover, and would clash with the move.
-    session.exec(delete(KeyValue).where(col(KeyValue.key).startswith(new_prefix, autoescape=True)))
+    # Only when there is something to move: the move is announced twice (in the old chat and in the new),
+    # and the second announcement must not delete what the first moved.
+    old_settings = select(KeyValue.key).where(col(KeyValue.key).startswith(old_prefix, autoescape=True)).limit(1)
+    if session.exec(old_settings).first() is not None:
+        session.exec(delete(KeyValue).where(col(KeyValue.key).startswith(new_prefix, autoescape=True)))
     moved += session.exec(
         update(KeyValue)
         .where(col(KeyValue.key).startswith(old_prefix, autoescape=True))

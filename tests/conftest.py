@@ -74,7 +74,7 @@ def _cryptogig_server() -> Iterator[Sandbox]:
 @pytest.fixture
 def cryptogig_sandbox(_cryptogig_server: Sandbox) -> Iterator[Sandbox]:
     """The CryptoGig sandbox, healthy and freshly seeded for each test."""
-    _cryptogig_server.faults.clear()
+    _cryptogig_server.faults.start_over()
     _cryptogig_server.data.reset()
     yield _cryptogig_server
     _cryptogig_server.faults.clear()
@@ -93,7 +93,7 @@ def _auctionity_server() -> Iterator[Sandbox]:
 @pytest.fixture
 def auctionity_sandbox(_auctionity_server: Sandbox) -> Iterator[Sandbox]:
     """The Auctionity sandbox, healthy and freshly seeded for each test."""
-    _auctionity_server.faults.clear()
+    _auctionity_server.faults.start_over()
     _auctionity_server.data.reset()
     yield _auctionity_server
     _auctionity_server.faults.clear()

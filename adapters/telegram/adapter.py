@@ -212,8 +212,13 @@ class TelegramAdapter:
                 del self._order[key]
 
     async def _on_message(self, message: Message) -> None:
+        # Telegram announces an upgrade twice: in the old group (migrate_to) and in the new one
+        # (migrate_from); either may arrive first, and moving twice moves nothing the second time.
         if message.migrate_to_chat_id:
             await self._chat_moved(message.chat.id, message.migrate_to_chat_id)
+            return
+        if message.migrate_from_chat_id:
+            await self._chat_moved(message.migrate_from_chat_id, message.chat.id)
             return
         user = message.from_user
         if user is None or user.is_bot:

@@ -44,6 +44,7 @@ class Faults:
     malformed_rate: float = 0.0
     seed: int | None = None
     injected: dict[str, int] = field(default_factory=dict)
+    epoch: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
@@ -52,7 +53,7 @@ class Faults:
         """Change some fields (unknown names raise, so a typo in a test fails loudly)."""
         names = {f.name for f in fields(self)}
         for name, value in changes.items():
-            if name not in names or name == "injected":
+            if name not in names or name in ("injected", "epoch"):
                 raise ValueError(f"unknown fault setting {name!r}")
             if name == "error_statuses" and value is not None:
                 value = tuple(value)  # type: ignore[arg-type]
@@ -63,8 +64,17 @@ class Faults:
     def clear(self) -> None:
         """Back to a healthy server (the injected counters are kept)."""
         for f in fields(self):
-            if f.name not in ("injected", "seed"):
+            if f.name not in ("injected", "seed", "epoch"):
                 setattr(self, f.name, f.default)
+
+    def start_over(self) -> None:
+        """Healthy again, and requests still held back by latency are dropped instead of served late.
+
+        A test that slowed the sandbox down leaves requests sleeping in it after its client gave up;
+        served after the next test's reset, they would count, and change data, in that test.
+        """
+        self.clear()
+        self.epoch += 1
 
     def describe(self) -> dict[str, object]:
         return asdict(self)
@@ -108,8 +118,12 @@ class FaultInjectionMiddleware:
         if scope["type"] != "http" or scope["path"].startswith("/_sandbox/"):
             await self.app(scope, receive, send)
             return
+        epoch = self.faults.epoch
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
+            if self.faults.epoch != epoch:  # held back past the end of the test that asked for it
+                await Response(status_code=503)(scope, receive, send)
+                return
         fault = self.faults.pick()
         if fault is None:
             await self.app(scope, receive, send)

@@ -27,8 +27,20 @@ def _bind(port: int = 0) -> socket.socket:
     return sock
 
 
+# Longer than httpx's 5 s keep-alive expiry: with equal timeouts the server could close a pooled
+# connection just as the client sends a POST on it, which fails and is never retried (a bid must not be).
+KEEP_ALIVE_SECONDS = 30
+
+
 def _server(app: ASGIApp) -> uvicorn.Server:
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=1,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
     return uvicorn.Server(config)
 
 

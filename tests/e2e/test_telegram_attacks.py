@@ -200,7 +200,7 @@ async def test_a_group_upgraded_to_a_supergroup_keeps_its_watches_grants_and_set
             now=datetime.now(UTC),
         )
     telegram.migrate(GROUP, new_group, user_id=BOB)
-    await settle(telegram, chat=new_group)
+    await settle(telegram, user=BOB, chat=new_group)  # after the new group's own announcement of the move
     with core.services.db.session() as session:
         (grant,) = places.access_grants_for_item(session, item_id=101)
         (watch,) = watches.active_watches_for_user(session, chat_user_id=user.id)

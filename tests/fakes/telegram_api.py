@@ -200,10 +200,13 @@ class FakeTelegram:
         return self.push({"chat_join_request": request})
 
     def migrate(self, old_chat_id: int, new_chat_id: int, *, user_id: int) -> dict[str, Any]:
-        """A group is upgraded to a supergroup: sends to the old id fail from now on, and the old chat says so."""
+        """A group is upgraded to a supergroup: sends to the old id fail from now on, and both chats say so
+        (the old one with migrate_to_chat_id, the new one with migrate_from_chat_id), as Telegram does."""
         with self._lock:
             self._migrated[old_chat_id] = new_chat_id
-        return self.message(None, user_id=user_id, chat_id=old_chat_id, migrate_to_chat_id=new_chat_id)
+        announced = self.message(None, user_id=user_id, chat_id=old_chat_id, migrate_to_chat_id=new_chat_id)
+        self.message(None, user_id=user_id, chat_id=new_chat_id, migrate_from_chat_id=old_chat_id)
+        return announced
 
     def break_photo(self, url: str) -> None:
         """Telegram cannot fetch this image URL: sendPhoto with it answers 400."""
