@@ -25,6 +25,7 @@ run: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/poller.py
+	$(BIN)/python benchmarks/hot_auctions.py
 	$(BIN)/python benchmarks/dispatch.py
 
 lint: $(STAMP)

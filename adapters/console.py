@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import re
 import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
 from bot.core import Core
-from bot.messages import Alert, Button, Reply, Request, split_command
+from bot.messages import Alert, Button, Image, Reply, Request, split_command
 
 PLATFORM = "console"
 USER_ID = "local"
 
 
-def render(reply: Reply) -> tuple[str, list[Button]]:
-    """A reply as terminal text, with its buttons numbered from 1."""
+def render(reply: Reply, *, picture: Path | None = None) -> tuple[str, list[Button]]:
+    """A reply as terminal text, with its buttons numbered from 1; ``picture``: where its image was saved."""
     lines: list[str] = []
     marker = {"success": "✔ ", "error": "✖ ", "warning": "! "}.get(reply.outcome.value, "")
     if reply.title:
@@ -32,6 +35,8 @@ def render(reply: Reply) -> tuple[str, list[Button]]:
         lines.append(f"  {field.name}: {field.value}")
     if reply.image_url:
         lines.append(f"  [image] {reply.image_url}")
+    if picture is not None:
+        lines.append(f"  Chart: {picture}")
     if reply.footer:
         lines.append(f"  ({reply.footer})")
     for grant in reply.grants:
@@ -66,10 +71,25 @@ class ConsoleAdapter:
         self.interactive = self.stdin.isatty()
         self.read_secret = read_secret or (getpass.getpass if self.interactive else None)
         self._buttons: list[Button] = []
+        self._pictures: Path | None = None  # a folder of this session's pictures, made at the first one
 
     def _print(self, text: str) -> None:
         self.stdout.write(text + "\n")
         self.stdout.flush()
+
+    async def _render(self, reply: Reply) -> tuple[str, list[Button]]:
+        """The reply as text; an attached picture is saved to a file first, for the user to open."""
+        picture = await asyncio.to_thread(self._save, reply.image) if reply.image is not None else None
+        return render(reply, picture=picture)
+
+    def _save(self, image: Image) -> Path:
+        """Write a picture under a temporary folder; a newer picture of the same name (a refresh) replaces it."""
+        if self._pictures is None:
+            self._pictures = Path(tempfile.mkdtemp(prefix="gavel-pictures-"))
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(image.filename).name).lstrip(".")
+        path = self._pictures / (name or "picture.png")
+        path.write_bytes(image.data)
+        return path
 
     def request_for(self, text: str) -> Request:
         command, args = split_command(text)
@@ -99,7 +119,7 @@ class ConsoleAdapter:
                 text = "/" + button.command
         reply = await self.core.handle(self.request_for(text))
         if reply is not None:
-            shown, self._buttons = render(reply)
+            shown, self._buttons = await self._render(reply)
             self._print(shown)
         return reply
 
@@ -109,7 +129,7 @@ class ConsoleAdapter:
             change = alert.access
             self._print(f"🔒 [access] {'given back' if change.grant else 'taken away'}: {change.target_id}")
             return
-        shown, buttons = render(alert.reply)
+        shown, buttons = await self._render(alert.reply)
         self._buttons = buttons or self._buttons
         self._print(f"🔔 {shown}")
 

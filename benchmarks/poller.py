@@ -23,7 +23,7 @@ import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -166,6 +166,10 @@ async def main() -> None:
             took = time.perf_counter() - setup
             print(f"setup: {AUCTIONS:,} auctions, {WATCHES:,} watches by {USERS:,} users in {took:.1f} s")
             poller = Poller(services, concurrency=CONCURRENCY)
+            # Each cycle polls one interval after the last (every auction due again): the poller's clock runs
+            # ahead of the wall clock by the intervals skipped; latencies below take that lead off again.
+            lead = timedelta(0)
+            services.clock = lambda: datetime.now(UTC) + lead
 
             start = time.perf_counter()
             first = await poller.poll_once()
@@ -180,6 +184,7 @@ async def main() -> None:
                 expected, placed_at = inject(data, watch_pairs, watchers, rng)
                 requests_before = data.requests["/auction"]
                 start, cpu_start = time.perf_counter(), time.process_time()
+                lead += timedelta(seconds=settings.poll_interval_seconds)
                 stats = await poller.poll_once()
                 wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
                 rows = new_outbid_rows(services.engine, last_id)
@@ -188,7 +193,7 @@ async def main() -> None:
                 per_pair = defaultdict(int)
                 for row in rows:
                     per_pair[(row.dedupe_key.split(":")[1], row.chat_user_id)] += 1
-                latencies = [r.created_at.timestamp() - placed_at[r.dedupe_key.split(":")[2]] for r in rows]
+                latencies = [(r.created_at - lead).timestamp() - placed_at[r.dedupe_key.split(":")[2]] for r in rows]
                 cycles.append(
                     Cycle(
                         wall,

@@ -11,10 +11,12 @@ import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 from bot.commands import build_registry
 from bot.config import Settings, load_settings
 from bot.core import Core
+from bot.health import serve_health
 from bot.logs import setup_logging
 from bot.messages import Alert
 from bot.services import Services, open_services
@@ -28,7 +30,7 @@ class Adapter(Protocol):
 
     platform: str
 
-    async def start(self) -> None: ...
+    async def start(self, *, receive: bool = True) -> None: ...
 
     async def stop(self) -> None: ...
 
@@ -168,7 +170,7 @@ async def run_bot(settings: Settings) -> int:
 
     setup_logging(settings.log_level, secrets=settings.secrets())
     upgrade(settings.database_url)
-    async with open_services(settings) as services:
+    async with open_services(settings) as services, serve_health(services, settings):
         await normalise_stored_codes(services)
         core = Core(build_registry(), services)
         adapters = build_adapters(settings, core)
@@ -178,6 +180,35 @@ async def run_bot(settings: Settings) -> int:
                 await adapter.start()
                 started.append(adapter)
                 log.info("%s adapter started", adapter.platform)
+            async with alerts(services, adapters):
+                await wait_for_stop()
+                log.info("stopping")
+        finally:
+            for adapter in reversed(started):
+                with contextlib.suppress(Exception):
+                    await adapter.stop()
+    return 0
+
+
+async def run_worker(settings: Settings) -> int:
+    """`gavel worker`: the poller, the auto-bidder, the re-checks and the dispatcher, sending through each
+    configured platform's HTTP API; it takes no chat updates. Any number may run beside `gavel run` on one
+    PostgreSQL: each piece of work is leased, so none is done twice."""
+    if settings.gavel_secret_key is None:
+        return _missing_key()
+    from storage.db import upgrade
+
+    setup_logging(settings.log_level, secrets=settings.secrets())
+    upgrade(settings.database_url)
+    async with open_services(settings) as services, serve_health(services, settings):
+        core = Core(build_registry(), services)
+        adapters = build_adapters(settings, core)
+        started = []
+        try:
+            for adapter in adapters.values():
+                await adapter.start(receive=False)
+                started.append(adapter)
+            log.info("worker: alerts through %s", ", ".join(adapters) or "no platform (nothing to send)")
             async with alerts(services, adapters):
                 await wait_for_stop()
                 log.info("stopping")
@@ -202,6 +233,13 @@ async def doctor(settings: Settings) -> int:
     line(settings.gavel_secret_key is not None, "GAVEL_SECRET_KEY set")
     line(settings.cryptogig_api_key is not None, "CRYPTOGIG_API_KEY set")
     line(bool(settings.telegram_bot_token or settings.discord_bot_token), "a chat platform token set")
+    telegram_api = _base_in_use(settings.telegram_api_base_url, "TELEGRAM_API_BASE_URL", "Telegram's own")
+    discord_api = _base_in_use(settings.discord_api_base_url, "DISCORD_API_BASE_URL", "Discord's own")
+    api = settings.discord_api_base_url
+    named_by_api = f"the one GET {_shown_url(api)}/gateway/bot names" if api else "Discord's own"
+    line(True, f"Telegram API: {telegram_api}")
+    line(True, f"Discord API: {discord_api}")
+    line(True, f"Discord gateway: {_base_in_use(settings.discord_gateway_url, 'DISCORD_GATEWAY_URL', named_by_api)}")
     try:
         engine = create_db_engine(settings.database_url)
         with engine.connect():
@@ -212,7 +250,8 @@ async def doctor(settings: Settings) -> int:
         line(False, f"database: {type(error).__name__}")
     from bot.clients.auctionity import AuctionityClient
     from bot.clients.cryptogig import CryptoGigClient
-    from bot.errors import GavelError, user_message
+    from bot.errors import GavelError
+    from bot.wording import user_message
 
     api_key = settings.cryptogig_api_key.get_secret_value() if settings.cryptogig_api_key else ""
     async with CryptoGigClient(settings.cryptogig_base_url, api_key, retry_attempts=1) as cryptogig:
@@ -228,6 +267,16 @@ async def doctor(settings: Settings) -> int:
         except GavelError as error:
             line(False, f"Auctionity: {user_message(error)}")
     return 1 if problems else 0
+
+
+def _shown_url(url: str) -> str:
+    """A URL without any user:password in it (a proxy's credentials are as secret as a token)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _base_in_use(url: str | None, name: str, default: str) -> str:
+    return f"{_shown_url(url)} ({name})" if url else default
 
 
 async def discord_sync(settings: Settings) -> int:

@@ -60,6 +60,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return asyncio.run(run_bot(load_settings()))
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from bot.app import run_worker
+
+    return asyncio.run(run_worker(load_settings()))
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from bot.app import doctor
 
@@ -83,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-rivals", action="store_true", help="no simulated rival bidders")
     demo.add_argument("--linger", type=float, default=0.0, help="seconds to keep running after piped input ends")
     demo.set_defaults(func=cmd_demo)
+    commands.add_parser(
+        "worker", help="the poller, auto-bids, re-checks and alerts only (no chat updates); run any number"
+    ).set_defaults(func=cmd_worker)
     commands.add_parser("console", help="a terminal chat against the configured APIs").set_defaults(func=cmd_console)
     sandbox = commands.add_parser("sandbox", help="serve the simulated CryptoGig and Auctionity APIs")
     sandbox.add_argument("--cryptogig-port", type=int, default=8701)

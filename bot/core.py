@@ -8,7 +8,7 @@ import secrets
 from dataclasses import replace
 from typing import Any
 
-from bot import wording
+from bot import metrics, wording
 from bot.arguments import convert
 from bot.conversations import Conversation, Conversations
 from bot.errors import GavelError, NotAllowed, UserInputError
@@ -121,6 +121,10 @@ class Core:
             linked = self.registry.find(request.args[0])
             if linked is not None and linked.deep_link:  # a link into the private chat lands in that flow
                 command, request = linked, replace(request, command=linked.name, args=request.args[1:])
+        if command is not None and request.args:
+            sub = dict(command.subcommands).get(request.args[0].strip().lower())
+            if sub is not None and (found := self.registry.find(sub)) is not None:
+                command, request = found, replace(request, command=found.name, args=request.args[1:])
         if command is None and conversation is not None and conversation.awaits_secret(self.services.now()):
             # "/hunter2" answering a password prompt is a password, not a command to complain about.
             return await self._continue(conversation, request)
@@ -148,7 +152,8 @@ class Core:
         return await self._run(command, request, self._convert(command, raw))
 
     async def _run(self, command: Command, request: Request, values: dict[str, Any]) -> Reply:
-        reply = await command.handler(replace(request, command=command.name, values=values), self.services)
+        with metrics.command_run(command.name):
+            reply = await command.handler(replace(request, command=command.name, values=values), self.services)
         if command.private:
             reply = replace(reply, private=True, ephemeral=True)
         elif command.ephemeral and not reply.ephemeral:

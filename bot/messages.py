@@ -79,6 +79,18 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Image:
+    """A picture sent with a reply as a file (a chart drawn for it), rather than fetched from a URL.
+
+    ``alt`` says in words what it shows, for readers that cannot see it and platforms that describe files.
+    """
+
+    data: bytes = field(repr=False)  # a PNG's bytes: tens of kilobytes nobody wants in a log line
+    filename: str
+    alt: str = ""
+
+
+@dataclass(frozen=True)
 class Field:
     name: str
     value: str
@@ -116,6 +128,7 @@ class Reply:
     title: str | None = None
     fields: tuple[Field, ...] = ()
     image_url: str | None = None
+    image: Image | None = None  # a picture to upload with the reply; shown instead of image_url when both are set
     thumbnail_url: str | None = None
     buttons: tuple[tuple[Button, ...], ...] = ()
     outcome: Outcome = Outcome.INFO
@@ -201,11 +214,18 @@ def split_command(text: str) -> tuple[str | None, tuple[str, ...]]:
 
 
 def reply_to_json(reply: Reply) -> str:
-    """A Reply as JSON text, for the outbox (alerts are rendered when written, sent later)."""
+    """A Reply as JSON text, for the outbox (alerts are rendered when written, sent later).
+
+    An attached picture travels as base64, so what is read back is the Reply that was written.
+    """
+    import base64
     import json
     from dataclasses import asdict
 
-    return json.dumps(asdict(reply), ensure_ascii=False, default=str)
+    data = asdict(reply)
+    if reply.image is not None:
+        data["image"]["data"] = base64.b64encode(reply.image.data).decode("ascii")
+    return json.dumps(data, ensure_ascii=False, default=str)
 
 
 def access_to_json(change: AccessChange) -> str:
@@ -226,6 +246,7 @@ def access_from_json(text: str) -> AccessChange | None:
 
 def reply_from_json(text: str) -> Reply:
     """The Reply that ``reply_to_json`` stored."""
+    import base64
     import json
 
     data = json.loads(text)
@@ -235,4 +256,6 @@ def reply_from_json(text: str) -> Reply:
     data["grant_checks"] = tuple(Grant(**g) for g in data.get("grant_checks") or ())
     data["outcome"] = Outcome(data.get("outcome", "info"))
     data["prompt"] = Prompt(**data["prompt"]) if data.get("prompt") else None
+    image = data.get("image")
+    data["image"] = Image(**{**image, "data": base64.b64decode(image["data"])}) if image else None
     return Reply(**data)

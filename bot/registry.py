@@ -102,6 +102,8 @@ class Command:
     hidden: bool = False  # not in help or command lists (button-only helpers)
     conversational: bool = False  # only meaningful where forms are asked one message at a time (/cancel)
     deep_link: bool = False  # "/start <name>" (a link into the private chat) runs it
+    # ("off", "autobid_off"): "/autobid off <id>" runs /autobid_off <id>. A first word, never an argument.
+    subcommands: tuple[tuple[str, str], ...] = ()
     # Runs instead of asking when arguments it asks for are missing; None from it: ask after all.
     when_missing: Callable[[Request, Services], Awaitable[Reply | None]] | None = None
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, or_, true
+from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, true
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from storage.models import AuctionState, Watch
+from storage.models import AuctionState, LiveCard, Watch
 from storage.watches import auction_key, keys_in_chunks
 
 
@@ -84,47 +87,89 @@ def save_snapshots(
         connection.execute(statement, params)
 
 
-def due_auctions(session: Session, *, now: datetime) -> list[DueAuction]:
-    """Every auction with an active watch that is due a poll, in one pass over the watches.
+def lease_due_auctions(
+    session: Session, *, due_by: datetime, lease_until: datetime, now: datetime, limit: int
+) -> list[DueAuction]:
+    """Take up to ``limit`` watched auctions due a poll by ``due_by``, most overdue first, leased until ``lease_until``.
 
-    Due: never polled, or not ended and its next poll time reached (or unset).
+    Due: not ended, and its next poll time reached (or unset). Taking an auction moves its next poll
+    time to the lease's end, in the transaction that read it: another process skips the rows locked
+    here (``FOR UPDATE SKIP LOCKED``) and, once this commits, finds them not due, so no auction is
+    polled twice in one interval; if this process dies, the lease runs out and someone else polls it.
+    A watched auction never polled gets its row first (never seen), so that it can be leased too.
     """
-    state = AuctionState
-    any_active = func.max(case((col(Watch.active) == true(), 1), else_=0))
-    state_columns = [col(getattr(state, name)) for name in _COLUMNS if name != "auction_id"]
+    _add_missing_states(session, now=now)
+    table = AuctionState.__table__
+    watched = _followed(table)
     query = (
-        select(
-            col(Watch.auction_id),
-            col(Watch.remind_minutes),
-            any_active.label("any_active"),
-            col(state.auction_id).label("state_id"),
-            *state_columns,
-        )
-        .outerjoin(state, col(state.auction_id) == col(Watch.auction_id))
+        select(*table.c)
         .where(
-            or_(
-                col(state.auction_id).is_(None),
-                and_(
-                    col(state.ended).is_(False),
-                    or_(col(state.next_poll_at).is_(None), col(state.next_poll_at) <= now),
-                ),
-            )
+            table.c.ended.is_(False),
+            or_(table.c.next_poll_at.is_(None), table.c.next_poll_at <= due_by),
+            watched,
         )
-        # Grouped on `active`, not filtered: given `active = 1`, SQLite picks the index on that boolean over
-        # the one on auction_id and scans every watch.
-        .group_by(col(Watch.auction_id), col(Watch.remind_minutes), col(state.auction_id), *state_columns)
+        .order_by(table.c.next_poll_at.is_not(None), table.c.next_poll_at, table.c.auction_id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=table)
     )
-    snapshots: dict[str, AuctionSnapshot | None] = {}
-    reminders: dict[str, set[str]] = {}
-    for row in session.exec(query):
-        values = row._asdict()
-        if not values.pop("any_active"):
-            continue
-        auction_id, remind = values.pop("auction_id"), values.pop("remind_minutes")
-        state_id = values.pop("state_id")
-        snapshots[auction_id] = AuctionSnapshot(auction_id=auction_id, **values) if state_id is not None else None
-        reminders.setdefault(auction_id, set()).add(remind)
-    return [DueAuction(a, snapshots[a], frozenset(reminders[a])) for a in snapshots]
+    snapshots = [AuctionSnapshot(**row._asdict()) for row in session.connection().execute(query)]
+    ids = [snapshot.auction_id for snapshot in snapshots]
+    schedule_polls(session, {auction_id: lease_until for auction_id in ids})
+    reminders: dict[str, set[str]] = {auction_id: set() for auction_id in ids}
+    for chunk in keys_in_chunks(ids):
+        rows = session.exec(
+            select(col(Watch.auction_id), col(Watch.remind_minutes))
+            .where(col(Watch.auction_id).in_(chunk), col(Watch.active) == true())
+            .distinct()
+        )
+        for auction_id, remind in rows:
+            reminders[auction_id].add(remind)
+    return [DueAuction(s.auction_id, s, frozenset(reminders[s.auction_id])) for s in snapshots]
+
+
+def _followed(table: Any) -> Any:
+    """An auction someone follows: an active watch (auto-bids make one) or a live card posted somewhere."""
+    return or_(
+        exists().where(col(Watch.auction_id) == table.c.auction_id, col(Watch.active) == true()),
+        exists().where(col(LiveCard.auction_id) == table.c.auction_id, col(LiveCard.active) == true()),
+    )
+
+
+def _add_missing_states(session: Session, *, now: datetime) -> None:
+    """A row (never seen, due at once) for every followed auction that has none yet."""
+    table = AuctionState.__table__
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    columns = ["auction_id", "bid_count", "ended", "failures", "updated_at"]
+    for source in (Watch, LiveCard):
+        missing = (
+            select(col(source.auction_id), literal(0), literal(False), literal(0), literal(now))
+            .where(col(source.active) == true(), ~exists().where(table.c.auction_id == col(source.auction_id)))
+            .distinct()
+        )
+        # Two processes may add the same auction at once: the second insert is a no-op, not an error.
+        session.connection().execute(insert(table).from_select(columns, missing).on_conflict_do_nothing())
+
+
+def schedule_polls(session: Session, next_polls: dict[str, datetime]) -> None:
+    """Set each auction's next poll time; one UPDATE per distinct time (a round has two or three)."""
+    by_time: dict[datetime, list[str]] = {}
+    for auction_id, at in next_polls.items():
+        by_time.setdefault(at, []).append(auction_id)
+    table = AuctionState.__table__
+    connection = session.connection()
+    for at, auction_ids in by_time.items():
+        for chunk in keys_in_chunks(auction_ids):
+            connection.execute(table.update().where(table.c.auction_id.in_(chunk)).values(next_poll_at=at))
+
+
+def count_polled(session: Session, *, hot_from: datetime, hot_until: datetime) -> tuple[int, int]:
+    """(watched auctions still running, those of them ending between ``hot_from`` and ``hot_until``)."""
+    table = AuctionState.__table__
+    watched = _followed(table)
+    hot = case((and_(table.c.end_date > hot_from, table.c.end_date <= hot_until), 1), else_=0)
+    query = select(func.count(), func.coalesce(func.sum(hot), 0)).where(table.c.ended.is_(False), watched)
+    total, hot_count = session.connection().execute(query).one()
+    return int(total), int(hot_count)
 
 
 def ended_auction_ids_with_new_watches(session: Session) -> list[str]:

@@ -247,6 +247,8 @@ class Notification(SQLModel, table=True):
     attempts: int = Field(default=0)
     last_error: str | None = Field(default=None, max_length=500)
     gave_up: bool = Field(default=False)
+    # Set while one dispatcher is sending the row (and its chat's other rows); past it, anyone may take them.
+    leased_until: datetime | None = _when(nullable=True, index=True)
 
 
 class ButtonToken(SQLModel, table=True):
@@ -300,14 +302,20 @@ def format_minutes(minutes: Any) -> str:
     return ",".join(str(m) for m in split_minutes(text))
 
 
+from storage.bidding_models import AutoBid, AutoBidIntent, BidOffer, LiveCard  # noqa: E402  (registers them)
+
 __all__ = [
     "AccessGrant",
     "AuctionState",
     "AuctionitySession",
+    "AutoBid",
+    "AutoBidIntent",
+    "BidOffer",
     "ButtonToken",
     "ChatUser",
     "Conversation",
     "KeyValue",
+    "LiveCard",
     "Notification",
     "PurchaseClaim",
     "RateAttempt",

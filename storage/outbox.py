@@ -1,4 +1,10 @@
-"""The outbox: alerts decided on, waiting to be sent (and retried) by the dispatcher."""
+"""The outbox: alerts decided on, waiting to be sent (and retried) by the dispatcher.
+
+A dispatcher leases the rows it is about to send (``leased_until``, a column of its own rather than a
+later ``next_attempt_at``: a lease must not look like a retry's backoff, which holds back only its row,
+while a lease holds the row's whole chat, and a row whose lease ran out keeps its place in line).
+Whatever settles a row (sent, retried later, given up) or hands it back clears its lease.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,10 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import exists, func, or_, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.models import Notification
@@ -85,6 +92,86 @@ def due_notifications(
     return list(session.exec(query))
 
 
+def lease_due_notifications(
+    session: Session, *, now: datetime, until: datetime, platforms: Collection[str], limit: int
+) -> list[Notification]:
+    """Take the due rows of ``platforms`` in chats no one else holds, oldest first, at most ``limit``: leased
+    to the caller until ``until``.
+
+    A chat is held while any of its pending rows has a lease that has not run out, so one process at a
+    time sends a chat's rows, in order (a chat cut short by ``limit`` stays held by its leased rows); a
+    process that dies leaves leases that run out, and then its rows are anyone's again.
+    """
+    if not platforms:
+        return []
+    held = aliased(Notification)
+    held_chat = exists().where(
+        col(held.platform) == col(Notification.platform),
+        col(held.chat_id) == col(Notification.chat_id),
+        col(held.sent_at).is_(None),
+        col(held.gave_up).is_(False),
+        col(held.leased_until) > now,
+    )
+    query = (
+        select(Notification)
+        .where(*_pending(), col(Notification.next_attempt_at) <= now, col(Notification.platform).in_(list(platforms)))
+        # The row's own lease again, outside the subquery: PostgreSQL re-checks a row's own conditions, not a
+        # subquery's, on a row another transaction leased and committed while this statement ran.
+        .where(or_(col(Notification.leased_until).is_(None), col(Notification.leased_until) <= now), ~held_chat)
+        .order_by(col(Notification.next_attempt_at), col(Notification.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # SQLite has no row locks, and needs none: one writer at a time
+    )
+    found = list(session.exec(query))
+    if not found:
+        return []
+    contended = _contended_chats(session, {(n.platform, n.chat_id) for n in found}, now=now)
+    taken = [n for n in found if (n.platform, n.chat_id) not in contended]
+    if taken:
+        ids = [n.id for n in taken]
+        session.exec(update(Notification).where(col(Notification.id).in_(ids)).values(leased_until=until))
+    return taken
+
+
+def _contended_chats(session: Session, chats: set[tuple[str, str]], *, now: datetime) -> set[tuple[str, str]]:
+    """The chats among ``chats`` that another process is taking at this moment, or took since we looked.
+
+    Two processes leasing at once do not see each other's uncommitted leases, and each skips the rows
+    the other has locked, so each could take part of one chat. Locking every pending row of our chats
+    settles it: a row we cannot lock (another transaction has it) or a lease that is not ours means the
+    chat is left alone this round, perhaps by both, but never sent by two at once.
+    """
+    rows = select(col(Notification.id), col(Notification.platform), col(Notification.chat_id)).where(
+        *_pending(), tuple_(col(Notification.platform), col(Notification.chat_id)).in_(sorted(chats))
+    )
+    locked = {row.id for row in session.exec(rows.with_for_update(skip_locked=True))}
+    contended = set()
+    for row in session.exec(rows.add_columns(col(Notification.leased_until))):
+        if row.id not in locked or (row.leased_until is not None and row.leased_until > now):
+            contended.add((row.platform, row.chat_id))
+    return contended
+
+
+def release_notifications(session: Session, *, notification_ids: Collection[int]) -> int:
+    """Hand back leased rows that were not tried (a chat's turn ended early): due again for anyone; how many."""
+    if not notification_ids:
+        return 0
+    result = session.exec(
+        update(Notification)
+        .where(
+            col(Notification.id).in_(list(notification_ids)),
+            col(Notification.sent_at).is_(None),
+            col(Notification.leased_until).is_not(None),
+        )
+        .values(leased_until=None)
+    )
+    return result.rowcount
+
+
+def _pending() -> tuple[Any, ...]:
+    return col(Notification.sent_at).is_(None), col(Notification.gave_up).is_(False)
+
+
 def mark_notification_sent(session: Session, *, notification_id: int, at: datetime) -> bool:
     """Record a successful send; False if there is no such notification."""
     notification = session.get(Notification, notification_id)
@@ -92,6 +179,7 @@ def mark_notification_sent(session: Session, *, notification_id: int, at: dateti
         return False
     notification.sent_at = at
     notification.attempts += 1
+    notification.leased_until = None
     session.flush()
     return True
 
@@ -107,6 +195,7 @@ def mark_notification_failed(
     notification.last_error = error[:LAST_ERROR_MAX]
     notification.next_attempt_at = next_attempt_at
     notification.gave_up = give_up
+    notification.leased_until = None
     session.flush()
     return True
 
@@ -153,6 +242,7 @@ def defer_notification(session: Session, *, notification_id: int, until: datetim
         return False
     notification.next_attempt_at = until
     notification.last_error = error[:LAST_ERROR_MAX]
+    notification.leased_until = None
     session.flush()
     return True
 
@@ -171,7 +261,7 @@ def defer_chat_notifications(session: Session, *, platform: str, chat_id: str, u
             col(Notification.gave_up).is_(False),
             col(Notification.next_attempt_at) < until,
         )
-        .values(next_attempt_at=until)
+        .values(next_attempt_at=until, leased_until=None)
     )
     return result.rowcount
 
@@ -189,6 +279,22 @@ def give_up_chat_notifications(
     if chat_user_id is not None:
         conditions.append(col(Notification.chat_user_id) == chat_user_id)
     result = session.exec(
-        update(Notification).where(*conditions).values(gave_up=True, last_error=error[:LAST_ERROR_MAX])
+        update(Notification)
+        .where(*conditions)
+        .values(gave_up=True, last_error=error[:LAST_ERROR_MAX], leased_until=None)
     )
     return result.rowcount
+
+
+def count_due_notifications(session: Session, *, now: datetime) -> int:
+    """How many unsent notifications are due now, whatever their platform (the backlog /metrics reports)."""
+    query = (
+        select(func.count())
+        .select_from(Notification)
+        .where(
+            col(Notification.sent_at).is_(None),
+            col(Notification.gave_up).is_(False),
+            col(Notification.next_attempt_at) <= now,
+        )
+    )
+    return session.exec(query).one()

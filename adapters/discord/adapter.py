@@ -20,6 +20,7 @@ from discord.http import HTTPClient
 
 from adapters.discord.alerts import deliver_alert
 from adapters.discord.client import FORM_TIMEOUT_SECONDS, FormModal, GavelClient, Responder
+from adapters.discord.endpoints import DiscordEndpoints
 from adapters.discord.render import (
     CUSTOM_ID_TEMPLATE,
     EDIT_FLAG,
@@ -77,8 +78,11 @@ class DiscordAdapter:
 
     # --- lifecycle -------------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Log in and connect in a background task of the running loop; returns once that task runs."""
+    async def start(self, *, receive: bool = True) -> None:
+        """Log in and connect in a background task of the running loop; returns once that task runs.
+
+        ``receive=False`` (a `gavel worker`): log in to the REST API only, to send alerts; no gateway.
+        """
         if self.settings.discord_bot_token is None:
             raise ValueError("DISCORD_BOT_TOKEN is not set")
         token = self.settings.discord_bot_token.get_secret_value()
@@ -88,11 +92,19 @@ class DiscordAdapter:
         discord_log = logging.getLogger("discord")
         if discord_log.level < logging.INFO:  # its own level: a DEBUG root set later must not reach it
             discord_log.setLevel(logging.INFO)
+        if not receive:
+            await self.client.login(token)
+            return
         self._task = asyncio.create_task(self._run(token), name="gavel-discord")
         await asyncio.sleep(0)
 
     def _client(self, *, members: bool) -> GavelClient:
-        client = GavelClient(self, http=self._http, members=members)
+        shard = None
+        if self.settings.discord_shard_count is not None:
+            shard = (self.settings.discord_shard_id or 0, self.settings.discord_shard_count)
+        client = GavelClient(
+            self, http=self._http, members=members, endpoints=DiscordEndpoints.of(self.settings), shard=shard
+        )
         populate_tree(client.tree, self.core.registry, self, guild_id=self.settings.discord_guild_id)
         return client
 

@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.http import HTTPClient
 
+from adapters.discord.endpoints import DiscordEndpoints
 from adapters.discord.render import CommandButton, Rendered, clip
 from adapters.discord.tree import slash_name
 from bot.messages import warning_reply
@@ -40,9 +41,18 @@ class GavelClient(discord.Client):
     """discord.py's client wired to one adapter; ``http`` may be replaced (tests record calls there)."""
 
     def __init__(
-        self, adapter: DiscordAdapter | None, *, http: HTTPClient | None = None, members: bool = False
+        self,
+        adapter: DiscordAdapter | None,
+        *,
+        http: HTTPClient | None = None,
+        members: bool = False,
+        endpoints: DiscordEndpoints | None = None,
+        shard: tuple[int, int] | None = None,
     ) -> None:
+        # One shard per process (shard id, shard count): replicas split the gateway between them.
+        sharding = {"shard_id": shard[0], "shard_count": shard[1]} if shard is not None else {}
         super().__init__(
+            **sharding,
             # Interactions need no privileged intents; the guilds intent keeps discord.py's guild cache sane.
             # ``members`` (privileged: "Server Members Intent" in the developer portal) tells us who rejoins.
             intents=discord.Intents(guilds=True, members=members),
@@ -54,6 +64,22 @@ class GavelClient(discord.Client):
             self._connection.http = http
         self.gavel = adapter
         self.tree = GavelTree(self)
+        self.endpoints = endpoints or DiscordEndpoints()
+
+    async def login(self, token: str) -> None:
+        self.endpoints.apply()  # before the first request: login itself goes through the proxy
+        await super().login(token)
+
+    async def connect(self, *, reconnect: bool = True) -> None:
+        await self.endpoints.resolve_gateway(self.http)
+        await super().connect(reconnect=reconnect)
+
+    def dispatch(self, event: str, /, *args: Any, **kwargs: Any) -> None:
+        # "connect" is dispatched synchronously right after READY set ws.gateway; an on_connect handler would run
+        # as a task, too late if the socket drops at once and discord.py reads ws.gateway to resume.
+        if event == "connect":
+            self.endpoints.pin(self.ws)
+        super().dispatch(event, *args, **kwargs)
 
     async def setup_hook(self) -> None:
         # Buttons on any message, however old, are parsed from their custom id: nothing to restore.
@@ -120,24 +146,23 @@ class Responder:
 
     async def deliver(self, rendered: Rendered, *, edit: bool, ephemeral: bool) -> None:
         interaction = self.interaction
-        kwargs = rendered.send_kwargs()
         edit = edit and interaction.type is discord.InteractionType.component
-        in_place = {"content": rendered.content, "embed": rendered.embed, "view": rendered.view}
+        # send_kwargs() and edit_kwargs() each make a new File of the reply's picture: a request reads one once.
         if not interaction.response.is_done() and self.deferred is None:
             if edit:
-                await interaction.response.edit_message(**in_place)
+                await interaction.response.edit_message(**rendered.edit_kwargs())
             else:
-                await interaction.response.send_message(**kwargs, ephemeral=ephemeral)
+                await interaction.response.send_message(**rendered.send_kwargs(), ephemeral=ephemeral)
         elif self.deferred == "update":
             if edit:
-                await interaction.edit_original_response(**in_place)
+                await interaction.edit_original_response(**rendered.edit_kwargs())
             else:
-                await interaction.followup.send(**kwargs, ephemeral=ephemeral)
+                await interaction.followup.send(**rendered.send_kwargs(), ephemeral=ephemeral)
         elif self.deferred == "thinking" and ephemeral and not self.deferred_ephemeral:
             # A public "thinking…" cannot turn private: replace it with a private follow-up.
             await interaction.delete_original_response()
-            await interaction.followup.send(**kwargs, ephemeral=True)
+            await interaction.followup.send(**rendered.send_kwargs(), ephemeral=True)
         elif self.deferred == "thinking":
-            await interaction.edit_original_response(**in_place)
+            await interaction.edit_original_response(**rendered.edit_kwargs())
         else:  # answered elsewhere already (e.g. by an error handler): add to it
-            await interaction.followup.send(**kwargs, ephemeral=ephemeral)
+            await interaction.followup.send(**rendered.send_kwargs(), ephemeral=ephemeral)

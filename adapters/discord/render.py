@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from typing import Any, Protocol
 
 import discord
 
-from bot.messages import Button, Outcome, Reply
+from bot.messages import Button, Image, Outcome, Reply
 
 PREFIX = "gavel:"
 TOKEN_PREFIX = "t:"
@@ -38,6 +39,7 @@ MAX_FIELDS = 25
 MAX_ROWS = 5
 MAX_PER_ROW = 5
 LABEL_LIMIT = 80
+ALT_TEXT_LIMIT = 1024  # an attachment's description
 
 
 class ButtonPresser(Protocol):
@@ -66,6 +68,11 @@ def _web_url(url: str | None) -> str | None:
     return url if url and re.match(r"^https?://\S+$", url) else None
 
 
+def attachment_name(image: Image) -> str:
+    """The file's name as ``attachment://<name>`` can point at it: Discord matches only plain characters."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", image.filename)[-100:] or "image.png"
+
+
 class CommandButton(discord.ui.DynamicItem[discord.ui.Button], template=CUSTOM_ID_TEMPLATE):
     """A button whose custom id is ``gavel:<command line>`` or ``gavel:t:<token>``; it survives restarts."""
 
@@ -92,11 +99,20 @@ def is_token_reference(reference: str) -> bool:
 
 @dataclass
 class Rendered:
-    """What one reply becomes on Discord: optional text (mentions), one embed, and a view of buttons."""
+    """What one reply becomes on Discord: optional text (mentions), one embed, a view of buttons, and a picture
+    attached as a file that the embed shows."""
 
     embed: discord.Embed
     view: discord.ui.View | None
     content: str | None = None
+    image: Image | None = None
+
+    def file(self) -> discord.File | None:
+        """A new File at each call: sending leaves a File's stream at its end, so each File goes out once."""
+        if self.image is None:
+            return None
+        alt = clip(self.image.alt, ALT_TEXT_LIMIT) or None
+        return discord.File(io.BytesIO(self.image.data), filename=attachment_name(self.image), description=alt)
 
     def send_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"embed": self.embed}
@@ -104,7 +120,14 @@ class Rendered:
             kwargs["view"] = self.view
         if self.content:
             kwargs["content"] = self.content
+        if self.image is not None:
+            kwargs["file"] = self.file()
         return kwargs
+
+    def edit_kwargs(self) -> dict[str, Any]:
+        """For replacing a message in place: its old picture goes unless the new reply brings one."""
+        file = self.file()
+        return {"content": self.content, "embed": self.embed, "view": self.view, "attachments": [file] if file else []}
 
 
 def render_embed(reply: Reply) -> discord.Embed:
@@ -129,7 +152,9 @@ def render_embed(reply: Reply) -> discord.Embed:
         embed.add_field(name=name, value=value, inline=field.inline)
     if _web_url(reply.thumbnail_url):
         embed.set_thumbnail(url=reply.thumbnail_url)
-    if _web_url(reply.image_url):
+    if reply.image is not None:
+        embed.set_image(url=f"attachment://{attachment_name(reply.image)}")
+    elif _web_url(reply.image_url):
         embed.set_image(url=reply.image_url)
     if footer:
         embed.set_footer(text=footer)
@@ -198,4 +223,5 @@ def render(
     """The whole reply; ``mention_user_id`` pings one user (alerts posted in a channel)."""
     extra = [Button("Message me", url=private_chat_url)] if reply.open_private_chat and private_chat_url else None
     content = f"<@{mention_user_id}>" if mention_user_id else None
-    return Rendered(render_embed(reply), render_view(reply.buttons, store_token, extra=extra), content)
+    view = render_view(reply.buttons, store_token, extra=extra)
+    return Rendered(render_embed(reply), view, content, reply.image)

@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.http import HTTPClient
 
 from adapters.discord.client import GavelClient
+from adapters.discord.endpoints import DiscordEndpoints
 from adapters.discord.tree import describe_tree, populate_tree, tree_hash
 from bot.config import Settings
 from bot.port import AdapterPort
@@ -60,7 +61,7 @@ async def sync_commands(
     """`gavel discord-sync`: push the tree now, remember its hash, and return it as text."""
     if settings.discord_bot_token is None:
         raise ValueError("DISCORD_BOT_TOKEN is not set")
-    client = GavelClient(None, http=http)
+    client = GavelClient(None, http=http, endpoints=DiscordEndpoints.of(settings))
     guild_id = settings.discord_guild_id
     populate_tree(client.tree, registry, _OfflineHandler(), guild_id=guild_id)
     async with client:

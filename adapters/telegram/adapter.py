@@ -6,10 +6,7 @@ scheduler share one event loop; ``run_polling()`` would own the loop.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -22,6 +19,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from adapters.telegram.access import JoinAccess, join_link_key
 from adapters.telegram.render import parse_callback_data
 from adapters.telegram.send import OVERALL_PER_SECOND, PLATFORM, PRIVATE_CHAT_LABEL, TelegramSender, chat_interval
+from adapters.telegram.turns import Turns
 from adapters.telegram.webhook import WebhookServer
 from bot.config import Settings
 from bot.core import Core
@@ -34,7 +32,8 @@ from bot.registry import ArgKind, Scope
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member", "chat_join_request"]
-CONCURRENT_UPDATES = 32  # updates of one user in one chat still run in order (see _in_order)
+ADMITTED_UPDATES = 4096  # PTB's limit, wide open: ours is in adapters/telegram/turns.py
+TOO_FAST = "You are sending messages faster than I can answer them, so I skipped some. Send them again slowly."
 EXPIRED_BUTTON = "This button has expired, send the command again"
 EDITED_NOTE = "I only act on new messages. Send the command again if you meant to run it."
 SENT_PRIVATELY = "I sent you the answer in a private message."
@@ -70,7 +69,7 @@ class TelegramAdapter:
         self.sender: TelegramSender | None = None
         self.access: JoinAccess | None = None
         self.webhook: WebhookServer | None = None
-        self._order: dict[tuple[int, int], list[Any]] = {}
+        self.turns = Turns()
 
     # --- lifecycle --------------------------------------------------------------------------------------
 
@@ -93,8 +92,11 @@ class TelegramAdapter:
             raise DeliveryFailed("the Telegram adapter is not running")
         return self.sender
 
-    async def start(self) -> None:
-        """Connect (getMe), publish the command list, then take updates by long polling or webhook."""
+    async def start(self, *, receive: bool = True) -> None:
+        """Connect (getMe), publish the command list, then take updates by long polling or webhook.
+
+        ``receive=False`` (a `gavel worker`): connect only, to send alerts; updates go to the `gavel run` replicas.
+        """
         token = self.settings.telegram_bot_token.get_secret_value()  # type: ignore[union-attr]
         add_secret(token)
         # PTB logs every update's text at DEBUG, and a text may be a password: never below INFO.
@@ -105,7 +107,7 @@ class TelegramAdapter:
             ApplicationBuilder()
             .token(token)
             .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
-            .concurrent_updates(CONCURRENT_UPDATES)
+            .concurrent_updates(ADMITTED_UPDATES)
             .job_queue(None)
             .connect_timeout(10)
             .read_timeout(20)
@@ -124,6 +126,9 @@ class TelegramAdapter:
         self.application = application
         self.sender = TelegramSender(application.bot, self.port)
         self.access = JoinAccess(application.bot, self.port, self.sender.deep_link("verify"))
+        if not receive:
+            log.info("telegram bot @%s sends alerts only", self.username)
+            return
         try:
             await self._publish_commands()
             await application.start()
@@ -185,31 +190,25 @@ class TelegramAdapter:
         """The one path from any update to the core."""
         chat = update.effective_chat
         user = update.effective_user
-        async with self._in_order(chat.id if chat else 0, user.id if user else 0):
-            if update.callback_query is not None:
-                await self._on_button(update.callback_query)
-            elif update.message is not None:
-                await self._on_message(update.message)
-            elif update.edited_message is not None:
-                await self._on_edited(update.edited_message)
-            elif update.my_chat_member is not None:
-                await self._on_membership(update.my_chat_member)
-            elif update.chat_join_request is not None and self.access is not None:
-                await self.access.on_join_request(update.chat_join_request)
+        user_id = user.id if user else 0
+        if self.turns.full(user_id):
+            if chat is not None and chat.type == ChatType.PRIVATE and self.turns.warn_once(user_id):
+                await self._sender().deliver(chat.id, Reply(TOO_FAST, outcome=Outcome.WARNING))
+            return
+        async with self.turns.turn(chat.id if chat else 0, user_id):
+            await self._dispatch(update)
 
-    @contextlib.asynccontextmanager
-    async def _in_order(self, chat_id: int, user_id: int) -> AsyncIterator[None]:
-        """Updates run concurrently, but one user's messages in one chat stay in order (email, then password)."""
-        key = (chat_id, user_id)
-        entry = self._order.setdefault(key, [asyncio.Lock(), 0])
-        entry[1] += 1
-        try:
-            async with entry[0]:
-                yield
-        finally:
-            entry[1] -= 1
-            if entry[1] == 0:
-                del self._order[key]
+    async def _dispatch(self, update: Update) -> None:
+        if update.callback_query is not None:
+            await self._on_button(update.callback_query)
+        elif update.message is not None:
+            await self._on_message(update.message)
+        elif update.edited_message is not None:
+            await self._on_edited(update.edited_message)
+        elif update.my_chat_member is not None:
+            await self._on_membership(update.my_chat_member)
+        elif update.chat_join_request is not None and self.access is not None:
+            await self.access.on_join_request(update.chat_join_request)
 
     async def _on_message(self, message: Message) -> None:
         # Telegram announces an upgrade twice: in the old group (migrate_to) and in the new one

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram import Bot, InlineKeyboardMarkup, InputFile, InputMediaPhoto, Message, ReplyParameters
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
@@ -76,17 +76,22 @@ class TelegramSender:
         return keyboard(rows, tokens.__getitem__)
 
     async def deliver(self, chat_id: int, reply: Reply, *, reply_to: int | None = None, alert: bool = False) -> None:
-        """Send a reply as a photo with caption (falling back to text) or as text split within 4,096 characters."""
+        """Send a reply as a photo with caption (falling back to text) or as text split within 4,096 characters.
+
+        Text too long for a caption (1,024 characters) follows the photo in messages of its own, the buttons
+        under the last one: the chart stays under the title it illustrates, the buttons at the bottom of the chat.
+        """
         markup = await self.keyboard(reply)
         quote = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
-        if reply.image_url:
+        photo = InputFile(reply.image.data, filename=reply.image.filename) if reply.image else reply.image_url
+        if photo:
             caption, rest = caption_and_rest(reply)
             try:
                 await self._call(
-                    self.bot.send_photo, chat_id, alert, photo=reply.image_url, caption=caption or None,
+                    self.bot.send_photo, chat_id, alert, photo=photo, caption=caption or None,
                     reply_markup=None if rest else markup, reply_parameters=quote,
                 )  # fmt: skip
-            except BadRequest as error:  # Telegram could not fetch the image: the text still matters
+            except BadRequest as error:  # Telegram could not fetch (or read) the image: the text still matters
                 log.info("photo refused (%s); sending text instead", error.message)
             else:
                 await self._send_texts(chat_id, rest, markup, alert=alert)
@@ -126,6 +131,8 @@ class TelegramSender:
 
     async def edit(self, message: Message, reply: Reply) -> bool:
         """Replace a message in place (paging); False when it cannot be, so the caller sends a new one."""
+        if reply.image is not None:
+            return await self._edit_photo(message, reply)
         chunks = text_chunks(reply)
         if reply.image_url or len(chunks) != 1:
             return False
@@ -141,6 +148,21 @@ class TelegramSender:
                 await self.bot.edit_message_text(**ids, text=chunks[0], reply_markup=markup)
         except BadRequest as error:
             return "not modified" in error.message.lower()  # pressing the same page twice is fine
+        return True
+
+    async def _edit_photo(self, message: Message, reply: Reply) -> bool:
+        """A new picture and caption for a photo message (a refreshed chart); a text message cannot become one."""
+        caption, rest = caption_and_rest(reply)
+        if not message.photo or rest or reply.image is None:
+            return False
+        media = InputMediaPhoto(reply.image.data, caption=caption or None, filename=reply.image.filename)
+        try:
+            await self.bot.edit_message_media(
+                chat_id=message.chat.id, message_id=message.message_id, media=media,
+                reply_markup=await self.keyboard(reply),
+            )  # fmt: skip
+        except BadRequest as error:
+            return "not modified" in error.message.lower()
         return True
 
     async def change_access(self, change: AccessChange) -> None:

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
+from bot import metrics
 from bot.errors import UpstreamMalformed, UpstreamUnavailable
 
 log = logging.getLogger(__name__)
@@ -52,9 +53,12 @@ async def send(client: httpx.AsyncClient, upstream: str, method: str, url: str, 
     try:
         response = await client.request(method, url, **kwargs)
     except httpx.TimeoutException as exc:
+        metrics.upstream_request(upstream, "timeout")
         raise UpstreamUnavailable(f"{upstream} did not answer in time", upstream=upstream) from exc
     except httpx.HTTPError as exc:  # connect errors, protocol errors, closed connections
+        metrics.upstream_request(upstream, "error")
         raise UpstreamUnavailable(f"{upstream} could not be reached", upstream=upstream) from exc
+    metrics.upstream_request(upstream, response.status_code)
     if response.status_code >= 500:
         raise UpstreamUnavailable(
             f"{upstream} answered {response.status_code}", upstream=upstream, status=response.status_code

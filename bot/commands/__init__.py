@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands import auctions, auth, catalog, general, staff, verify, watch
+from bot.commands import auctions, auth, bidding, catalog, general, staff, verify, watch
 from bot.registry import Registry
 
 
@@ -14,6 +14,7 @@ def build_registry() -> Registry:
         catalog.commands,
         auth.commands,
         auctions.commands,
+        bidding.commands,
         watch.commands,
         staff.commands,
         general.closing,

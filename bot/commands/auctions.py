@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from bot import formatting as fmt
 from bot.arguments import MAX_AUCTIONS_AT_ONCE
+from bot.charts import auction_price_picture
 from bot.clients.auctionity import Auction
 from bot.commands.auth import AuctionityLogin, current_login, forget_login
 from bot.commands.common import AMOUNT, AUCTION_ID, PAGE, known_user
@@ -37,6 +38,11 @@ def bid_step(amount: int) -> int:
 
 def minimum_bid(auction: Auction) -> int:
     return auction.amount + 1 if auction.history else (auction.base_amount or auction.amount)
+
+
+def suggested_bid(auction: Auction) -> int:
+    """What the Bid buttons offer and an auto-bid bids: the price plus a step, or the base price if no bid yet."""
+    return minimum_bid(auction) + (bid_step(auction.amount) - 1 if auction.history else 0)
 
 
 async def as_user(services: Services, request: Request, call: Callable[[AuctionityLogin], Awaitable[T]]) -> T:
@@ -87,8 +93,8 @@ def auction_buttons(auction: Auction, now: datetime) -> tuple[Button, ...]:
         return (Button("Winner", f"winner {auction.id}"), Button("Refresh", f"auctions {auction.id}", edits=True))
     buttons = [Button("Watch", f"watch {auction.id}")]
     if auction.has_started(now) and not auction.has_ended(now):
-        next_bid = minimum_bid(auction) + (bid_step(auction.amount) - 1 if auction.history else 0)
-        buttons.append(Button(f"Bid {next_bid}", f"bid {auction.id} {next_bid}"))
+        next_bid = suggested_bid(auction)
+        buttons.append(Button(f"Bid {next_bid}", f"bid_ask {auction.id} {next_bid}"))
     buttons.append(Button("Refresh", f"auctions {auction.id}", edits=True))
     return tuple(buttons)
 
@@ -117,7 +123,10 @@ async def _show(request: Request, services: Services, ids: list[str]) -> Reply:
             raise AuctionNotFound()
         status, fields = describe_auction(auction, now, me)
         return Reply(
-            title=fmt.clip(auction.name, 200) or "Auction", text=status.capitalize(), fields=fields
+            title=fmt.clip(auction.name, 200) or "Auction",
+            text=status.capitalize(),
+            fields=fields,
+            image=await auction_price_picture(auction, now=now),
         ).with_buttons(auction_buttons(auction, now))
     lines, buttons = [], []
     for auction_id in ids:
@@ -230,22 +239,37 @@ async def newauction(request: Request, services: Services) -> Reply:
 async def bid(request: Request, services: Services) -> Reply:
     """Bid on an auction.
 
-    Checked first, and sent once: a bid is never retried.
+    Checked first, and sent once: a bid is never retried. Typed, it bids at once; a Bid button asks first.
     """
-    auction_id, amount = request.values["auction_id"], request.values["amount"]
-    login = await current_login(services, request)  # fail fast, before any upstream call
+    return await place_bid(services, request, request.values["auction_id"], request.values["amount"])
+
+
+async def open_auction(services: Services, auction_id: str) -> Auction:
+    """The auction, if it takes bids now; else the error that says why."""
     found = await services.auctionity.auctions([auction_id])
     if not found:
         raise AuctionNotFound()
     auction, now = found[0], services.now()
-    currency = auction.currency or "DRT"
     if not auction.has_started(now):
         raise UserInputError("not_started", starts=fmt.Moment(auction.start_date, now))
     if auction.has_ended(now):
         raise UserInputError("auction_ended", ended=fmt.Moment(auction.end_date, now))
+    return auction
+
+
+def check_amount(auction: Auction, amount: int) -> None:
     if amount < minimum_bid(auction):
+        currency = auction.currency or "DRT"
         minimum, price = fmt.Money(minimum_bid(auction), currency), fmt.Money(auction.amount, currency)
         raise UserInputError("bid_below_minimum", minimum=minimum, price=price)
+
+
+async def place_bid(services: Services, request: Request, auction_id: str, amount: int) -> Reply:
+    """Check, then bid once with the asker's own session (a typed /bid, or a confirmed Bid button)."""
+    login = await current_login(services, request)  # fail fast, before any upstream call
+    auction = await open_auction(services, auction_id)
+    check_amount(auction, amount)
+    now, currency = services.now(), auction.currency or "DRT"
     try:
         receipt = await services.auctionity.bid(login.token, auction_id, amount)
     except SessionExpired:

@@ -13,6 +13,7 @@ from bot.commands.common import AUCTION_ID, chat_user_id, known_user
 from bot.errors import AuctionNotFound, UserInputError
 from bot.messages import Button, Outcome, Reply, Request
 from bot.registry import ArgKind, Argument, CommandGroup
+from storage import autobids
 from storage import watches as watch_rows
 
 if TYPE_CHECKING:
@@ -90,11 +91,18 @@ async def unwatch(request: Request, services: Services) -> Reply:
 async def watches(request: Request, services: Services) -> Reply:
     """List the auctions you watch.
 
-    With time left, price, and whether you are on top.
+    With time left, price, whether you are on top, and your auto-bids' maximums.
     """
     known = await known_user(services, request)
-    watched = (
-        await services.db.read(lambda s: watch_rows.active_watches_for_user(s, chat_user_id=known[0])) if known else []
+    watched, bidding = (
+        await services.db.read(
+            lambda s: (
+                watch_rows.active_watches_for_user(s, chat_user_id=known[0]),
+                autobids.auto_bids_for_user(s, chat_user_id=known[0]),
+            )
+        )
+        if known
+        else ([], {})
     )
     if not watched or known is None:
         return Reply("You are not watching any auction. Send /watch <auction id>, or press Watch under an auction.")
@@ -108,6 +116,9 @@ async def watches(request: Request, services: Services) -> Reply:
             lines.append(f"{fmt.short_id(item.auction_id)} — not found upstream")
             continue
         status, fields = describe_auction(auction, now, me)
-        lines.append(f"{fmt.clip(auction.name, 50)} — {fields[0].value}, {fields[2].value}, {status}")
+        line = f"{fmt.clip(auction.name, 50)} — {fields[0].value}, {fields[2].value}, {status}"
+        if item.auction_id in bidding:
+            line += f"; auto-bid up to {fmt.money(bidding[item.auction_id], auction.currency or 'DRT')}"
+        lines.append(line)
         buttons.append(Button(f"Unwatch {fmt.clip(auction.name, 15)}", f"unwatch {item.auction_id}"))
     return Reply(title=f"Watching {len(watched)}", text="\n".join(lines)).with_buttons(*[[b] for b in buttons[:5]])

@@ -2,7 +2,11 @@
 
 One round (``Dispatcher.run_once``, called by the scheduler about every second):
 
-- take the due, unsent rows of the platforms that have an adapter and are not paused;
+- lease the due, unsent rows of the platforms that have an adapter and are not paused, skipping every
+  chat another process holds a row of, so processes sharing the database never send one row twice nor
+  a chat's rows out of order (``outbox.lease_due_notifications``: ``FOR UPDATE SKIP LOCKED`` and a
+  ``leased_until`` column, not a later ``next_attempt_at``: a lease holds its whole chat, a backoff only
+  its row); a killed process's leases run out after ``LEASE``; rows a round did not get to go back at once;
 - group them per chat; a chat's rows go one at a time, oldest first, at least the platform's chat
   interval apart, while up to ``concurrency`` sends to different chats are in flight;
 - before each send, wait for the platform's budget (an aiolimiter bucket), if it has one;
@@ -24,6 +28,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -42,6 +47,13 @@ from storage.models import Notification
 log = logging.getLogger(__name__)
 
 UNROUTED_CHECK_INTERVAL = timedelta(minutes=5)
+# How long a round holds the rows it took. Far longer than a send (its HTTP timeouts and retries included),
+# and than a round's budget and chat-interval waits, since a row whose lease runs out may go to another
+# process; short enough that a killed process's alerts are only a couple of minutes late.
+LEASE = timedelta(minutes=2)
+# A chat starts no new send in the last part of its lease: the send it starts must be marked before the
+# lease ends. A longer chain goes back to the outbox, in order, for the next round.
+SEND_MARGIN = timedelta(minutes=1)
 
 
 class Sender(Protocol):
@@ -100,7 +112,8 @@ class Dispatcher:
             await self.outcomes.mark_unmarked()
             await self._log_unrouted(now)
             platforms = [p for p in self.adapters if not self.outcomes.paused(p, now)]
-            rows = await self._due_rows(now, platforms, limit)
+            lease = _Lease(send_by=now + LEASE - SEND_MARGIN)
+            rows = await self._lease_rows(now, now + LEASE, platforms, limit)
             if not rows:
                 return stats
             round_ = Round(stats)
@@ -108,48 +121,59 @@ class Dispatcher:
             try:
                 async with asyncio.TaskGroup() as group:
                     for order, chat_rows in enumerate(_by_chat(rows)):
-                        group.create_task(self._deliver_chat(chat_rows, order, slots, round_))
+                        group.create_task(self._deliver_chat(chat_rows, order, slots, round_, lease))
             finally:
                 self._forget_idle_chats()
+                await self._release(lease.untried)
         return stats
 
     def stop(self) -> None:
         """Start no new sends (shutdown): the ones in flight finish and are marked; the rest stay queued."""
         self._stopping = True
 
-    async def _due_rows(self, now: datetime, platforms: list[str], limit: int) -> list[OutboxRow]:
+    async def _lease_rows(self, now: datetime, until: datetime, platforms: list[str], limit: int) -> list[OutboxRow]:
         if not platforms:
             return []
 
-        def read(session: Session) -> tuple[list[Notification], dict[int, str]]:
-            found = outbox.due_notifications(session, now=now, platforms=platforms, limit=limit)
+        def take(session: Session) -> tuple[list[Notification], dict[int, str]]:
+            found = outbox.lease_due_notifications(session, now=now, until=until, platforms=platforms, limit=limit)
             ids = users.platform_user_ids(
                 session, chat_user_ids={n.chat_user_id for n in found if n.chat_user_id is not None}
             )
             return found, ids
 
-        found, user_ids = await self.services.db.read(read)
+        found, user_ids = await self.services.db.run(take)
+        # A row sent but not yet marked stays leased and unsent here: it is marked at the next round's start.
         return [_row(n, user_ids) for n in found if n.id is not None and n.id not in self.outcomes.unmarked]
 
-    async def _deliver_chat(self, rows: list[OutboxRow], order: int, slots: Slots, round_: Round) -> None:
+    async def _deliver_chat(
+        self, rows: list[OutboxRow], order: int, slots: Slots, round_: Round, lease: _Lease
+    ) -> None:
         """One chat's rows, oldest first, one at a time; the first failure ends the chat's turn this round."""
-        for index, row in enumerate(rows):
-            # Waiting out the chat's interval holds no slot: the slots bound sends in flight, not sleepers.
-            await self._wait_for_chat(row)
-            # The chat with the most rows left goes first: a long one-a-second chain started last is
-            # what a round would otherwise end up waiting for.
-            async with slots.slot((index - len(rows), order)):
-                if self._stopping or self.outcomes.paused(row.platform, self._now()):
-                    return  # the rows stay due: for the next process, or once the platform's pause is over
-                try:
-                    carry_on = await self._deliver(row, round_)
-                except Exception:
-                    # Recording an outcome failed (the database): the row stays due and is tried again;
-                    # the other chats' sends are not cut short, which could make them go out twice.
-                    log.exception("notification %s: could not record the outcome of its send", row.id)
+        tried = 0
+        try:
+            for index, row in enumerate(rows):
+                # Waiting out the chat's interval holds no slot: the slots bound sends in flight, not sleepers.
+                await self._wait_for_chat(row)
+                # The chat with the most rows left goes first: a long one-a-second chain started last is
+                # what a round would otherwise end up waiting for.
+                async with slots.slot((index - len(rows), order)):
+                    now = self._now()
+                    if self._stopping or self.outcomes.paused(row.platform, now) or now >= lease.send_by:
+                        return  # the rows go back to the outbox: for the next round, or the next process
+                    try:
+                        carry_on = await self._deliver(row, round_)
+                    except Exception:
+                        # Recording an outcome failed (the database): the row goes back and is tried again;
+                        # the other chats' sends are not cut short, which could make them go out twice.
+                        log.exception("notification %s: could not record the outcome of its send", row.id)
+                        return
+                tried = index + 1
+                if not carry_on:
                     return
-            if not carry_on:
-                return
+        finally:
+            # Rows after a failure, a flood wait or a stop: handed back rather than held until the lease ends.
+            lease.untried.extend(row.id for row in rows[tried:])
 
     async def _deliver(self, row: OutboxRow, round_: Round) -> bool:
         """Send one row and record the outcome; True if the chat may go on to its next row."""
@@ -190,11 +214,23 @@ class Dispatcher:
             return False
         # Shielded: once the platform took the alert, the mark must happen even if the round is cancelled.
         await asyncio.shield(self.outcomes.mark_sent(row.id, self._now()))
-        self.outcomes.sent(row.id)
+        self.outcomes.sent(row.id, row.platform)
         stats.sent += 1
         return True
 
     # --- helpers ----------------------------------------------------------------------------------
+
+    async def _release(self, notification_ids: list[int]) -> None:
+        if not notification_ids:
+            return
+        try:
+            await self.services.db.run(lambda s: outbox.release_notifications(s, notification_ids=notification_ids))
+        except Exception:
+            log.warning(
+                "could not hand back %d leased alert(s); they are due again when their lease ends",
+                len(notification_ids),
+                exc_info=True,
+            )
 
     async def _wait_for_chat(self, row: OutboxRow) -> None:
         ready_at = self._chat_ready_at.get(row.chat)
@@ -219,6 +255,14 @@ class Dispatcher:
             log.warning(
                 "alerts for %s are waiting but no %s adapter is configured; they stay queued", platform, platform
             )
+
+
+@dataclass
+class _Lease:
+    """What a round took: when its chats must start their last sends, and the rows it did not get to."""
+
+    send_by: datetime
+    untried: list[int] = field(default_factory=list)
 
 
 def _row(notification: Notification, user_ids: Mapping[int, str]) -> OutboxRow:

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from bot import formatting as fmt
 from bot.clients.auctionity import Auction, Bid
-from bot.commands.auctions import bid_step
+from bot.commands.auctions import suggested_bid
 from bot.messages import Button, Outcome, Reply
 from storage.auction_states import AuctionSnapshot
 
@@ -178,7 +178,9 @@ def _reminder(state: AuctionSnapshot | None, view: _View, watcher: WatcherInfo) 
     due = [m for m in watcher.reminders if left <= timedelta(minutes=m)]
     if not _is_newcomer(watcher, state):
         assert state is not None and state.updated_at is not None
-        left_then = view.auction.end_date - state.updated_at
+        # What was left then, by the end known then: an end moved later (an extension) must not count as
+        # "already reminded", nor one moved earlier as "reminded twice".
+        left_then = (state.end_date or view.auction.end_date) - state.updated_at
         due = [m for m in due if left_then > timedelta(minutes=m)]
     return view.ending_soon(watcher, min(due)) if due else None
 
@@ -205,8 +207,8 @@ class _View:
     def _buttons(self, *, bid: bool) -> tuple[Button, ...]:
         buttons = []
         if bid:
-            amount = self.auction.amount + bid_step(self.auction.amount)
-            buttons.append(Button(f"Bid {amount}", f"bid {self.auction_id} {amount}"))
+            amount = suggested_bid(self.auction)
+            buttons.append(Button(f"Bid {amount}", f"bid_ask {self.auction_id} {amount}"))
         buttons.append(Button("Show", f"auctions {self.auction_id}"))
         buttons.append(Button("Unwatch", f"unwatch {self.auction_id}"))
         return tuple(buttons)

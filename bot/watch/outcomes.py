@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from bot import metrics
 from bot.errors import GavelError, RecipientGone, RetryLater
 from bot.logs import redact
 from bot.services import Services
@@ -130,6 +131,7 @@ class Outcomes:
             outbox.defer_chat_notifications(session, platform=row.platform, chat_id=row.chat_id, until=until)
 
         await self.services.db.run(defer)
+        metrics.alert(row.platform, "gave_up" if give_up else "deferred")
         if give_up:
             self._flood_waits.pop(row.id, None)
             round_.stats.gave_up += 1
@@ -164,6 +166,7 @@ class Outcomes:
             return dropped, stopped
 
         dropped, watches = await self.services.db.run(stop)
+        metrics.alert(row.platform, "gave_up")
         self._flood_waits.pop(row.id, None)
         stats.gave_up += 1 + dropped
         stats.deactivated += watches
@@ -185,6 +188,7 @@ class Outcomes:
                 s, notification_id=row.id, error=reason, next_attempt_at=retry_at, give_up=give_up
             )
         )
+        metrics.alert(row.platform, "gave_up" if give_up else "failed")
         if give_up:
             self._flood_waits.pop(row.id, None)
             stats.gave_up += 1
@@ -215,6 +219,7 @@ class Outcomes:
                 s, notification_id=row.id, error=reason, next_attempt_at=now, give_up=True
             )
         )
+        metrics.alert(row.platform, "gave_up")
         log.warning("notification %s (%s) given up: %s", row.id, row.kind, reason)
 
     def backoff_seconds(self, attempts: int) -> float:
@@ -242,6 +247,7 @@ class Outcomes:
         text = redact(" ".join(text.split()))
         return text[:ERROR_TEXT_MAX]
 
-    def sent(self, notification_id: int) -> None:
+    def sent(self, notification_id: int, platform: str = "unknown") -> None:
         """A send went through: its flood-wait count is over."""
         self._flood_waits.pop(notification_id, None)
+        metrics.alert(platform, "sent")

@@ -21,10 +21,13 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
+from bot import metrics
 from bot.clients.auctionity import Auction
 from bot.errors import UpstreamError
 from bot.messages import reply_to_json
-from bot.watch.events import AuctionSnapshot, WatcherInfo, diff_auction, is_quiet, observe
+from bot.watch import autobids, cards
+from bot.watch.cadence import hot_every
+from bot.watch.events import AuctionSnapshot, EventKind, WatcherInfo, diff_auction, is_quiet, observe
 from storage import auction_states, outbox, watches
 from storage.auction_states import DueAuction
 from storage.models import split_minutes
@@ -36,8 +39,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(minutes=15)
-FLUSH_AT = 250  # busy auctions gathered before they are recorded in one transaction
+FLUSH_AT = 250  # auctions gathered before they are recorded in one transaction
 MISSING_LIMIT = 5  # polls an auction may be absent from upstream's answer before we stop asking for it
+LEASE = timedelta(seconds=15)  # at least: a leased auction comes due again after this if its process dies mid-poll
+LEASE_CHUNK = 2_500  # auctions leased at once: other processes lease the next chunks meanwhile
+MAX_CHUNKS = 40  # a round's bound (100,000 auctions); the rest waits for the next tick
 
 
 @dataclass
@@ -49,6 +55,7 @@ class PollStats:
     events: int = 0  # outbox rows written (repeats of a dedupe key are not)
     failures: int = 0  # batches that failed (fetch: backed off; database: redone next poll)
     missing: int = 0  # watched auctions upstream did not return
+    autobids: autobids.AutoBidStats = field(default_factory=autobids.AutoBidStats)
 
 
 class Poller:
@@ -68,18 +75,34 @@ class Poller:
         self.batch_size = batch_size
         self.concurrency = concurrency
         self.rng = rng or random.Random()
+        self.autobidder = autobids.AutoBidder(services)
+        self._hot_every = self.tick
+        self._cadence_at: datetime | None = None
 
+    @metrics.timed_poll
     async def poll_once(self) -> PollStats:
-        """Poll every due auction once; a failing batch is backed off and never stops the others."""
-        ids, hints = await self._due(self.services.now())
-        round_ = _Round(hints)
-        if not ids:
-            return round_.stats
-        batches = [ids[start : start + self.batch_size] for start in range(0, len(ids), self.batch_size)]
-        limit = asyncio.Semaphore(self.concurrency)
-        await asyncio.gather(*(self._poll_batch(batch, round_, limit) for batch in batches))
-        await self._flush(round_)
+        """Poll every auction due now once; a failing batch is backed off and never stops the others.
+
+        Auctions are leased a chunk at a time, so processes sharing the database share a big round.
+        """
+        round_ = _Round(_Hints({}, {}, self.services.settings.ending_soon_minutes))
+        owed = await self.services.db.read(auction_states.ended_auction_ids_with_new_watches)
+        for _ in range(MAX_CHUNKS):
+            leased = await self._lease(self.services.now())
+            round_.hints.add(leased)
+            ids = [auction.auction_id for auction in leased] + owed
+            owed = []  # asked for once a round
+            if not ids:
+                break
+            batches = [ids[start : start + self.batch_size] for start in range(0, len(ids), self.batch_size)]
+            limit = asyncio.Semaphore(self.concurrency)
+            await asyncio.gather(*(self._poll_batch(batch, round_, limit) for batch in batches))
+            await self._flush(round_)
+            if len(leased) < LEASE_CHUNK:
+                break
         stats = round_.stats
+        # Answer the outbidding bids just decided, within this poll rather than the next.
+        stats.autobids = await self.autobidder.place_pending()
         if stats.failures or stats.events:
             log.info(
                 "poll: %d auctions, %d requests, %d alerts queued, %d failed batches",
@@ -90,27 +113,44 @@ class Poller:
             )
         return stats
 
-    async def _due(self, now: datetime) -> tuple[list[str], _Hints]:
-        """The auctions to poll, most overdue first, and what tells which of them can be skipped once fetched."""
+    @property
+    def tick(self) -> timedelta:
+        """How often the scheduler runs a poll: often enough for the hot auctions' cadence."""
+        settings = self.services.settings
+        if settings.hot_minutes == 0:
+            return timedelta(seconds=settings.poll_interval_seconds)
+        return timedelta(seconds=min(settings.hot_poll_seconds, settings.poll_interval_seconds))
 
-        def read(session: Session) -> tuple[list[DueAuction], list[str]]:
-            return auction_states.due_auctions(session, now=now), auction_states.ended_auction_ids_with_new_watches(
-                session
+    async def _lease(self, now: datetime) -> list[DueAuction]:
+        """The next chunk of auctions due now (half a tick early counts: the scheduler's ticks jitter)."""
+        due_by = now + self.tick / 2
+        lease_until = now + max(LEASE, 2 * timedelta(seconds=self.services.settings.poll_interval_seconds))
+        await self._refresh_cadence(now)
+        return await self.services.db.run(
+            lambda s: auction_states.lease_due_auctions(
+                s, due_by=due_by, lease_until=lease_until, now=now, limit=LEASE_CHUNK
             )
+        )
 
-        due, owed = await self.services.db.read(read)
-        hints = _Hints({}, {}, self.services.settings.ending_soon_minutes)
-        for auction in due:
-            hints.reminders[auction.auction_id] = auction.remind_minutes
-            if auction.snapshot is not None:
-                hints.states[auction.auction_id] = auction.snapshot
+    async def _refresh_cadence(self, now: datetime) -> None:
+        """Once an interval, how often hot auctions may be polled within the budget (see ``hot_every``)."""
+        settings = self.services.settings
+        interval = timedelta(seconds=settings.poll_interval_seconds)
+        if self._cadence_at is not None and now - self._cadence_at < interval:
+            return
+        hot_until = now + timedelta(minutes=settings.hot_minutes)
+        total, hot = await self.services.db.read(
+            lambda s: auction_states.count_polled(s, hot_from=now, hot_until=hot_until)
+        )
+        self._hot_every = hot_every(interval=interval, tick=self.tick, total=total, hot=hot, batch_size=self.batch_size)
+        self._cadence_at = now
 
-        def overdue_first(auction: DueAuction) -> tuple[bool, datetime | None, str]:
-            next_poll = auction.snapshot.next_poll_at if auction.snapshot else None
-            return next_poll is not None, next_poll, auction.auction_id
-
-        ordered = [auction.auction_id for auction in sorted(due, key=overdue_first)]
-        return list(dict.fromkeys(ordered + owed)), hints
+    def next_poll(self, end_date: datetime | None, now: datetime) -> datetime:
+        """When an auction just polled is polled next: soon in its last HOT_MINUTES, else in an interval."""
+        settings = self.services.settings
+        if end_date is not None and now < end_date <= now + timedelta(minutes=settings.hot_minutes):
+            return now + self._hot_every
+        return now + timedelta(seconds=settings.poll_interval_seconds)
 
     async def _poll_batch(self, batch: list[str], round_: _Round, limit: asyncio.Semaphore) -> None:
         stats = round_.stats
@@ -132,22 +172,30 @@ class Poller:
         found = {auction_key(a.id): a for a in fetched}
         now = self.services.now()
         busy = [auction_id for auction_id in batch if not round_.hints.quiet(auction_id, found.get(auction_id), now)]
+        quiet = set(batch) - set(busy)
+        # Nothing to write for these but when they are polled next.
+        round_.quiet.update((auction_id, self.next_poll(found[auction_id].end_date, now)) for auction_id in quiet)
         if busy:  # else nothing happened that anyone could be told, and there is nothing to write
             round_.busy.update((auction_id, found.get(auction_id)) for auction_id in busy)
             round_.batches += 1
-        if len(round_.busy) >= FLUSH_AT:
+        if len(round_.busy) + len(round_.quiet) >= FLUSH_AT:
             await self._flush(round_)
 
     async def _flush(self, round_: _Round) -> None:
         """Record the busy auctions gathered so far, in one transaction (outside the semaphore, so other
         batches' requests stay in flight meanwhile). Gathering several batches' worth makes far fewer
         transactions."""
-        if not round_.busy:
+        if not (round_.busy or round_.quiet):
             return
-        busy, batches = round_.busy, round_.batches
-        round_.busy, round_.batches = {}, 0
+        busy, batches, quiet = round_.busy, round_.batches, round_.quiet
+        round_.busy, round_.batches, round_.quiet = {}, 0, {}
         now = self.services.now()
-        written = await _guarded(self.services.db.run(lambda s: self._record(s, busy, now)))
+
+        def record(session: Session) -> tuple[int, int]:
+            auction_states.schedule_polls(session, quiet)
+            return self._record(session, busy, now)
+
+        written = await _guarded(self.services.db.run(record))
         if written is None:
             round_.stats.failures += batches
             return
@@ -162,9 +210,11 @@ class Poller:
         written = missing = 0
         inserts: list[AuctionSnapshot] = []
         updates: list[AuctionSnapshot] = []
+        rescheduled: dict[str, datetime] = {}
         found = {auction_id: auction for auction_id, auction in busy.items() if auction is not None}
         stored = auction_states.load_snapshots(session, auction_ids=busy)
         watchers = watches.watcher_rows_by_auction(session, auction_ids=found)
+        acting = autobids.decide(session, found, now)
         for auction_id in busy:
             old = stored.get(auction_id)
             if auction_id not in found:
@@ -183,7 +233,10 @@ class Poller:
             except Exception:  # an auction we cannot diff must not cost the batch its alerts
                 log.exception("poll: could not diff auction %s", auction_id)
                 continue
+            replaced = acting.get(auction_id, set())
             for event in events:
+                if event.kind is EventKind.OUTBID and event.chat_user_id in replaced:
+                    continue  # the auto-bid's own alert says what was done
                 written += outbox.enqueue_notification(
                     session,
                     dedupe_key=event.dedupe_key,
@@ -196,8 +249,13 @@ class Poller:
                 )
             if events or _differs(old, new):
                 # An unchanged snapshot keeps its older updated_at, which the diff's comparisons allow.
-                (updates if old else inserts).append(replace(new, next_poll_at=now, failures=0, updated_at=now))
+                next_poll = self.next_poll(new.end_date, now)
+                (updates if old else inserts).append(replace(new, next_poll_at=next_poll, failures=0, updated_at=now))
+            elif old is not None:
+                rescheduled[auction_id] = self.next_poll(new.end_date, now)
         auction_states.save_snapshots(session, inserts=inserts, updates=updates)
+        auction_states.schedule_polls(session, rescheduled)
+        written += cards.queue_card_updates(session, found, now)
         return written, missing
 
     def _missing(self, auction_id: str, old: AuctionSnapshot | None, now: datetime) -> AuctionSnapshot:
@@ -243,6 +301,12 @@ class _Hints:
     reminders: dict[str, frozenset[str]]
     default_reminder: int
 
+    def add(self, leased: list[DueAuction]) -> None:
+        for auction in leased:
+            self.reminders[auction.auction_id] = auction.remind_minutes
+            if auction.snapshot is not None:
+                self.states[auction.auction_id] = auction.snapshot
+
     def quiet(self, auction_id: str, auction: Auction | None, now: datetime) -> bool:
         """True if the auction needs no diff and no write: seen before, unchanged, no reminder near, no failures.
 
@@ -264,6 +328,7 @@ class _Round:
     hints: _Hints
     stats: PollStats = field(default_factory=PollStats)
     busy: dict[str, Auction | None] = field(default_factory=dict)
+    quiet: dict[str, datetime] = field(default_factory=dict)  # fetched, nothing happened: their next poll
     batches: int = 0  # how many batches the busy auctions came from
 
 

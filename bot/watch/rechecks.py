@@ -21,7 +21,7 @@ from bot import buyers
 from bot import formatting as fmt
 from bot.errors import InvalidPurchaseCode, UpstreamError
 from bot.messages import Outcome, Reply
-from storage import attempts, claims, places
+from storage import claims, places
 from storage.claims import ClaimView
 from storage.crypto import UndecryptableSecret
 
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=15)  # a taken check comes due again after this if its process dies
 RETRY_AFTER_ERROR = timedelta(hours=1)
 REMIND_BEFORE = timedelta(days=3)
-RATE_ATTEMPTS_KEPT = timedelta(days=1)  # longer than any rate-limit window
 
 
 @dataclass
@@ -68,7 +67,6 @@ class Rechecker:
             await self.pace.acquire()
             await self._check(view, stats)
         await self.services.db.run(lambda s: self._support(s, self.services.now(), stats))
-        await self.services.db.run(lambda s: self._prune(s, now))
         if stats.revoked or stats.put_off or stats.support_ended:
             log.info("re-checks: %s", stats)
         return stats
@@ -152,8 +150,3 @@ class Rechecker:
                 session, key=f"support-end:{key}", now=now,
                 reply=Reply(f"⌛ Support ended: {person} — {item}: the access that follows support was taken away."),
             )  # fmt: skip
-
-    def _prune(self, session: Session, now: datetime) -> None:
-        kept = timedelta(days=self.services.settings.audit_retention_days)
-        claims.prune_verify_attempts(session, before=now - kept)
-        attempts.prune_attempts(session, before=now - RATE_ATTEMPTS_KEPT)

@@ -1,4 +1,4 @@
-"""The alert scheduler: the poller every POLL_INTERVAL_SECONDS and the dispatcher every second, on apscheduler."""
+"""The alert scheduler: the poller every tick (each auction when due), the dispatcher every second, on apscheduler."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.watch.poller import Poller
 from bot.watch.rechecks import Rechecker
+from bot.watch.retention import prune_once
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 DISPATCH_INTERVAL_SECONDS = 1.0
 RECHECK_INTERVAL_SECONDS = 60.0  # a run checks a minute's worth of claims, paced
+PRUNE_INTERVAL_SECONDS = 3600.0
 STOP_GRACE_SECONDS = 30.0  # how long a stop waits for an in-flight poll or send to finish
 
 
@@ -83,7 +85,7 @@ async def start_alerts(
     scheduler.add_job(
         jobs.wrap("poll", poller.poll_once),
         "interval",
-        seconds=services.settings.poll_interval_seconds,
+        seconds=poller.tick.total_seconds(),  # each tick polls what is due: hot auctions often, others each interval
         next_run_time=start,
         id="poll",
         **options,
@@ -102,6 +104,14 @@ async def start_alerts(
         seconds=RECHECK_INTERVAL_SECONDS,
         next_run_time=start,
         id="recheck",
+        **options,
+    )
+    scheduler.add_job(
+        jobs.wrap("prune", lambda: prune_once(services)),
+        "interval",
+        seconds=PRUNE_INTERVAL_SECONDS,
+        next_run_time=start,
+        id="prune",
         **options,
     )
     scheduler.start()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 from sqlmodel import select
 
+from bot import charts
 from bot.messages import Outcome
 from bot.sandbox.auctionity_data import (
     SANDBOX_ALICE_EMAIL,
@@ -24,6 +26,7 @@ LIVE_NO_BIDS = SEED_IDS["live_no_bids"]
 ENDED = SEED_IDS["ended"]
 UPCOMING = SEED_IDS["upcoming"]
 UNKNOWN = "0x" + "ab" * 32
+PNG = b"\x89PNG\r\n\x1a\n"
 
 
 async def login(chat, email=SANDBOX_ALICE_EMAIL, password=SANDBOX_ALICE_PASSWORD):
@@ -106,6 +109,50 @@ async def test_malformed_auction_ids_get_a_clear_message(chat, bad):
 async def test_unknown_auction_id_says_so(chat):
     reply = await chat.say(f"/auctions {UNKNOWN}")
     assert "no auction with that id" in reply.text
+
+
+async def test_an_auction_with_two_bids_or_more_comes_with_its_price_chart(chat):
+    reply = await chat.say(f"/auctions {LIVE}")
+    assert reply.image is not None and reply.image.data.startswith(PNG)
+    assert reply.image.filename.endswith(".png")
+    assert reply.image.alt == "Price of Vintage mechanical keyboard over 2 bids: from 100 DRT to 120 DRT"
+    assert {f.name: f.value for f in reply.fields}["Bids"] == "2", "the picture adds to the text, never replaces it"
+
+
+@pytest.mark.parametrize("key", ["live_single_bid", "live_no_bids", "upcoming"])
+async def test_an_auction_with_fewer_than_two_bids_comes_without_a_chart(chat, key):
+    reply = await chat.say(f"/auctions {SEED_IDS[key]}")
+    assert reply.fields and reply.image is None
+
+
+async def test_several_auctions_at_once_come_without_charts(chat):
+    reply = await chat.say(f"/auctions {LIVE} {ENDED}")
+    assert reply.title == "Auctions" and reply.image is None
+
+
+async def test_the_price_chart_is_drawn_off_the_event_loop(chat, monkeypatch):
+    drawn_in = []
+    draw = charts.price_chart
+
+    def spy(*args, **kwargs):
+        drawn_in.append(threading.current_thread())
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(charts, "price_chart", spy)
+    reply = await chat.say(f"/auctions {ENDED}")
+    assert reply.image is not None
+    assert drawn_in and drawn_in[0] is not threading.current_thread()
+
+
+async def test_a_chart_that_cannot_be_drawn_leaves_the_auction_shown_without_it(chat, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise ValueError("no fonts")
+
+    monkeypatch.setattr(charts, "price_chart", broken)
+    reply = await chat.say(f"/auctions {LIVE}")
+    assert reply.outcome is Outcome.INFO and reply.title == "Vintage mechanical keyboard"
+    assert reply.image is None
+    assert "could not draw the price chart" in caplog.text
 
 
 async def test_bid_places_a_bid_and_puts_you_on_top(chat, auctionity_sandbox):

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from adapters.console import ConsoleAdapter, render
 from bot.messages import Alert, Button, Reply
+from bot.sandbox.auctionity_data import SEED_IDS
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,3 +72,31 @@ def test_render_shows_fields_image_and_link_buttons():
         Reply(title="T", image_url="https://x/y.png", buttons=((Button("Demo", url="https://d"),),))
     )
     assert "[image] https://x/y.png" in shown and "<https://d>" in shown and len(buttons) == 1
+
+
+def temp_folder(tmp_path: Path, monkeypatch) -> Path:
+    """Temporary files of this test go here, apart from its database (which lives in tmp_path too)."""
+    folder = tmp_path / "temp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+async def test_console_saves_an_auctions_price_chart_and_prints_where(core, tmp_path, monkeypatch):
+    temp = temp_folder(tmp_path, monkeypatch)
+    out = io.StringIO()
+    console = ConsoleAdapter(core, stdin=io.StringIO(""), stdout=out)
+    await console.handle_line(f"/auctions {SEED_IDS['live_with_bids']}")
+    (path,) = re.findall(r"Chart: (\S+)", out.getvalue())
+    assert Path(path).is_relative_to(temp) and Path(path).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert "[1] Watch" in out.getvalue(), "the buttons still follow"
+
+
+async def test_console_prints_no_chart_for_an_auction_with_one_bid_or_none(core, tmp_path, monkeypatch):
+    temp = temp_folder(tmp_path, monkeypatch)
+    out = io.StringIO()
+    console = ConsoleAdapter(core, stdin=io.StringIO(""), stdout=out)
+    await console.handle_line(f"/auctions {SEED_IDS['live_single_bid']}")
+    await console.handle_line(f"/auctions {SEED_IDS['live_no_bids']}")
+    assert out.getvalue().count("Signed whitepaper print") == 1 and "Chart:" not in out.getvalue()
+    assert not any(temp.iterdir())

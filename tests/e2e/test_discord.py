@@ -20,7 +20,7 @@ from bot.core import Core
 from bot.errors import DeliveryFailed, RecipientGone, RetryLater
 from bot.messages import Alert, Button, Outcome, Reply
 from bot.registry import Command
-from bot.sandbox.auctionity_data import SANDBOX_ALICE_EMAIL, SANDBOX_ALICE_PASSWORD, SEED_IDS
+from bot.sandbox.auctionity_data import SANDBOX_ALICE_EMAIL, SANDBOX_ALICE_PASSWORD, SANDBOX_RIVAL_ID, SEED_IDS
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
 from storage import places
 from tests.fakes.discord_fakes import (
@@ -39,6 +39,7 @@ from tests.support.discord import ADMIN, ALICE, BOB, DM_CHANNEL, GAVEL_ADMIN, Ru
 
 REGULAR = SAMPLE_PURCHASE_CODES["regular licence, supported"]  # item 101
 LIVE = SEED_IDS["live_with_bids"]
+PNG = b"\x89PNG\r\n\x1a\n"
 NO_MANAGE_ROLES = MANAGE_ROLES.__class__(send_messages=True, view_channel=True)
 
 
@@ -326,6 +327,48 @@ async def test_bid_and_watch_from_slash_commands(bot: RunningBot):
     assert "Unwatch" in " ".join(watched.labels)
     suggestions = await user.complete("bid", "auction_id", LIVE[:6])
     assert [c["value"] for c in suggestions] == [LIVE]
+
+
+async def test_auction_with_bids_attaches_its_price_chart_and_shows_it_in_the_embed(bot: RunningBot):
+    shown = await bot.user().slash("auctions", ids=LIVE)
+    assert shown.title == "Vintage mechanical keyboard" and shown.fields["Bids"] == "2"
+    (name,) = shown.files
+    assert name.endswith(".png") and shown.files[name].startswith(PNG)
+    assert shown.image == f"attachment://{name}" and shown.attachments == [name]
+    (upload,) = [c for c in bot.fake.calls if c.files]
+    assert upload.payload["attachments"][0]["description"].startswith("Price of Vintage mechanical keyboard")
+
+
+async def test_refresh_under_a_chart_edits_in_place_with_a_new_chart(bot: RunningBot, auctionity_sandbox: Any):
+    user = bot.user()
+    first = await user.slash("auctions", ids=LIVE)
+    auctionity_sandbox.data.place_bid_as(SANDBOX_RIVAL_ID, LIVE, 150)
+    refreshed = await user.press(first, "Refresh")
+    assert refreshed.how == "edit" and refreshed.message["id"] == first.message["id"]
+    assert refreshed.fields["Bids"] == "3"
+    (name,) = refreshed.files
+    assert refreshed.image == f"attachment://{name}" and refreshed.attachments == [name]
+    assert refreshed.files[name].startswith(PNG) and refreshed.files[name] != first.files[name]
+
+
+async def test_a_message_edited_into_a_reply_without_a_chart_loses_its_old_chart(bot: RunningBot):
+    user = bot.user()
+    first = await user.slash("auctions", ids=LIVE)
+    custom_id = f"gavel:e:auctions {SEED_IDS['live_single_bid']}"  # a paging button to an auction with one bid
+    button = {"type": 2, "style": 2, "label": "Other", "custom_id": custom_id}
+    message = {**first.message, "components": [{"type": 1, "components": [button]}]}
+    edited = await user.press_custom_id(custom_id, message)
+    assert edited.how == "edit" and edited.message["id"] == first.message["id"]
+    assert edited.image is None and edited.attachments == []
+    assert bot.fake.calls[-1].payload["attachments"] == [], "Discord keeps old attachments unless told otherwise"
+
+
+@pytest.mark.parametrize("key", ["live_single_bid", "live_no_bids"])
+async def test_auction_with_one_bid_or_none_attaches_nothing(bot: RunningBot, key: str):
+    shown = await bot.user().slash("auctions", ids=SEED_IDS[key])
+    assert shown.fields["Id"] == SEED_IDS[key]
+    assert shown.image is None and not shown.files and shown.attachments == []
+    assert not [c for c in bot.fake.calls if c.files]
 
 
 async def test_optional_options_can_be_skipped_in_any_order(bot: RunningBot):

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.slow
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KILLS = 10
 AUCTIONS = 8
-SETTLE_SECONDS = 20.0
+SETTLE_SECONDS = 40.0  # a killed poll's leases run out after 15 s
 EARLY_KILLS = 0.3  # the share of kills aimed at start-up rather than at a working worker
 
 

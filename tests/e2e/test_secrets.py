@@ -15,6 +15,7 @@ import io
 import logging
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +149,8 @@ async def test_end_to_end_flows_at_debug_leak_no_secret_to_logs_other_users_or_t
     await poller.poll_once()
     assert (await convo.say(alice, f"/bid {LIVE} 500")).outcome is Outcome.SUCCESS
     assert (await convo.say(bob, f"/bid {LIVE} 600")).outcome is Outcome.SUCCESS
+    start = services.now()
+    services.clock = lambda: start + timedelta(seconds=services.settings.poll_interval_seconds)  # the next round
     assert (await poller.poll_once()).events == 1  # alice's outbid alert, in the outbox
     created = await convo.say(bob, '/newauction "Brass gavel" 40 now +2h')
     assert created.outcome is Outcome.SUCCESS

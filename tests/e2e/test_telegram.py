@@ -15,12 +15,13 @@ from sqlmodel import select
 
 from adapters.telegram.access import INVITE_FAILED, JOIN_LABEL
 from adapters.telegram.adapter import EDITED_NOTE, EXPIRED_BUTTON, TelegramAdapter
+from bot.charts import price_chart
 from bot.commands import build_registry
 from bot.core import Core
 from bot.errors import RecipientGone, RetryLater
-from bot.messages import Alert, Button, Outcome, Reply, reply_to_json
+from bot.messages import Alert, Button, Image, Outcome, Reply, reply_to_json
 from bot.registry import Scope
-from bot.sandbox.auctionity_data import SANDBOX_ALICE_EMAIL, SANDBOX_ALICE_PASSWORD
+from bot.sandbox.auctionity_data import SANDBOX_ALICE_EMAIL, SANDBOX_ALICE_PASSWORD, SANDBOX_RIVAL_ID, SEED_IDS
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
 from bot.services import open_services
 from storage import users, watches
@@ -30,6 +31,8 @@ from tests.support.telegram import ALICE, BOB, BOT_ADMIN, GROUP, button, grant_g
 
 CODE = SAMPLE_PURCHASE_CODES["regular licence, supported"]  # item 101
 INVALID_CODE = "00000000-0000-4000-8000-000000000000"
+LIVE = SEED_IDS["live_with_bids"]
+PNG = b"\x89PNG\r\n\x1a\n"
 # PTB's own RetryAfter constructor warns that retry_after will become a timedelta; the adapter handles both.
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 
@@ -124,6 +127,55 @@ async def test_item_photo_telegram_cannot_fetch_falls_back_to_text(adapter, tele
     assert [c.method for c in telegram.sent_to(ALICE, since=since)] == ["sendPhoto", "sendMessage"]
     assert "<b>#101 Neon Admin Dashboard</b>" in text.text
     assert button(text, "Live demo")
+
+
+# --- auction price charts ----------------------------------------------------------------------------
+
+
+async def test_auction_with_bids_is_sent_as_an_uploaded_png_chart_captioned_with_its_details(adapter, telegram):
+    (sent,) = await say(telegram, f"/auctions {LIVE}")
+    assert sent.method == "sendPhoto" and "photo" not in sent.params, "uploaded, not a URL"
+    upload = sent.files["photo"]
+    assert upload.data.startswith(PNG) and upload.filename.endswith(".png")
+    assert "<b>Vintage mechanical keyboard</b>" in sent.text and "<b>Bids:</b> 2" in sent.text
+    assert len(sent.text) <= 1024
+    assert button(sent, "Watch") and button(sent, "Refresh")
+
+
+@pytest.mark.parametrize("key", ["live_single_bid", "live_no_bids"])
+async def test_auction_with_one_bid_or_none_is_sent_as_text_without_a_picture(adapter, telegram, key):
+    (sent,) = await say(telegram, f"/auctions {SEED_IDS[key]}")
+    assert sent.method == "sendMessage" and not sent.files
+    assert "<b>Bids:</b>" in sent.text
+
+
+async def test_refresh_under_a_chart_replaces_picture_and_caption_in_place(adapter, telegram, auctionity_sandbox):
+    (shown,) = await say(telegram, f"/auctions {LIVE}")
+    auctionity_sandbox.data.place_bid_as(SANDBOX_RIVAL_ID, LIVE, 150)
+    since = telegram.mark()
+    telegram.press(shown, "Refresh", user_id=ALICE)
+    (edit,) = await telegram.wait_for(lambda: telegram.calls_to("editMessageMedia", ALICE, since=since))
+    media = edit.params["media"]
+    assert edit.params["message_id"] == shown.message_id and media["type"] == "photo"
+    assert media["parse_mode"] == "HTML" and "<b>Bids:</b> 3" in media["caption"]
+    new_chart = edit.files[media["media"].removeprefix("attach://")].data
+    assert new_chart.startswith(PNG) and new_chart != shown.files["photo"].data
+    assert button(edit, "Refresh")
+    assert not telegram.sent_to(ALICE, since=since), "refreshing must not post a new message"
+
+
+async def test_picture_with_text_too_long_for_a_caption_is_followed_by_the_rest(adapter, telegram):
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    chart = price_chart([(start, 100), (start.replace(hour=2), 120)], currency="DRT", title="Lamp")
+    lines = [f"line {n}: " + "x" * 60 for n in range(40)]
+    reply = Reply(title="Old lamp — “rare”", text="\n".join(lines), image=Image(chart, filename="price-lamp.png"))
+    await adapter.send(Alert("telegram", str(ALICE), str(ALICE), reply.with_buttons([Button("Watch", "watch 0x1")])))
+    photo, *rest = telegram.sent_to(ALICE)
+    assert photo.method == "sendPhoto" and photo.files["photo"].data == chart
+    assert photo.text.startswith("<b>Old lamp — “rare”</b>") and len(photo.text) <= 1024 and not photo.buttons
+    assert rest and all(c.method == "sendMessage" for c in rest) and button(rest[-1], "Watch")
+    received = "\n".join(c.text for c in (photo, *rest)).split("\n")
+    assert [line for line in received if line.startswith("line ")] == lines
 
 
 # --- credentials --------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 ``FakeDiscord`` plays the Discord API: ``FakeDiscord.http`` replaces the client's ``HTTPClient`` (REST: login,
 command sync, roles, DMs, channel messages) and ``FakeDiscord.webhooks`` replaces discord.py's webhook adapter
-(interaction responses, edits, follow-ups). Everything above those two seams is the real discord.py.
+(interaction responses, edits, follow-ups). Everything above those two seams is the real discord.py. A message
+with files arrives as multipart (its JSON in ``payload_json``); the fake keeps the files' bytes by file name.
 ``DiscordUser`` sends interactions the way the gateway delivers them (``parse_interaction_create``) and returns
 what that user would see.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -73,11 +75,12 @@ def displayed(markdown: str) -> str:
 
 @dataclass
 class Call:
-    """One request discord.py made: REST or webhook, with the JSON it sent."""
+    """One request discord.py made: REST or webhook, with the JSON it sent and the files it uploaded."""
 
     method: str
     path: str
     payload: Any = None
+    files: dict[str, bytes] = field(default_factory=dict)  # file name -> bytes
 
     def matches(self, method: str, pattern: str) -> bool:
         return self.method == method and re.fullmatch(pattern, self.path) is not None
@@ -90,6 +93,16 @@ class Shown:
     message: dict[str, Any]
     ephemeral: bool
     how: str  # "reply", "edit", "followup", "message"
+    files: dict[str, bytes] = field(default_factory=dict)  # uploaded with this version: file name -> bytes
+
+    @property
+    def image(self) -> str | None:
+        """The embed's image URL: ``attachment://<name>`` for a picture uploaded with the message."""
+        return (self.embed.get("image") or {}).get("url")
+
+    @property
+    def attachments(self) -> list[str]:
+        return [a["filename"] for a in self.message.get("attachments", [])]
 
     @property
     def embed(self) -> dict[str, Any]:
@@ -191,8 +204,8 @@ class FakeDiscord:
 
     # --- plumbing shared by both seams ---
 
-    def record(self, method: str, path: str, payload: Any) -> None:
-        self.calls.append(Call(method, path, payload))
+    def record(self, method: str, path: str, payload: Any, files: dict[str, bytes] | None = None) -> None:
+        self.calls.append(Call(method, path, payload, files or {}))
         for failure in list(self.failures):
             if failure.method == method and re.fullmatch(failure.pattern, path):
                 if failure.times is not None:
@@ -215,7 +228,14 @@ class FakeDiscord:
              "joined_at": TIMESTAMP, "deaf": False, "mute": False, "flags": 0}
         )  # fmt: skip
 
-    def message(self, data: dict[str, Any], channel_id: int, *, message_id: int | None = None) -> dict[str, Any]:
+    def message(
+        self,
+        data: dict[str, Any],
+        channel_id: int,
+        *,
+        message_id: int | None = None,
+        files: dict[str, bytes] | None = None,
+    ) -> dict[str, Any]:
         return {
             "id": str(message_id or snowflake()),
             "channel_id": str(channel_id),
@@ -224,7 +244,7 @@ class FakeDiscord:
             "embeds": data.get("embeds") or [],
             "components": data.get("components") or [],
             "author": self.bot_user,
-            "attachments": [],
+            "attachments": [attachment_payload(name, data) for name, data in (files or {}).items()],
             "mentions": [],
             "mention_roles": [],
             "mention_everyone": False,
@@ -234,6 +254,21 @@ class FakeDiscord:
             "edited_timestamp": None,
             "flags": data.get("flags") or 0,
         }
+
+
+def attachment_payload(filename: str, data: bytes) -> dict[str, Any]:
+    attachment_id = snowflake()
+    url = f"https://cdn.discordapp.com/attachments/{CHANNEL_ID}/{attachment_id}/{filename}"
+    return {"id": str(attachment_id), "filename": filename, "size": len(data), "url": url, "proxy_url": url}
+
+
+def unpack(payload: Any, multipart: list[dict[str, Any]] | None, files: Any) -> tuple[Any, dict[str, bytes]]:
+    """The JSON a request carried and the files it uploaded: with files, discord.py sends multipart, the JSON
+    in its ``payload_json`` part."""
+    if not multipart:
+        return payload, {}
+    parts = {part["name"]: part for part in multipart}
+    return json.loads(parts["payload_json"]["value"]), {file.filename: file.fp.read() for file in files or ()}
 
 
 def role_payload(
@@ -275,11 +310,11 @@ class FakeHTTP(HTTPClient):
 
     async def request(self, route: Route, *, files: Any = None, form: Any = None, **kwargs: Any) -> Any:
         path = route.url[len(Route.BASE) :]
-        payload = kwargs.get("json")
-        self.fake.record(route.method, path, payload)
-        return self._answer(route, path, payload)
+        payload, uploads = unpack(kwargs.get("json"), form, files)
+        self.fake.record(route.method, path, payload, uploads)
+        return self._answer(route, path, payload, uploads)
 
-    def _answer(self, route: Route, path: str, payload: Any) -> Any:
+    def _answer(self, route: Route, path: str, payload: Any, uploads: dict[str, bytes]) -> Any:
         fake = self.fake
         key = (route.method, route.path)
         if key == ("GET", "/users/@me"):
@@ -329,8 +364,8 @@ class FakeHTTP(HTTPClient):
             recipient = int(payload["recipient_id"])
             return {"id": str(recipient + 1), "type": 1, "recipients": [user_payload(recipient, "someone")]}
         if key == ("POST", "/channels/{channel_id}/messages"):
-            message = fake.message(payload, int(path.split("/")[2]))
-            fake.shown.append(Shown(message, ephemeral=False, how="message"))
+            message = fake.message(payload, int(path.split("/")[2]), files=uploads)
+            fake.shown.append(Shown(message, ephemeral=False, how="message", files=uploads))
             return message
         raise NotImplementedError(f"FakeDiscord does not answer {route.method} {route.path}")
 
@@ -345,39 +380,42 @@ class FakeWebhooks(AsyncWebhookAdapter):
 
     async def request(self, route: Route, session: Any, *, payload: Any = None, **kwargs: Any) -> Any:
         path = route.url[len(Route.BASE) :]
-        self.fake.record(route.method, path, payload)
+        payload, uploads = unpack(payload, kwargs.get("multipart"), kwargs.get("files"))
+        self.fake.record(route.method, path, payload, uploads)
         token = str(route.webhook_token)
         channel_id = self.fake.channels.get(token, CHANNEL_ID)
         if route.path.endswith("/callback"):
-            return self._callback(token, int(route.webhook_id or 0), channel_id, payload or {})
+            return self._callback(token, int(route.webhook_id or 0), channel_id, payload or {}, uploads)
         if route.path.endswith("/messages/@original"):
             if route.method == "DELETE":
                 self.originals.pop(token, None)
                 return None
             original = self.originals.get(token) or {"id": str(snowflake())}
             if route.method == "PATCH":
-                message = self.fake.message(payload or {}, channel_id, message_id=int(original["id"]))
+                message = self.fake.message(payload or {}, channel_id, message_id=int(original["id"]), files=uploads)
                 self.originals[token] = message
-                self.fake.shown.append(Shown(message, token in self.fake.ephemeral_tokens, "edit"))
+                self.fake.shown.append(Shown(message, token in self.fake.ephemeral_tokens, "edit", uploads))
                 return message
             return original
         if route.method == "POST":  # a follow-up message
-            message = self.fake.message(payload or {}, channel_id)
+            message = self.fake.message(payload or {}, channel_id, files=uploads)
             ephemeral = bool((payload or {}).get("flags", 0) & 64)
-            self.fake.shown.append(Shown(message, ephemeral, "followup"))
+            self.fake.shown.append(Shown(message, ephemeral, "followup", uploads))
             return message
         raise NotImplementedError(f"FakeWebhooks does not answer {route.method} {route.path}")
 
-    def _callback(self, token: str, interaction_id: int, channel_id: int, payload: dict[str, Any]) -> Any:
+    def _callback(
+        self, token: str, interaction_id: int, channel_id: int, payload: dict[str, Any], uploads: dict[str, bytes]
+    ) -> Any:
         kind = payload.get("type")
         data = payload.get("data") or {}
         ephemeral = bool(data.get("flags", 0) & 64)
         answer: dict[str, Any] = {"interaction": {"id": str(interaction_id), "type": 2}}
         if kind in (4, 7):  # a message, or an update of the component's message
             message_id = int(self.originals.get(token, {}).get("id", 0)) or None
-            message = self.fake.message(data, channel_id, message_id=message_id)
+            message = self.fake.message(data, channel_id, message_id=message_id, files=uploads)
             self.originals[token] = message
-            self.fake.shown.append(Shown(message, ephemeral, "reply" if kind == 4 else "edit"))
+            self.fake.shown.append(Shown(message, ephemeral, "reply" if kind == 4 else "edit", uploads))
             answer["resource"] = {"type": kind, "message": message}
         elif kind == 5:  # "thinking…"; the answer comes as an edit of @original
             if ephemeral:

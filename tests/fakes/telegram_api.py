@@ -3,8 +3,9 @@
 Served at ``/bot<token>/<method>`` like api.telegram.org, so the real python-telegram-bot Application
 talks to it through ``base_url``. It answers with realistic ``{"ok": true, "result": ...}`` payloads
 (Message objects with ids, chats and dates), keeps the messages it "sent" so a test can press their
-buttons, and fails on request: 429 with retry_after, 403 for a user who blocked the bot, 400 for a
-photo URL Telegram cannot fetch or an invite link in a chat where the bot is not an admin.
+buttons, keeps the files the bot uploaded (multipart, as PTB sends them), and fails on request: 429 with
+retry_after, 403 for a user who blocked the bot, 400 for a photo URL Telegram cannot fetch, an upload that
+is not a PNG, or an invite link in a chat where the bot is not an admin.
 
 The server runs in its own thread (one server for the whole session); tests call the public methods
 from their event loop, so shared state is guarded by a lock.
@@ -20,7 +21,9 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -51,6 +54,15 @@ ADMIN_RIGHTS = (
 )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file the bot uploaded in a multipart request."""
+
+    filename: str
+    content_type: str
+    data: bytes = field(repr=False)
+
+
 @dataclass
 class Call:
     """One Bot API call as the fake received it."""
@@ -59,6 +71,7 @@ class Call:
     params: dict[str, Any]
     at: float
     message_id: int | None = None  # of the message the call created, so a test can press its buttons
+    files: dict[str, Upload] = field(default_factory=dict)  # by multipart field name ("photo", an attach:// name)
 
     @property
     def chat_id(self) -> int | None:
@@ -86,6 +99,7 @@ class Call:
                 value = [c["command"] for c in value]
             text = str(value).replace("\n", "⏎")
             shown.append(f"{key}={text[:70] + '…' if len(text) > 70 else text}")
+        shown.extend(f"{name}=<{u.filename}, {len(u.data):,} bytes>" for name, u in self.files.items())
         return f"{self.method} " + " ".join(shown)
 
 
@@ -98,6 +112,26 @@ def _error(status: int, description: str, **parameters: Any) -> JSONResponse:
     if parameters:
         body["parameters"] = parameters
     return JSONResponse(body, status_code=status)
+
+
+def _multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, Upload]]:
+    """A multipart/form-data body as (text fields, uploaded files), read with the standard library's MIME parser."""
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    fields: dict[str, str] = {}
+    files: dict[str, Upload] = {}
+    for part in message.iter_parts():
+        name = str(part.get_param("name", header="content-disposition"))
+        data = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is None:
+            fields[name] = data.decode()
+        else:
+            files[name] = Upload(filename, part.get_content_type(), data)
+    return fields, files
+
+
+def _is_png(upload: Upload | None) -> bool:
+    return upload is not None and upload.data.startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def _decode(params: dict[str, Any]) -> dict[str, Any]:
@@ -137,6 +171,7 @@ class FakeTelegram:
             self._broken_photos: set[str] = set()
             self._members: dict[tuple[int, int], dict[str, Any]] = {}
             self._invites = itertools.count(1)
+            self._photo_ids = itertools.count(1)
             self.user_messages: list[dict[str, Any]] = []
             self.links: dict[str, dict[str, Any]] = {}  # invite link -> the link object (with its chat_id)
             self.joined: set[tuple[int, int]] = set()  # (chat, user) let in by an approved join request
@@ -354,25 +389,30 @@ class FakeTelegram:
     def _bot_user(self) -> dict[str, Any]:
         return {"id": BOT_ID, "is_bot": True, "first_name": "Gavel", "username": BOT_USERNAME}
 
-    async def _params(self, request: Request) -> dict[str, Any]:
-        """Query string plus a JSON or url-encoded body (PTB sends the latter; files would be multipart)."""
+    async def _params(self, request: Request) -> tuple[dict[str, Any], dict[str, Upload]]:
+        """Query string plus a JSON, url-encoded or (with files) multipart body; and the files uploaded."""
         params: dict[str, Any] = dict(request.query_params)
+        files: dict[str, Upload] = {}
         body = await request.body()
-        if body and request.headers.get("content-type", "").startswith("application/json"):
+        content_type = request.headers.get("content-type", "")
+        if body and content_type.startswith("application/json"):
             params.update(json.loads(body))
+        elif body and content_type.startswith("multipart/form-data"):
+            fields, files = _multipart(content_type, body)
+            params.update(fields)
         elif body:
             params.update(parse_qsl(body.decode(), keep_blank_values=True))
-        return _decode(params)
+        return _decode(params), files
 
     async def _endpoint(self, request: Request) -> JSONResponse:
         if request.path_params["token"] != self.token:
             return _error(401, "Unauthorized")
         method = request.path_params["method"]
-        params = await self._params(request)
+        params, files = await self._params(request)
         if method == "getUpdates":
             return await self._get_updates(params)
         with self._lock:
-            call = Call(method, params, time.monotonic())
+            call = Call(method, params, time.monotonic(), files=files)
             self.calls.append(call)
             failures = self._failures.get(method)
             if failures:
@@ -443,10 +483,11 @@ class FakeTelegram:
             return closed
         if call.params.get("photo") in self._broken_photos:
             return _error(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        if "photo" not in call.params and not _is_png(call.files.get("photo")):
+            return _error(400, "Bad Request: IMAGE_PROCESS_FAILED")
         if len(str(call.params.get("caption") or "")) > 1024:
             return _error(400, "Bad Request: message caption is too long")
-        photo = [{"file_id": "AgACphoto", "file_unique_id": "AQADphoto", "width": 320, "height": 200}]
-        content: dict[str, Any] = {"photo": photo}
+        content: dict[str, Any] = {"photo": self._photo_sizes()}
         if call.params.get("caption"):
             content["caption"] = call.params["caption"]
         return self._store(call, content)
@@ -478,6 +519,35 @@ class FakeTelegram:
 
     def _api_editMessageReplyMarkup(self, call: Call) -> JSONResponse:
         return self._edit(call, None)
+
+    def _api_editMessageMedia(self, call: Call) -> JSONResponse:
+        """A new photo (uploaded as ``attach://<name>``) and caption for a photo message."""
+        closed = self._chat_closed(call)
+        if closed:
+            return closed
+        message = self._messages.get((int(call.chat_id or 0), int(call.params.get("message_id", 0))))
+        if message is None:
+            return _error(400, "Bad Request: message to edit not found")
+        media = call.params.get("media") or {}
+        if media.get("type") != "photo" or "photo" not in message:
+            return _error(400, "Bad Request: there is no media in the message to edit")
+        if not _is_png(call.files.get(str(media.get("media", "")).removeprefix("attach://"))):
+            return _error(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        if len(str(media.get("caption") or "")) > 1024:
+            return _error(400, "Bad Request: message caption is too long")
+        message["photo"] = self._photo_sizes()
+        message["caption"] = media.get("caption")
+        if call.params.get("reply_markup"):
+            message["reply_markup"] = call.params["reply_markup"]
+        else:
+            message.pop("reply_markup", None)
+        message["edit_date"] = int(time.time())
+        return _ok(message)
+
+    def _photo_sizes(self) -> list[dict[str, Any]]:
+        """A photo as Telegram describes it, with a new file id each time (an upload is a new file)."""
+        unique = f"AQADphoto{next(self._photo_ids)}"
+        return [{"file_id": f"AgAC{unique}", "file_unique_id": unique, "width": 640, "height": 320}]
 
     def _member(self, chat_id: int, user_id: int) -> dict[str, Any]:
         setting = self._members.get((chat_id, user_id), {"status": "member"})

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from bot.app import wait_for_stop
@@ -19,6 +20,7 @@ from bot.config import SettingsError, load_settings
 from bot.logs import setup_logging
 from bot.messages import Alert
 from bot.services import open_services
+from bot.watch import dispatch
 from bot.watch.scheduler import start_alerts
 from storage.db import upgrade
 
@@ -63,6 +65,10 @@ async def run_worker(sink: Path) -> None:
     settings = load_settings()
     setup_logging(settings.log_level, secrets=settings.secrets())
     upgrade(settings.database_url)
+    # A SIGKILLed run's leased alerts (and so their chats) wait for the lease to end before the next run sends
+    # them: a couple of minutes in production, a few seconds here, so a restart test sees them within its
+    # settle time. One run at a time, whose sends take milliseconds: nothing else changes.
+    dispatch.LEASE, dispatch.SEND_MARGIN = timedelta(seconds=3), timedelta(seconds=1)
     async with open_services(settings) as services, start_alerts(services, {"console": FileSink(sink)}):
         log.info("worker: polling every %d s, alerts to %s", settings.poll_interval_seconds, sink)
         await wait_for_stop()

@@ -534,7 +534,7 @@ def test_watcher_rows_group_each_auctions_active_watchers_with_their_users(engin
     assert [w.platform_user_id for w in found[AUCTION_B]] == ["alice"]
 
 
-def test_due_auctions_are_distinct_and_skip_ended_not_yet_due_and_unwatched_auctions(engine: Engine) -> None:
+def test_leased_auctions_are_distinct_skip_ended_not_yet_due_and_unwatched_ones_and_stay_leased(engine: Engine) -> None:
     alice, bob = _user(engine, "alice"), _user(engine, "bob")
     auctions = {name: "0x" + name * 64 for name in "defgh"}
     with session_scope(engine) as session:
@@ -560,12 +560,45 @@ def test_due_auctions_are_distinct_and_skip_ended_not_yet_due_and_unwatched_auct
                 AuctionSnapshot(AUCTION_A, next_poll_at=NOW - timedelta(hours=1), updated_at=NOW),
             ],
         )
+    lease_until = NOW + timedelta(minutes=2)
     with session_scope(engine) as session:
-        due = {d.auction_id: d for d in auction_states.due_auctions(session, now=NOW)}
+        due = {
+            d.auction_id: d
+            for d in auction_states.lease_due_auctions(session, due_by=NOW, lease_until=lease_until, now=NOW, limit=100)
+        }
     # "d" has no state yet, "h" no next poll, "e" is overdue; "f" is not due, "g" is over, nobody watches A.
     assert sorted(due) == [auctions["d"], auctions["e"], auctions["h"]]
-    assert due[auctions["d"]].snapshot is None
+    assert due[auctions["d"]].snapshot is not None and not due[auctions["d"]].snapshot.seen, "a row, never seen"
     assert due[auctions["e"]].snapshot is not None and due[auctions["e"]].remind_minutes == frozenset({""})
+    with session_scope(engine) as session:
+        again = auction_states.lease_due_auctions(session, due_by=NOW, lease_until=lease_until, now=NOW, limit=100)
+        assert again == [], "leased: not due again until the lease ends"
+        expired = auction_states.lease_due_auctions(
+            session, due_by=lease_until, lease_until=lease_until + timedelta(minutes=2), now=NOW, limit=100
+        )
+    assert sorted(d.auction_id for d in expired) == sorted([auctions["d"], auctions["e"], auctions["f"], auctions["h"]])
+
+
+def test_a_lease_takes_at_most_its_limit_most_overdue_first(engine: Engine) -> None:
+    alice = _user(engine, "alice")
+    ids = ["0x" + f"{n:064x}" for n in range(1, 6)]
+    with session_scope(engine) as session:
+        for n, auction_id in enumerate(ids):
+            watches.add_watch(
+                session, chat_user_id=alice, auction_id=auction_id, platform="telegram", chat_id="1", now=NOW
+            )
+            auction_states.save_snapshots(
+                session, inserts=[AuctionSnapshot(auction_id, next_poll_at=NOW - timedelta(minutes=n), updated_at=NOW)]
+            )
+    with session_scope(engine) as session:
+        first = auction_states.lease_due_auctions(
+            session, due_by=NOW, lease_until=NOW + timedelta(minutes=2), now=NOW, limit=2
+        )
+        rest = auction_states.lease_due_auctions(
+            session, due_by=NOW, lease_until=NOW + timedelta(minutes=2), now=NOW, limit=10
+        )
+    assert [d.auction_id for d in first] == [ids[4], ids[3]]
+    assert sorted(d.auction_id for d in rest) == sorted(ids[:3])
 
 
 def test_deactivate_watches_for_chat_stops_only_that_chats_active_watches(engine: Engine) -> None:

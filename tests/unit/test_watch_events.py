@@ -70,7 +70,7 @@ def test_outbid_alert_goes_to_the_previous_top_bidder_with_price_time_left_and_b
     assert (event.platform, event.chat_id, event.user_id, event.chat_user_id) == ("telegram", "100", "tg-alice", 1)
     assert "110 DRT" in event.reply.text and "2h left" in event.reply.text
     assert buttons(event) == {
-        "Bid 116": f"bid {AID} 116",  # 110 + the 5 % step
+        "Bid 116": f"bid_ask {AID} 116",  # 110 + the 5 % step, asked before it is sent
         "Show": f"auctions {AID}",
         "Unwatch": f"unwatch {AID}",
     }
@@ -143,6 +143,24 @@ def test_ending_soon_fires_once_per_reminder_time() -> None:
     # The poller writes a state only when something changed: an older state must not repeat the alert.
     _, events = diff_auction(written_when_60_fired, auction(A1), [watcher], END - timedelta(minutes=30))
     assert events == []
+
+
+def test_an_end_moved_earlier_into_a_reminder_window_gives_that_reminder() -> None:
+    state = seen(A1, at=T0)  # END is 3 h away
+    moved = T0 + timedelta(seconds=30) + timedelta(minutes=5)
+    _, events = diff_auction(state, auction(A1, end=moved), [ALICE], T0 + timedelta(seconds=30))
+    assert [e.dedupe_key for e in events] == [f"ending:{AID}:10:1"], "10 min were not left then, 5 are now"
+
+
+def test_an_end_moved_later_out_of_and_back_into_a_window_does_not_remind_twice() -> None:
+    state, events = diff_auction(seen(A1, at=T0), auction(A1), [ALICE], END - timedelta(minutes=9))
+    assert [e.kind for e in events] == [EventKind.ENDING_SOON]
+    # Extended by a late bid to 20 minutes away, then polled 12 minutes later: 8 minutes left again.
+    extended = END + timedelta(minutes=11)
+    state, events = diff_auction(state, auction(A1, end=extended), [ALICE], END - timedelta(minutes=9, seconds=-5))
+    assert events == []
+    _, events = diff_auction(state, auction(A1, end=extended), [ALICE], extended - timedelta(minutes=8))
+    assert [e.dedupe_key for e in events] == [f"ending:{AID}:10:1"], "the same key: the outbox keeps one"
 
 
 def test_ending_soon_says_whether_you_are_on_top_and_offers_a_bid_only_if_not() -> None:
