@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,6 +11,8 @@ from sqlalchemy import delete, update
 from sqlmodel import Session, col
 
 from storage.models import BidOffer
+
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,24}")
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,8 @@ def make_offer(
 
 def take_offer(session: Session, *, token: str, chat_user_id: int, now: datetime) -> Offer:
     """Use an offer up: only its owner, only once (a double press, a replay), only before it expires."""
-    row = session.get(BidOffer, token) if 0 < len(token) <= 24 else None
+    # Only a token's own shape reaches the database: a NUL byte in a typed one is an error in PostgreSQL.
+    row = session.get(BidOffer, token) if TOKEN_SHAPE.fullmatch(token) else None
     if row is None:
         raise OfferRefused("expired")
     if row.chat_user_id != chat_user_id:

@@ -8,6 +8,7 @@ and the outbox row being marked sent; they are counted and printed.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import random
@@ -36,6 +37,17 @@ SETTLE_SECONDS = 40.0  # a killed poll's leases run out after 15 s
 EARLY_KILLS = 0.3  # the share of kills aimed at start-up rather than at a working worker
 
 
+_STARTED: list[subprocess.Popen] = []
+
+
+@atexit.register
+def _leave_no_process_behind() -> None:
+    """A test that failed half-way must not leave workers running (and polling) after the session."""
+    for process in _STARTED:
+        if process.poll() is None:
+            process.kill()
+
+
 class Worker:
     """One run of the worker process."""
 
@@ -48,6 +60,7 @@ class Worker:
             stdout=self.log,
             stderr=self.log,
         )
+        _STARTED.append(self.process)
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
@@ -81,10 +94,10 @@ class Bidding:
                 ready.append(auction_id)
         return ready
 
-    def step(self) -> None:
-        for auction_id in self.caught_up():
-            if self.rng.random() < 0.5:
-                continue
+    def step(self, most: int | None = None) -> None:
+        """Bid on about half the auctions whose last bid was seen (at most ``most`` of them)."""
+        ready = [a for a in self.caught_up() if self.rng.random() >= 0.5]
+        for auction_id in ready if most is None else ready[:most]:
             auction = self.data.auctions[auction_id]
             top = auction.bids[-1].user_id if auction.bids else None
             bidder = self.rng.choice([u for u in (SANDBOX_ALICE_ID, SANDBOX_BOB_ID, SANDBOX_RIVAL_ID) if u != top])

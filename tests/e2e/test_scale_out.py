@@ -1,4 +1,4 @@
-"""Scale-out: three worker processes on one database, one of them SIGKILLed again and again while bids come in.
+"""Scale-out: three worker processes on one database (3,000 watches), one SIGKILLed again and again while bids come in.
 
 Every outbid alert is delivered, and none twice except a send a kill caught between the platform taking it
 and the outbox row being marked (then only by a killed process). Polling is not multiplied by the process
@@ -25,7 +25,9 @@ pytestmark = pytest.mark.slow
 
 PROCESSES = 3
 KILLS = 6
-AUCTIONS = 8
+AUCTIONS = 300
+ONLOOKERS = 8  # users who only watch (no bids of theirs): 300 x (2 + 8) = 3,000 watches
+BIDS_PER_STEP = 4
 MEASURE_SECONDS = 6.0
 SETTLE_SECONDS = 40.0  # a killed poll's leases run out after 15 s
 
@@ -52,6 +54,13 @@ def test_three_workers_share_the_work_and_a_killed_one_loses_and_repeats_nothing
                 watches.add_watch(
                     session, chat_user_id=user.id, auction_id=auction_id, platform="console", chat_id=name, now=now
                 )
+        for n in range(ONLOOKERS):
+            onlooker = users.get_or_create_chat_user(session, platform="console", platform_user_id=f"o{n}", now=now)
+            for auction_id in auction_ids:
+                watches.add_watch(
+                    session, chat_user_id=onlooker.id, auction_id=auction_id, platform="console", chat_id=f"o{n}",
+                    now=now,
+                )  # fmt: skip
     sink = tmp_path / "alerts.jsonl"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("GAVEL_", "AUCTIONITY_", "CRYPTOGIG_"))},
@@ -75,21 +84,23 @@ def test_three_workers_share_the_work_and_a_killed_one_loses_and_repeats_nothing
         before, started = data.requests["/auction"], time.monotonic()
         while time.monotonic() - started < MEASURE_SECONDS:
             assert all(w.process.poll() is None for w in running)
-            bidding.step()
+            bidding.step(BIDS_PER_STEP)
             time.sleep(0.05)
         return (data.requests["/auction"] - before) / (time.monotonic() - started)
 
     pids_killed: set[int] = set()
+    workers: list[Worker] = []
     try:
         alone = Worker(env, logs[0])
+        workers = [alone]
         one_rate = requests_per_second([alone])
-        workers = [alone] + [Worker(env, log) for log in logs[1:]]
+        workers += [Worker(env, log) for log in logs[1:]]
         three_rate = requests_per_second(workers)
         for _ in range(KILLS):
             slot = rng.randrange(PROCESSES)
             until = time.monotonic() + rng.uniform(0.3, 1.5)
             while time.monotonic() < until:
-                bidding.step()
+                bidding.step(BIDS_PER_STEP)
                 time.sleep(0.05)
             pids_killed.add(workers[slot].process.pid)
             workers[slot].kill()
@@ -100,10 +111,14 @@ def test_three_workers_share_the_work_and_a_killed_one_loses_and_repeats_nothing
             if len(bidding.caught_up()) == AUCTIONS and bidding.expected <= delivered and unsent(engine) == 0:
                 break
             time.sleep(0.2)
-        for worker in workers:
-            # -SIGTERM: a worker restarted a moment ago was still importing, before its signal handlers.
-            assert worker.stop() in (0, -signal.SIGTERM)
+        codes = [worker.stop() for worker in workers]
+        # -SIGTERM: a worker restarted a moment ago was still importing, before its signal handlers.
+        assert all(code in (0, -signal.SIGTERM) for code in codes), codes
     finally:
+        for worker in workers:  # never leave a process behind, whatever failed above
+            if worker.process.poll() is None:
+                worker.process.kill()
+                worker.process.wait(10)
         engine.dispose()
 
     lines = read_sink(sink)

@@ -395,6 +395,7 @@ def rig(database_url: str, secret_key: str) -> Iterator[Rig]:
 # -- the tests -----------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.timeout(300)  # 2,000 examples in up to four shapes: a minute or two on a busy CI machine
 @pytest.mark.parametrize("name", COMMANDS)
 def test_any_input_to_any_command_gets_a_reply_within_platform_limits_and_never_the_internal_error(
     rig: Rig, name: str, capsys: Any
