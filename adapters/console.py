@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.core import Core
-from bot.messages import Alert, Button, Image, Reply, Request, split_command
+from bot.messages import CARD_KIND, Alert, Button, Image, Reply, Request, split_command
 
 PLATFORM = "console"
 USER_ID = "local"
@@ -123,15 +123,20 @@ class ConsoleAdapter:
             self._print(shown)
         return reply
 
-    async def send(self, alert: Alert) -> None:
-        """Print a pushed alert (the dispatcher calls this)."""
+    async def send(self, alert: Alert) -> str | None:
+        """Print a pushed alert (the dispatcher calls this); a live card's updates say which card they redraw."""
         if alert.access is not None:
             change = alert.access
             self._print(f"🔒 [access] {'given back' if change.grant else 'taken away'}: {change.target_id}")
-            return
+            return None
         shown, buttons = await self._render(alert.reply)
         self._buttons = buttons or self._buttons
+        if alert.kind == CARD_KIND:  # a terminal cannot edit what it printed: it prints the card again
+            card, message_id = alert.extra.get("card_id", "?"), alert.extra.get("message_id")
+            self._print(f"🃏 card {card} {'updated' if message_id else 'posted'}:\n{shown}")
+            return message_id or f"card-{card}"
         self._print(f"🔔 {shown}")
+        return None
 
     async def _read_line(self, prompt_secret: bool) -> str | None:
         loop = asyncio.get_running_loop()

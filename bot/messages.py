@@ -176,6 +176,12 @@ class AccessChange:
     grant: bool = False
 
 
+# An Alert of this kind is a live auction card: ``extra["message_id"]`` names the message to edit; without one,
+# the adapter posts the card in the chat. Either way ``send`` returns the message's id (the next update edits it),
+# and raises RecipientGone(whole_chat=False) when that message is gone (deleted).
+CARD_KIND = "card"
+
+
 @dataclass
 class Alert:
     """Something pushed to a chat without being asked: a watch alert, a staff-log line, or an access change.

@@ -84,7 +84,8 @@ class LiveCard(SQLModel, table=True):
     chat_id: str = Field(max_length=64)
     message_id: str | None = Field(default=None, max_length=64)  # None until the first post is sent
     auction_id: str = Field(max_length=66)
-    shown: str = Field(default="", max_length=64)  # a digest of what the message shows now
+    # A digest of what the card's newest queued update shows: older updates still queued are skipped when sent.
+    shown: str = Field(default="", max_length=64)
     active: bool = Field(default=True)
     created_by: str = Field(max_length=100)
     created_at: datetime = _when()

@@ -19,6 +19,7 @@ from discord import app_commands
 from discord.http import HTTPClient
 
 from adapters.discord.alerts import deliver_alert
+from adapters.discord.cards import CARD_KIND, send_card
 from adapters.discord.client import FORM_TIMEOUT_SECONDS, FormModal, GavelClient, Responder
 from adapters.discord.endpoints import DiscordEndpoints
 from adapters.discord.render import (
@@ -336,6 +337,10 @@ class DiscordAdapter:
 
     # --- alerts ----------------------------------------------------------------------------------
 
-    async def send(self, alert: Alert) -> None:
-        """Push an alert: by DM, or in the watch's channel when DMs are closed (see alerts.py)."""
+    async def send(self, alert: Alert) -> str | None:
+        """Push an alert: by DM, or in the watch's channel when DMs are closed (see alerts.py); a live card is
+        posted in its channel, then edited in place (see cards.py), and its message id goes back."""
+        if alert.kind == CARD_KIND:
+            return await send_card(self.client, alert, self._render)
         await deliver_alert(self.client, alert, self._render)
+        return None

@@ -17,6 +17,7 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
 from adapters.telegram.access import JoinAccess, join_link_key
+from adapters.telegram.cards import CARD_KIND, send_card
 from adapters.telegram.render import parse_callback_data
 from adapters.telegram.send import OVERALL_PER_SECOND, PLATFORM, PRIVATE_CHAT_LABEL, TelegramSender, chat_interval
 from adapters.telegram.turns import Turns
@@ -368,7 +369,7 @@ class TelegramAdapter:
 
     # --- alerts -----------------------------------------------------------------------------------------
 
-    async def send(self, alert: Alert) -> None:
+    async def send(self, alert: Alert) -> str | None:
         """Push an alert; RetryLater, RecipientGone or DeliveryFailed tell the dispatcher what to do next."""
         sender = self._sender()
         if alert.access is not None:
@@ -378,6 +379,8 @@ class TelegramAdapter:
             chat_id = int(alert.chat_id)
         except ValueError:
             raise RecipientGone(f"not a Telegram chat id: {alert.chat_id[:40]!r}") from None
+        if alert.kind == CARD_KIND:  # a live card: posted once, then edited in place; its message id goes back
+            return await send_card(sender, chat_id, alert)
         await sender.push(chat_id, alert.reply)
 
     # --- errors -----------------------------------------------------------------------------------------

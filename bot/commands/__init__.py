@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands import auctions, auth, bidding, catalog, general, staff, verify, watch
+from bot.commands import auctions, auth, bidding, cards, catalog, general, staff, verify, watch
 from bot.registry import Registry
 
 
@@ -16,6 +16,7 @@ def build_registry() -> Registry:
         auctions.commands,
         bidding.commands,
         watch.commands,
+        cards.commands,
         staff.commands,
         general.closing,
     )

@@ -18,7 +18,8 @@ What a failed send does:
     RetryLater      the chat (and all its pending rows, in order) waits retry_after seconds; not an
                     attempt unless a row keeps hitting it; two flooded chats in a round, or an error
                     saying the limit is global, pause the whole platform
-    RecipientGone   the chat's watches are deactivated and its pending rows given up
+    RecipientGone   the chat's watches are deactivated and its pending rows given up (a live card's message
+                    gone: only that card is forgotten, see bot/watch/cards.py)
     anything else   exponential backoff with jitter; given up after ``max_attempts``
 """
 
@@ -39,6 +40,7 @@ from bot.errors import RecipientGone, RetryLater
 from bot.messages import Alert, Reply, access_from_json, reply_from_json
 from bot.pacing import Pacing
 from bot.services import Services
+from bot.watch import cards
 from bot.watch.outcomes import DispatchStats, OutboxRow, Outcomes, Round
 from bot.watch.slots import Slots
 from storage import outbox, users
@@ -59,7 +61,7 @@ SEND_MARGIN = timedelta(minutes=1)
 class Sender(Protocol):
     """What the dispatcher needs of an adapter."""
 
-    async def send(self, alert: Alert) -> None: ...
+    async def send(self, alert: Alert) -> str | None: ...  # a live card's message id; None for the rest
 
 
 class Dispatcher:
@@ -193,6 +195,12 @@ class Dispatcher:
             await self.outcomes.give_up(row, f"unreadable payload: {self.outcomes.describe(error)}")
             stats.gave_up += 1
             return True
+        if row.kind == cards.KIND:
+            addressed = await cards.address(self.services, alert)
+            if addressed is None:  # a newer update of that card replaced this one: settled, nothing to send
+                await self.outcomes.mark_sent(row.id, self._now())
+                return True
+            alert = addressed
         budget = self.budgets.get(row.platform)
         if budget is not None:
             await budget.acquire()
@@ -202,16 +210,22 @@ class Dispatcher:
             # Counted from now, after the budget wait, so a long wait there cannot bring two sends closer.
             self._chat_ready_at[row.chat] = asyncio.get_running_loop().time() + interval
         try:
-            await self.adapters[row.platform].send(alert)
+            message_id = await self.adapters[row.platform].send(alert)
         except RetryLater as error:
             await self.outcomes.flood_wait(row, error, round_)
             return False
         except RecipientGone as error:
+            if row.kind == cards.KIND and await cards.forget(self.services, alert, whole_chat=error.whole_chat):
+                await self.outcomes.give_up(row, f"card message gone: {self.outcomes.describe(error)}")
+                stats.gave_up += 1
+                return True  # only that message is gone: the chat's watches and other alerts stay
             await self.outcomes.recipient_gone(row, error, stats)
             return not error.whole_chat  # the others in that chat can still be reached
         except Exception as error:  # every adapter failure is retried; one bad row never stops the others
             await self.outcomes.failed(row, error, stats)
             return False
+        if row.kind == cards.KIND:  # the message it posted is the one its next updates edit
+            await asyncio.shield(cards.posted(self.services, alert, message_id, self._now()))
         # Shielded: once the platform took the alert, the mark must happen even if the round is cancelled.
         await asyncio.shield(self.outcomes.mark_sent(row.id, self._now()))
         self.outcomes.sent(row.id, row.platform)

@@ -367,6 +367,11 @@ class FakeHTTP(HTTPClient):
             message = fake.message(payload, int(path.split("/")[2]), files=uploads)
             fake.shown.append(Shown(message, ephemeral=False, how="message", files=uploads))
             return message
+        if key == ("PATCH", "/channels/{channel_id}/messages/{message_id}"):  # the bot edits its own message
+            parts = path.split("/")
+            message = fake.message(payload, int(parts[2]), message_id=int(parts[4]), files=uploads)
+            fake.shown.append(Shown(message, ephemeral=False, how="edit", files=uploads))
+            return message
         raise NotImplementedError(f"FakeDiscord does not answer {route.method} {route.path}")
 
 

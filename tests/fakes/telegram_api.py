@@ -243,6 +243,11 @@ class FakeTelegram:
         self.message(None, user_id=user_id, chat_id=new_chat_id, migrate_from_chat_id=old_chat_id)
         return announced
 
+    def delete_message(self, chat_id: int, message_id: int) -> None:
+        """Someone deletes a message the bot sent: editing it fails from now on ("message to edit not found")."""
+        with self._lock:
+            self._messages.pop((chat_id, message_id), None)
+
     def break_photo(self, url: str) -> None:
         """Telegram cannot fetch this image URL: sendPhoto with it answers 400."""
         with self._lock:
