@@ -270,7 +270,7 @@ class Poller:
 
     async def _back_off(self, batch: list[str], reason: str) -> None:
         """Push the batch's next poll out, exponentially in its failures and jittered, so retries spread out."""
-        jitter = self.rng.uniform(0.5, 1.0)
+        jitter = self.rng.uniform(0.75, 1.0)  # the first backoff (2 intervals x jitter) still skips a whole round
         now = self.services.now()
 
         def push_out(session: Session) -> None:
