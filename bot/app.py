@@ -172,22 +172,27 @@ async def run_bot(settings: Settings) -> int:
     upgrade(settings.database_url)
     async with open_services(settings) as services, serve_health(services, settings):
         await normalise_stored_codes(services)
-        core = Core(build_registry(), services)
-        adapters = build_adapters(settings, core)
-        started = []
-        try:
-            for adapter in adapters.values():
-                await adapter.start()
-                started.append(adapter)
-                log.info("%s adapter started", adapter.platform)
-            async with alerts(services, adapters):
-                await wait_for_stop()
-                log.info("stopping")
-        finally:
-            for adapter in reversed(started):
-                with contextlib.suppress(Exception):
-                    await adapter.stop()
+        adapters = build_adapters(settings, Core(build_registry(), services))
+        async with started_adapters(adapters, receive=True), alerts(services, adapters):
+            await wait_for_stop()
+            log.info("stopping")
     return 0
+
+
+@contextlib.asynccontextmanager
+async def started_adapters(adapters: dict[str, Any], *, receive: bool) -> AsyncIterator[None]:
+    """Start each adapter (``receive=False``: to send only), and stop the started ones, last first, on exit."""
+    started = []
+    try:
+        for adapter in adapters.values():
+            await adapter.start(receive=receive)
+            started.append(adapter)
+            log.info("%s adapter started%s", adapter.platform, "" if receive else " (sending only)")
+        yield
+    finally:
+        for adapter in reversed(started):
+            with contextlib.suppress(Exception):
+                await adapter.stop()
 
 
 async def run_worker(settings: Settings) -> int:
@@ -201,21 +206,12 @@ async def run_worker(settings: Settings) -> int:
     setup_logging(settings.log_level, secrets=settings.secrets())
     upgrade(settings.database_url)
     async with open_services(settings) as services, serve_health(services, settings):
-        core = Core(build_registry(), services)
-        adapters = build_adapters(settings, core)
-        started = []
-        try:
-            for adapter in adapters.values():
-                await adapter.start(receive=False)
-                started.append(adapter)
+        adapters = build_adapters(settings, Core(build_registry(), services))
+        async with started_adapters(adapters, receive=False):
             log.info("worker: alerts through %s", ", ".join(adapters) or "no platform (nothing to send)")
             async with alerts(services, adapters):
                 await wait_for_stop()
                 log.info("stopping")
-        finally:
-            for adapter in reversed(started):
-                with contextlib.suppress(Exception):
-                    await adapter.stop()
     return 0
 
 
