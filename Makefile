@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test run bench lint format
+.PHONY: install demo test run bench lint format messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,8 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Extract every marked string into bot/locale/gavel.pot and merge it into each language's .po (README:
+# "Adding a language"). NEW_LANGUAGE=xx starts a new language first.
+messages: $(STAMP)
+	$(BIN)/python -m bot.i18n_extract $(if $(NEW_LANGUAGE),--init $(NEW_LANGUAGE))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.core import Core
+from bot.i18n import _
 from bot.messages import CARD_KIND, Alert, Button, Image, Reply, Request, split_command
 
 PLATFORM = "console"
@@ -34,13 +35,18 @@ def render(reply: Reply, *, picture: Path | None = None) -> tuple[str, list[Butt
     for field in reply.fields:
         lines.append(f"  {field.name}: {field.value}")
     if reply.image_url:
-        lines.append(f"  [image] {reply.image_url}")
+        # Translators: a terminal line standing for a picture found at {url}
+        lines.append("  " + _("[image] {url}").format(url=reply.image_url))
     if picture is not None:
-        lines.append(f"  Chart: {picture}")
+        # Translators: {path} is the file where the reply's chart was saved, for the user to open
+        lines.append("  " + _("Chart: {path}").format(path=picture))
     if reply.footer:
         lines.append(f"  ({reply.footer})")
     for grant in reply.grants:
-        lines.append(f"  [access] would unlock {grant.platform} {grant.target_id} for item #{grant.item_id}")
+        # Translators: the console only shows the access a buyer would get: {platform} is telegram or discord,
+        # {target} the id of the group or role there
+        unlock = _("[access] would unlock {platform} {target} for item #{item}")
+        lines.append("  " + unlock.format(platform=grant.platform, target=grant.target_id, item=grant.item_id))
     buttons = [button for row in reply.buttons for button in row]
     if buttons:
         choices = []
@@ -63,8 +69,10 @@ class ConsoleAdapter:
         stdout: TextIO | None = None,
         user_id: str = USER_ID,
         read_secret: Callable[[str], str] | None = None,
+        language: str | None = None,
     ) -> None:
         self.core = core
+        self.language = language  # as a platform would say it (`gavel demo --language es`)
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.user_id = user_id
@@ -102,6 +110,7 @@ class ConsoleAdapter:
             text="" if command else text,
             is_private=True,
             display_name=getpass.getuser() if self.interactive else "console",
+            language=self.language,
         )
 
     async def handle_line(self, line: str) -> Reply | None:
@@ -114,7 +123,8 @@ class ConsoleAdapter:
             if 1 <= number <= len(self._buttons):
                 button = self._buttons[number - 1]
                 if button.url:
-                    self._print(f"Open {button.url}")
+                    # Translators: the answer to a link button's number in the terminal: open this address
+                    self._print(_("Open {url}").format(url=button.url))
                     return None
                 text = "/" + button.command
         reply = await self.core.handle(self.request_for(text))
@@ -127,13 +137,25 @@ class ConsoleAdapter:
         """Print a pushed alert (the dispatcher calls this); a live card's updates say which card they redraw."""
         if alert.access is not None:
             change = alert.access
-            self._print(f"🔒 [access] {'given back' if change.grant else 'taken away'}: {change.target_id}")
+            if change.grant:
+                # Translators: a buyer's access to a group or role ({target}, an id) was given back
+                note = _("[access] given back: {target}").format(target=change.target_id)
+            else:
+                # Translators: a buyer's access to a group or role ({target}, an id) was taken away
+                note = _("[access] taken away: {target}").format(target=change.target_id)
+            self._print(f"🔒 {note}")
             return None
         shown, buttons = await self._render(alert.reply)
         self._buttons = buttons or self._buttons
         if alert.kind == CARD_KIND:  # a terminal cannot edit what it printed: it prints the card again
             card, message_id = alert.extra.get("card_id", "?"), alert.extra.get("message_id")
-            self._print(f"🃏 card {card} {'updated' if message_id else 'posted'}:\n{shown}")
+            if message_id:
+                # Translators: a live auction card ({card}, its id) is printed again, updated; the card follows
+                note = _("card {card} updated:").format(card=card)
+            else:
+                # Translators: a live auction card ({card}, its id) is posted; the card follows
+                note = _("card {card} posted:").format(card=card)
+            self._print(f"🃏 {note}\n{shown}")
             return message_id or f"card-{card}"
         self._print(f"🔔 {shown}")
         return None
@@ -148,17 +170,18 @@ class ConsoleAdapter:
     async def run(self, *, linger: float = 0.0) -> None:
         """Read lines until end of input or /quit. ``linger`` keeps alerts flowing after piped input ends."""
         if self.interactive:
-            self._print("Gavel console — type /help, or /quit to leave.")
+            self._print(_("Gavel console — type /help, or /quit to leave."))
         while True:
             if self.interactive:
-                self.stdout.write("you> ")
+                # Translators: the console's input prompt, shown as "you> " before each line the user types
+                self.stdout.write(_("you") + "> ")
                 self.stdout.flush()
             pending = await self.core.pending_prompt(self.request_for(""))
             line = await self._read_line(bool(pending and pending.secret))
             if line is None or line.strip() in ("/quit", "/exit"):
                 break
             if not self.interactive and not (pending and pending.secret):
-                self._print(f"you> {line.rstrip()}")
+                self._print(_("you") + "> " + line.rstrip())
             await self.handle_line(line)
         if linger > 0:
             await asyncio.sleep(linger)

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+from bot import i18n
 from bot.commands import build_registry
 from bot.config import Settings, load_settings
 from bot.core import Core
 from bot.health import serve_health
+from bot.i18n import _
 from bot.logs import setup_logging
 from bot.messages import Alert
 from bot.services import Services, open_services
@@ -73,7 +75,9 @@ async def wait_for_stop() -> None:
     await stop.wait()
 
 
-async def run_demo(*, poll_interval: int = 5, rivals: bool = True, linger: float = 0.0) -> int:
+async def run_demo(
+    *, poll_interval: int = 5, rivals: bool = True, linger: float = 0.0, language: str | None = None
+) -> int:
     """`gavel demo`: sandbox + console + alerts, on a throw-away database and key."""
     from adapters.console import ConsoleAdapter
     from bot.sandbox import sandbox_servers
@@ -97,25 +101,26 @@ async def run_demo(*, poll_interval: int = 5, rivals: bool = True, linger: float
         cryptogig.app.state.data.refund_after_first_validation.add(refunded)  # type: ignore[attr-defined]
         setup_logging("WARNING", secrets=settings.secrets())
         upgrade(settings.database_url)
-        _print("Gavel demo — the sandbox is running; nothing here touches a real service.")
-        _print("Try:  /verify <code>   /items   /auctions   /signup   /help")
-        _print("Sample purchase codes:")
+        i18n.use(i18n.pick(language))
+        _print(_("Gavel demo — the sandbox is running; nothing here touches a real service."))
+        _print(_("Try:  /verify <code>   /items   /auctions   /signup   /language   /help"))
+        _print(_("Sample purchase codes:"))
         for label, code in cryptogig.sample_codes.items():
-            note = " (the sandbox refunds it once verified: within a minute or two a re-check ends its access)"
-            _print(f"  {code}  {label}{note if code == refunded else ''}")
+            note = _("(the sandbox refunds it once verified: within a minute or two a re-check ends its access)")
+            _print(f"  {code}  {label}{' ' + note if code == refunded else ''}")
         if auctionity.live_auction_ids:
-            _print("Live auctions:  " + "  ".join(auctionity.live_auction_ids[:3]))
+            _print(_("Live auctions:") + "  " + "  ".join(auctionity.live_auction_ids[:3]))
         _print()
         async with open_services(settings) as services:
             await normalise_stored_codes(services)
             core = Core(build_registry(), services)
-            console = ConsoleAdapter(core)
+            console = ConsoleAdapter(core, language=language)
             async with alerts(services, {"console": console}):
                 await console.run(linger=linger)
     return 0
 
 
-async def run_console(settings: Settings) -> int:
+async def run_console(settings: Settings, *, language: str | None = None) -> int:
     """`gavel console`: the terminal chat against the configured APIs and database."""
     from adapters.console import ConsoleAdapter
     from storage.db import upgrade
@@ -126,7 +131,7 @@ async def run_console(settings: Settings) -> int:
     upgrade(settings.database_url)
     async with open_services(settings) as services:
         await normalise_stored_codes(services)
-        console = ConsoleAdapter(Core(build_registry(), services))
+        console = ConsoleAdapter(Core(build_registry(), services), language=language)
         async with alerts(services, {"console": console}):
             await console.run()
     return 0

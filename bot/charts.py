@@ -18,7 +18,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from bot.clients.auctionity_models import Auction
-from bot.formatting import as_utc, clip, money, plural
+from bot.formatting import as_utc, clip, money
+from bot.i18n import _, ngettext
 from bot.messages import Image
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,8 @@ async def auction_price_picture(auction: Auction, *, now: datetime) -> Image | N
         return None
     currency = auction.currency or "DRT"
     points = [(bid.date, bid.amount) for bid in auction.history]
-    title = auction.name or "Auction"
+    # Translators: the chart's title for an auction that has no name
+    title = auction.name or _("Auction")
     try:
         png = await asyncio.to_thread(
             price_chart, points, currency=currency, title=title, now=now, ended_at=auction.end_date
@@ -95,6 +97,12 @@ async def auction_price_picture(auction: Auction, *, now: datetime) -> Image | N
         log.exception("could not draw the price chart of auction %s", auction.id)
         return None
     first, last = money(points[0][1], currency), money(points[-1][1], currency)
-    alt = f"Price of {clip(title, TITLE_LIMIT)} over {plural(len(points), 'bid')}: from {first} to {last}"
+    count = len(points)
+    # Translators: a description of the price chart (alt text); {first} and {last} are amounts with a currency
+    alt = ngettext(
+        "Price of {title} over {count} bid: from {first} to {last}",
+        "Price of {title} over {count} bids: from {first} to {last}",
+        count,
+    ).format(title=clip(title, TITLE_LIMIT), count=count, first=first, last=last)
     name = re.sub(r"[^0-9A-Za-z]", "", auction.id.removeprefix("0x"))[:12] or "auction"
     return Image(png, filename=f"price-{name}.png", alt=alt)

@@ -45,13 +45,17 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.app import run_demo
 
-    return asyncio.run(run_demo(poll_interval=args.poll_interval, rivals=not args.no_rivals, linger=args.linger))
+    return asyncio.run(
+        run_demo(
+            poll_interval=args.poll_interval, rivals=not args.no_rivals, linger=args.linger, language=args.language
+        )
+    )
 
 
 def cmd_console(args: argparse.Namespace) -> int:
     from bot.app import run_console
 
-    return asyncio.run(run_console(load_settings()))
+    return asyncio.run(run_console(load_settings(), language=args.language))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -88,11 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--poll-interval", type=int, default=5, help="seconds between auction polls (default 5)")
     demo.add_argument("--no-rivals", action="store_true", help="no simulated rival bidders")
     demo.add_argument("--linger", type=float, default=0.0, help="seconds to keep running after piped input ends")
+    demo.add_argument("--language", help="the language your chat app would say you read: en, es, ru")
     demo.set_defaults(func=cmd_demo)
     commands.add_parser(
         "worker", help="the poller, auto-bids, re-checks and alerts only (no chat updates); run any number"
     ).set_defaults(func=cmd_worker)
-    commands.add_parser("console", help="a terminal chat against the configured APIs").set_defaults(func=cmd_console)
+    console = commands.add_parser("console", help="a terminal chat against the configured APIs")
+    console.add_argument("--language", help="the language your chat app would say you read: en, es, ru")
+    console.set_defaults(func=cmd_console)
     sandbox = commands.add_parser("sandbox", help="serve the simulated CryptoGig and Auctionity APIs")
     sandbox.add_argument("--cryptogig-port", type=int, default=8701)
     sandbox.add_argument("--auctionity-port", type=int, default=8702)

@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot import i18n
+
 ADMIN_ENTRY = re.compile(r"^(telegram|discord|console):[A-Za-z0-9_.@-]{1,64}$")
 
 # What each setting expects, said once, for the one-line start-up error.
@@ -45,6 +47,7 @@ EXPECTATIONS = {
     "discord_api_base_url": "an http(s) URL such as http://nirn-proxy:8080/api/v10",
     "discord_gateway_url": "a ws(s) URL such as ws://gateway-proxy:7878",
     "metrics_port": "a TCP port between 1 and 65535, or nothing to serve no /healthz and /metrics",
+    "default_language": f"a language Gavel speaks: {', '.join(i18n.LANGUAGES)}",
     "metrics_listen": "an address to listen on, such as 127.0.0.1 or 0.0.0.0",
 }
 
@@ -120,6 +123,8 @@ class Settings(BaseSettings):
     button_retention_days: int = Field(90, ge=1)
     auction_retention_days: int = Field(30, ge=1)
     notify_new_bids: bool = False
+    # For readers whose platform names no language Gavel speaks (and staff logs, cards): en, es or ru.
+    default_language: str = "en"
     http_timeout_seconds: float = Field(10.0, gt=0, le=120)
     log_level: str = "INFO"
     # /healthz and /metrics (Prometheus); off unless a port is set. Loopback unless told otherwise.
@@ -156,6 +161,14 @@ class Settings(BaseSettings):
         except (ArgumentError, ValueError) as exc:
             raise ValueError("unparseable database URL") from exc
         return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _check_language(cls, value: str) -> str:
+        language = i18n.shipped(value)
+        if language is None:
+            raise ValueError(f"Gavel speaks {', '.join(i18n.LANGUAGES)}")
+        return language
 
     @field_validator("gavel_admins", mode="before")
     @classmethod

@@ -8,10 +8,12 @@ import secrets
 from dataclasses import replace
 from typing import Any
 
-from bot import metrics, wording
+from bot import i18n, metrics, wording
 from bot.arguments import convert
 from bot.conversations import Conversation, Conversations
 from bot.errors import GavelError, NotAllowed, UserInputError
+from bot.i18n import N_, _
+from bot.languages import Languages
 from bot.messages import Button, Prompt, Reply, Request, error_reply, warning_reply
 from bot.port import AdapterPort
 from bot.registry import ArgKind, Argument, Command, Registry, Scope
@@ -22,14 +24,18 @@ from storage.errors import DatabaseUnavailable
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_LENGTH = 4096
-PASSWORD_LEFT_VISIBLE = (
+PASSWORD_LEFT_VISIBLE = N_(
     "⚠ I could not delete your message with the password. Delete it yourself now, "
     "and change your Auctionity password: others may have seen it."
 )
-CODE_LEFT_VISIBLE = (
+CODE_LEFT_VISIBLE = N_(
     "⚠ I could not delete your message with the purchase code, so everyone here can read it. "
     "Delete it now (an admin must give me the right to delete messages for me to do it)."
 )
+
+
+# Translators: {reference} is a short code the user can quote to the bot's admin
+INTERNAL_ERROR = N_("Something went wrong on my side. Please try again later (ref {reference}).")
 
 
 class Core:
@@ -39,11 +45,13 @@ class Core:
         self.registry = registry
         self.services = services
         services.registry = registry  # /help lists the commands
+        self.languages = services.languages = Languages(services)
         self.port = AdapterPort(services)
         self.conversations = Conversations(services, registry.find)
 
     async def handle(self, request: Request) -> Reply | None:
-        """Answer one request. Never raises: every failure becomes a polite Reply."""
+        """Answer one request, in the asker's language. Never raises: every failure becomes a polite Reply."""
+        await self.speak_to(request)
         try:
             warning = await self.secret_warning(request)
             reply = await self._route(request)
@@ -51,19 +59,28 @@ class Core:
             reply = error_reply(wording.user_message(error), ephemeral=True)
             return replace(reply, open_private_chat=bool(error.details.get("open_private_chat")))
         except DatabaseUnavailable:
-            return error_reply(wording.DATABASE_DOWN, ephemeral=True)
+            return error_reply(_(wording.DATABASE_DOWN), ephemeral=True)
         except UndecryptableSecret:
-            return error_reply(wording.SECRET_UNREADABLE, ephemeral=True)
+            return error_reply(_(wording.SECRET_UNREADABLE), ephemeral=True)
         except Exception:
             reference = secrets.token_hex(3)
             log.exception("command %s failed (ref %s)", request.command, reference)
-            return error_reply(f"Something went wrong on my side. Please try again later (ref {reference}).")
+            return error_reply(_(INTERNAL_ERROR).format(reference=reference))
         if warning is not None:
             reply = reply or Reply()
             reply = replace(reply, text="\n\n".join(t for t in (reply.text, warning) if t))
         return reply
 
     # --- what adapters ask before and around handle() ---------------------------------------------------
+
+    async def speak_to(self, request: Request) -> str:
+        """Answer in the asker's language from here to the end of this task (adapters' own words included)."""
+        try:
+            language = await self.languages.for_request(request)
+        except DatabaseUnavailable:  # the choice is unreadable for now: their platform's language will do
+            language = self.languages.pick(request.language)
+        i18n.use(language)
+        return language
 
     async def pending_prompt(self, request: Request) -> Prompt | None:
         """The prompt the user is answering right now, if any (adapters hide secret answers)."""
@@ -87,7 +104,7 @@ class Core:
         kind = await self._secret_kind(request)
         if kind is None:
             return None
-        return PASSWORD_LEFT_VISIBLE if kind == "password" else CODE_LEFT_VISIBLE
+        return _(PASSWORD_LEFT_VISIBLE) if kind == "password" else _(CODE_LEFT_VISIBLE)
 
     async def _secret_kind(self, request: Request) -> str | None:
         conversation = await self.conversations.get(request)
@@ -112,7 +129,7 @@ class Core:
             if conversation is not None:
                 return await self._continue(conversation, request)
             if request.is_private:
-                return Reply("I answer commands. Send /help to see them all.")
+                return Reply(_("I answer commands. Send /help to see them all."))
             return None  # group chatter is not for us
 
         name = request.command.lower().lstrip("/")
@@ -132,7 +149,7 @@ class Core:
             return self._unknown(name)
         abandoned = conversation is not None and await self.conversations.end(request)
         if command.name == "cancel":
-            return Reply("Cancelled." if abandoned else "There is nothing to cancel.", ephemeral=True)
+            return Reply(_("Cancelled.") if abandoned else _("There is nothing to cancel."), ephemeral=True)
         self._check_scope(command, request)
         raw = self._raw_arguments(command, request)
         missing = [a for a in command.asked if a.name not in raw]
@@ -163,9 +180,13 @@ class Core:
     def _unknown(self, name: str) -> Reply:
         names = [c.name for c in self.registry.visible()]
         close = difflib.get_close_matches(name[:40], names, n=1)
-        hint = f" Did you mean /{close[0]}?" if close else ""
-        reply = warning_reply(f"I don't know the command /{name[:40]}.{hint} Send /help to see them all.")
-        return reply.with_buttons([Button(f"/{close[0]}", close[0])] if close else [Button("Help", "help")])
+        if close:
+            text = _("I don't know the command /{name}. Did you mean /{close}? Send /help to see them all.")
+            reply = warning_reply(text.format(name=name[:40], close=close[0]))
+            return reply.with_buttons([Button(f"/{close[0]}", close[0])])
+        reply = warning_reply(_("I don't know the command /{name}. Send /help to see them all.").format(name=name[:40]))
+        # Translators: a button label: shows the list of commands
+        return reply.with_buttons([Button(_("Help"), "help")])
 
     def _check_scope(self, command: Command, request: Request) -> None:
         settings = self.services.settings
@@ -219,24 +240,26 @@ class Core:
     def _ask(self, conversation: Conversation) -> Reply:
         pending = conversation.next_argument()
         assert pending is not None and pending.prompt is not None
-        return Reply(text=f"{pending.prompt}\nSend /cancel to stop.", prompt=conversation.prompt(), ephemeral=True)
+        text = _(pending.prompt) + "\n" + _("Send /cancel to stop.")
+        return Reply(text=text, prompt=conversation.prompt(), ephemeral=True)
 
     async def _continue(self, conversation: Conversation, request: Request) -> Reply:
         command = conversation.command
         if conversation.expired(self.services.now()):
             await self.conversations.end(request)
-            return warning_reply(f"That took too long, so I stopped. Send /{command.name} to start again.")
+            text = _("That took too long, so I stopped. Send /{command} to start again.")
+            return warning_reply(text.format(command=command.name))
         pending = conversation.next_argument()
         if pending is None:  # nothing left to ask (the command changed under us): start again
             await self.conversations.end(request)
-            return warning_reply(f"Send /{command.name} to start again.")
+            return warning_reply(_("Send /{command} to start again.").format(command=command.name))
         answer = _answer_text(request, pending)
         try:
             if not answer or len(answer) > pending.max_length:
                 raise UserInputError("answer_not_right", prompt=pending.prompt)
             convert(pending, answer, self.services.now())  # said now, while the user is still answering
         except UserInputError as error:
-            return warning_reply(wording.user_message(error) + f"\n{pending.prompt}")
+            return warning_reply(wording.user_message(error) + "\n" + _(pending.prompt))
         answers = {**conversation.answers, pending.name: answer}
         if Conversation(command, answers, conversation.expires_at).next_argument() is not None:
             return self._ask(await self.conversations.save(request, command, answers))

@@ -29,6 +29,8 @@ Clients raise only these; adapters never see httpx exceptions.
 
 from __future__ import annotations
 
+from bot.i18n import N_
+
 
 class GavelError(Exception):
     """Base of every error Gavel raises on purpose."""
@@ -76,7 +78,8 @@ class NotLoggedIn(GavelError):
 class UpstreamError(GavelError):
     """Something an upstream API (CryptoGig or Auctionity) did."""
 
-    upstream: str = "the service"
+    # Translators: stands for a service's name when the error names none: "the service is not answering right now"
+    upstream: str = N_("the service")  # bot/wording.py translates it where it is shown
 
     def __init__(self, message: str = "", *, upstream: str | None = None, status: int | None = None) -> None:
         super().__init__(message)

@@ -1,10 +1,17 @@
-"""Small text helpers the commands share: relative times, dates, money, masking, truncation."""
+"""Text helpers the commands share: times, dates and money in the reader's language (Babel), masks, clipping."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+
+from babel.dates import format_date, format_time, get_datetime_format
+from babel.numbers import format_decimal
+from babel.units import format_unit
+
+from bot import i18n
+from bot.i18n import _
 
 
 @dataclass(frozen=True)
@@ -23,11 +30,6 @@ class Moment:
     now: datetime
 
 
-def plural(count: int, noun: str) -> str:
-    """``1 bid``, ``3 bids``."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -36,44 +38,69 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+_UNITS = (("duration-day", 86400), ("duration-hour", 3600), ("duration-minute", 60))
+
+
 def duration(delta: timedelta) -> str:
-    """``2h 5m``, ``3d 4h``, ``45s``: the two largest units, never more."""
+    """``2h 5m``, ``3d 4h``, ``45s`` (``2 ч 5 мин`` in Russian): the two largest units, never more.
+
+    Babel's ``format_timedelta`` gives one rounded unit ("2 hours" for 2h 55m), too coarse for an auction's
+    last hours, so each unit is Babel's narrow unit and the two are joined here.
+    """
     seconds = round(abs(delta.total_seconds()))  # to the nearest second: a few ms of work never shows as a minute
+    language = i18n.current()
     if seconds < 60:
-        return f"{seconds}s"
-    units = (("d", 86400), ("h", 3600), ("m", 60))
-    parts = []
-    for label, size in units:
+        return format_unit(seconds, "duration-second", length="narrow", locale=language)
+    parts: list[str] = []
+    for unit, size in _UNITS:
         count, seconds = divmod(seconds, size)
         if count or parts:
-            parts.append(f"{count}{label}")
+            parts.append(format_unit(count, unit, length="narrow", locale=language) if count else "")
         if len(parts) == 2:
             break
-    return " ".join(p for p in parts if not p.startswith("0")) or "0m"
+    return " ".join(part for part in parts if part)
 
 
 def relative(moment: datetime, now: datetime) -> str:
-    """``in 2h 5m`` or ``3d 4h ago``."""
+    """``in 2h 5m`` or ``3d 4h ago``, in the reader's language."""
     delta = as_utc(moment) - as_utc(now)
     if abs(delta.total_seconds()) < 1:
-        return "now"
-    return f"in {duration(delta)}" if delta.total_seconds() > 0 else f"{duration(delta)} ago"
+        # Translators: a moment that is the present one ("ends now")
+        return _("now")
+    if delta.total_seconds() > 0:
+        # Translators: a time still to come; {duration} is like "2h 5m"
+        return _("in {duration}").format(duration=duration(delta))
+    # Translators: a time already past; {duration} is like "2h 5m"
+    return _("{duration} ago").format(duration=duration(delta))
 
 
 def date(moment: datetime) -> str:
-    return as_utc(moment).strftime("%Y-%m-%d %H:%M UTC")
+    """``Dec 1, 2026, 18:00 UTC``: the reader's date order and month names, the time in UTC."""
+    moment = as_utc(moment)
+    language = i18n.current()
+    pattern = get_datetime_format("medium", locale=language).replace("'", "")
+    shown = pattern.format(
+        format_time(moment, "HH:mm", tzinfo=UTC, locale=language), format_date(moment, "medium", locale=language)
+    )
+    return f"{shown} UTC"
 
 
 def day(moment: datetime) -> str:
-    return as_utc(moment).strftime("%Y-%m-%d")
+    """``Dec 1, 2026`` in the reader's language."""
+    return format_date(as_utc(moment), "medium", locale=i18n.current())
 
 
 def money(amount: float | int | Decimal | None, currency: str | None = None) -> str:
-    """``19.99 USD``, ``1,200 DRT``: cents only when there are some."""
+    """``19.99 USD``, ``1,200 DRT`` (``1.200 DRT`` in Spanish): cents only when there are some.
+
+    The code follows the amount in every language: Auctionity's tokens (DRT, ETH) are not ISO currencies
+    that Babel could give a symbol to.
+    """
     if amount is None:
         return "—"
     value = Decimal(str(amount))
-    text = f"{value:,.2f}" if value != value.to_integral_value() else f"{int(value):,}"
+    pattern = "#,##0" if value == value.to_integral_value() else "#,##0.00"
+    text = format_decimal(value, format=pattern, locale=i18n.current())
     return f"{text} {currency}" if currency else text
 
 

@@ -126,9 +126,10 @@ class Command:
         return " ".join(parts)
 
 
-def _help_of(handler: Handler) -> str:
-    doc = inspect.getdoc(handler) or ""
-    first = doc.split("\n\n", 1)[0]
+def help_of(docstring: str | None) -> str:
+    """A command's help: the first paragraph of its handler's docstring, on one line (bot/i18n_extract.py
+    extracts it for the catalogues the same way)."""
+    first = inspect.cleandoc(docstring or "").split("\n\n", 1)[0]
     return " ".join(first.split())
 
 
@@ -143,7 +144,7 @@ class CommandGroup:
 
         def declare(handler: Handler) -> Handler:
             command_name = name or handler.__name__.rstrip("_")
-            help_text = _help_of(handler)
+            help_text = help_of(handler.__doc__)
             if not help_text:
                 raise ValueError(f"/{command_name} needs a docstring: it is the command's help")
             asked = [a for a in options.get("args", ()) if a.asked]

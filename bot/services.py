@@ -6,15 +6,20 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
+from bot import i18n
 from bot.clients.auctionity import AuctionityClient
 from bot.clients.cryptogig import CryptoGigClient
 from bot.config import Settings
 from bot.formatting import utcnow
 from bot.logs import add_secret
 from bot.registry import Registry
+
+if TYPE_CHECKING:
+    from bot.languages import Languages
 from storage.crypto import SecretBox
 from storage.db import Database, create_db_engine
 
@@ -30,6 +35,7 @@ class Services:
     box: SecretBox
     clock: Callable[[], datetime] = utcnow
     registry: Registry | None = None  # set by the Core that serves these services (/help lists it)
+    languages: Languages | None = None  # set by that Core too (/language tells it a reader's choice)
 
     def now(self) -> datetime:
         return self.clock()
@@ -48,6 +54,8 @@ async def open_services(
         raise ValueError("GAVEL_SECRET_KEY is not set")
     for secret in settings.secrets():  # whatever logs or records an error from here on masks them
         add_secret(secret)
+    i18n.set_default(settings.default_language)
+    i18n.compile_all()
     api_key = settings.cryptogig_api_key.get_secret_value() if settings.cryptogig_api_key else ""
     own_engine = engine is None
     engine = engine or create_db_engine(settings.database_url)

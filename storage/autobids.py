@@ -27,6 +27,8 @@ class AutoBidView:
     chat_id: str
     platform_user_id: str
     auctionity_user_id: str | None
+    language: str | None = None  # chosen with /language
+    platform_language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,8 @@ def _views(session: Session, query: object) -> list[AutoBidView]:
             bid.chat_id,
             user.platform_user_id,
             user.auctionity_user_id,
+            user.language,
+            user.platform_language,
         )
         for bid, user in rows
     ]

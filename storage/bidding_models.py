@@ -87,6 +87,7 @@ class LiveCard(SQLModel, table=True):
     # A digest of what the card's newest queued update shows: older updates still queued are skipped when sent.
     shown: str = Field(default="", max_length=64)
     active: bool = Field(default=True)
+    language: str | None = Field(default=None, max_length=16)  # the poster's: the card speaks it to everyone
     created_by: str = Field(max_length=100)
     created_at: datetime = _when()
     edited_at: datetime | None = _when(nullable=True)

@@ -26,13 +26,14 @@ class CardView:
     shown: str
     active: bool
     created_at: datetime
+    language: str | None = None  # the poster's: everyone reading the card reads it
 
 
 def _view(card: LiveCard) -> CardView:
     assert card.id is not None
     return CardView(
         card.id, card.platform, card.chat_id, card.auction_id, card.message_id, card.shown, card.active,
-        card.created_at,
+        card.created_at, card.language,
     )  # fmt: skip
 
 
@@ -45,7 +46,15 @@ def _find(session: Session, platform: str, chat_id: str, auction_id: str) -> Liv
 
 
 def post_card(
-    session: Session, *, platform: str, chat_id: str, auction_id: str, shown: str, created_by: str, now: datetime
+    session: Session,
+    *,
+    platform: str,
+    chat_id: str,
+    auction_id: str,
+    shown: str,
+    created_by: str,
+    language: str | None = None,
+    now: datetime,
 ) -> CardView:
     """A card to post in this chat: a new one, or this chat's card of that auction started afresh.
 
@@ -67,6 +76,7 @@ def post_card(
     card.shown = shown
     card.active = True
     card.created_by = created_by
+    card.language = language
     card.created_at = now
     card.edited_at = None
     session.flush()

@@ -86,6 +86,8 @@ class ChatUser(SQLModel, table=True):
     display_name: str = Field(default="", max_length=100)
     auctionity_user_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = _when()
+    language: str | None = Field(default=None, max_length=16)  # chosen with /language; None: follow the platform
+    platform_language: str | None = Field(default=None, max_length=16)  # what their platform last said they read
 
 
 class AuctionitySession(SQLModel, table=True):
@@ -183,6 +185,7 @@ class StaffLog(SQLModel, table=True):
     chat_id: str = Field(max_length=64)
     created_by: str = Field(default="", max_length=100)
     created_at: datetime = _when()
+    language: str | None = Field(default=None, max_length=16)  # the admin's who started it: the log speaks it
 
 
 class Watch(SQLModel, table=True):

@@ -15,11 +15,13 @@ def _find(session: Session, platform: str, chat_id: str) -> StaffLog | None:
     return session.exec(select(StaffLog).where(StaffLog.platform == platform, StaffLog.chat_id == chat_id)).first()
 
 
-def add_staff_log(session: Session, *, platform: str, chat_id: str, created_by: str, now: datetime) -> bool:
-    """Make this chat a staff log; False if it already was one."""
+def add_staff_log(
+    session: Session, *, platform: str, chat_id: str, created_by: str, language: str | None = None, now: datetime
+) -> bool:
+    """Make this chat a staff log, speaking ``language``; False if it already was one."""
     if _find(session, platform, chat_id) is not None:
         return False
-    row = StaffLog(platform=platform, chat_id=chat_id, created_by=created_by, created_at=now)
+    row = StaffLog(platform=platform, chat_id=chat_id, created_by=created_by, language=language, created_at=now)
     return insert_or_find(session, row, lambda: _find(session, platform, chat_id)) is row
 
 
@@ -29,6 +31,7 @@ def remove_staff_log(session: Session, *, platform: str, chat_id: str) -> bool:
     return session.exec(query).rowcount > 0
 
 
-def staff_logs(session: Session) -> list[tuple[str, str]]:
-    """Every staff log, as (platform, chat id)."""
-    return [(row.platform, row.chat_id) for row in session.exec(select(StaffLog).order_by(col(StaffLog.id)))]
+def staff_logs(session: Session) -> list[tuple[str, str, str | None]]:
+    """Every staff log, as (platform, chat id, language)."""
+    rows = session.exec(select(StaffLog).order_by(col(StaffLog.id)))
+    return [(row.platform, row.chat_id, row.language) for row in rows]

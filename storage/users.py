@@ -20,7 +20,13 @@ def find_chat_user(session: Session, *, platform: str, platform_user_id: str) ->
 
 
 def get_or_create_chat_user(
-    session: Session, *, platform: str, platform_user_id: str, display_name: str = "", now: datetime
+    session: Session,
+    *,
+    platform: str,
+    platform_user_id: str,
+    display_name: str = "",
+    platform_language: str | None = None,
+    now: datetime,
 ) -> ChatUser:
     """The chat user for this platform account, created on first contact; keeps display_name current."""
     # A name is only shown, never matched: control characters go (PostgreSQL refuses NUL in text outright).
@@ -30,7 +36,11 @@ def get_or_create_chat_user(
         user = insert_or_find(
             session,
             ChatUser(
-                platform=platform, platform_user_id=platform_user_id, display_name=display_name[:100], created_at=now
+                platform=platform,
+                platform_user_id=platform_user_id,
+                display_name=display_name[:100],
+                platform_language=platform_language,
+                created_at=now,
             ),
             lambda: find_chat_user(session, platform=platform, platform_user_id=platform_user_id),
         )
@@ -38,6 +48,37 @@ def get_or_create_chat_user(
         user.display_name = display_name[:100]
         session.flush()
     return user
+
+
+def chosen_language(
+    session: Session, *, platform: str, platform_user_id: str, platform_language: str | None
+) -> str | None:
+    """The language this user chose with /language (None: none), noting the one their platform says they read.
+
+    The platform's language is kept for what reaches them later, when no request names it: alerts, notices.
+    """
+    user = find_chat_user(session, platform=platform, platform_user_id=platform_user_id)
+    if user is None:
+        return None
+    if platform_language and user.platform_language != platform_language:
+        user.platform_language = platform_language
+        session.flush()
+    return user.language
+
+
+def choose_language(session: Session, *, chat_user_id: int, language: str | None) -> None:
+    """Speak ``language`` to this user from now on; None: follow what their platform says."""
+    session.exec(update(ChatUser).where(col(ChatUser.id) == chat_user_id).values(language=language))
+
+
+def languages(session: Session, *, chat_user_ids: Collection[int]) -> dict[int, tuple[str | None, str | None]]:
+    """Each chat user's (chosen, platform) languages, keyed by our chat_user id."""
+    if not chat_user_ids:
+        return {}
+    query = select(ChatUser.id, ChatUser.language, ChatUser.platform_language).where(
+        col(ChatUser.id).in_(list(chat_user_ids))
+    )
+    return {user_id: (chosen, platform) for user_id, chosen, platform in session.exec(query) if user_id is not None}
 
 
 def platform_user_ids(session: Session, *, chat_user_ids: Collection[int]) -> dict[int, str]:

@@ -114,6 +114,8 @@ class WatcherRow:
     created_at: datetime
     platform_user_id: str
     auctionity_user_id: str | None
+    language: str | None  # chosen with /language
+    platform_language: str | None
 
 
 def watcher_rows_by_auction(session: Session, *, auction_ids: Iterable[str]) -> dict[str, list[WatcherRow]]:
@@ -133,6 +135,8 @@ def watcher_rows_by_auction(session: Session, *, auction_ids: Iterable[str]) -> 
                 Watch.created_at,
                 ChatUser.platform_user_id,
                 ChatUser.auctionity_user_id,
+                ChatUser.language,
+                ChatUser.platform_language,
             )
             .join(ChatUser, col(ChatUser.id) == col(Watch.chat_user_id))
             .where(col(Watch.auction_id).in_(chunk))

@@ -187,8 +187,10 @@ class Chat:
         chat_id: str | None = None,
         private: bool = True,
         place_id: str | None = None,
+        language: str | None = None,
     ) -> None:
         self.core = core
+        self.language = language  # what the platform would say the user reads
         self.platform = platform
         self.user_id = user_id
         self.chat_id = chat_id or user_id
@@ -208,6 +210,7 @@ class Chat:
             text="" if command else text,
             is_private=self.private,
             place_id=self.place_id,
+            language=self.language,
         )
         values.update(overrides)
         return await self.core.handle(Request(**values))

@@ -8,10 +8,26 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bot import core, i18n
 from bot.messages import Reply
 
-# The core's last resort for an exception it did not expect: never acceptable as an answer.
-INTERNAL_ERROR = "Something went wrong on my side"
+
+def _internal_error_openings() -> tuple[str, ...]:
+    """The core's last resort for an exception it did not expect, as each language opens it."""
+    openings = []
+    for language in i18n.LANGUAGES:
+        with i18n.speaking(language):
+            openings.append(i18n._(core.INTERNAL_ERROR).split("{reference}")[0].split(".")[0].strip())
+    return tuple(openings)
+
+
+# Never acceptable as an answer, in any language.
+INTERNAL_ERRORS = _internal_error_openings()
+
+
+def shows_internal_error(text: str) -> bool:
+    return any(opening in text for opening in INTERNAL_ERRORS)
+
 
 # Words that would mean an implementation detail leaked into a reply.
 LEAK_WORDS = ("Traceback", "httpx", "Exception", "Error(", "sqlalchemy", "psycopg", "NoneType")
@@ -23,7 +39,7 @@ def assert_polite(reply: Reply | None, asked: str = "") -> str:
     assert isinstance(reply, Reply), f"{asked!r} answered {type(reply).__name__}, not a Reply"
     text = reply.plain_text()
     assert text.strip(), f"{asked!r} got an empty reply"
-    assert INTERNAL_ERROR not in text, f"{asked!r} got the internal error: {text!r}"
+    assert not shows_internal_error(text), f"{asked!r} got the internal error: {text!r}"
     for word in LEAK_WORDS:
         assert word not in text, f"{asked!r} leaked {word!r}: {text!r}"
     return text

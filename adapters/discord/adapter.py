@@ -37,6 +37,7 @@ from adapters.discord.sync import sync_if_changed
 from adapters.discord.tree import PLATFORM, populate_tree
 from bot.config import Settings
 from bot.core import Core
+from bot.i18n import N_, _
 from bot.logs import add_secret
 from bot.messages import Alert, Field, Outcome, Reply, Request, error_reply, split_command, warning_reply
 from bot.pacing import Pacing
@@ -46,9 +47,9 @@ log = logging.getLogger(__name__)
 
 DEFER_AFTER_SECONDS = 2.0  # Discord drops an interaction not answered within 3 s
 FORM_PREFIX = "gavel-form:"  # a modal's custom id names its command, so any process can take its submission
-STALE_BUTTON = "This button belongs to an older message I can no longer act on. Run the command again (see /help)."
-STALE_FORM = "That form expired before you sent it. Please run the command again."
-DISCORD_SLOW = "Discord did not answer in time. Please try again in a minute."
+STALE_BUTTON = N_("This button belongs to an older message I can no longer act on. Run the command again (see /help).")
+STALE_FORM = N_("That form expired before you sent it. Please run the command again.")
+DISCORD_SLOW = N_("Discord did not answer in time. Please try again in a minute.")
 
 
 def takes_private_input(command: Command) -> bool:
@@ -169,10 +170,12 @@ class DiscordAdapter:
             is_place_admin=bool(guild_id) and interaction.permissions.manage_roles,
             place_has_roles=bool(guild_id),
             asks_in_forms=True,
+            language=interaction.locale.value,
         )
 
     async def run_slash(self, interaction: discord.Interaction, command: Command, options: dict[str, Any]) -> None:
         """A slash command: open its form if it needs one, else run it through the core and answer."""
+        await self._speak(interaction)
         named: dict[str, Any] = {}
         for name, value in options.items():
             if isinstance(value, discord.Role):
@@ -180,7 +183,7 @@ class DiscordAdapter:
                     named[name] = await describe_role(self.client, interaction, value.id)
                 except (discord.HTTPException, discord.RateLimited) as error:
                     log.warning("could not look up role %s: %s", value.id, error)
-                    await self.say(interaction, warning_reply(DISCORD_SLOW, ephemeral=True))
+                    await self.say(interaction, warning_reply(_(DISCORD_SLOW), ephemeral=True))
                     return
             elif isinstance(value, discord.User | discord.Member):
                 named[name] = str(value.id)
@@ -193,6 +196,7 @@ class DiscordAdapter:
 
     async def press(self, interaction: discord.Interaction, reference: str) -> None:
         """A button: run its command line for whoever pressed it; ``e:`` lines edit the message in place."""
+        await self._speak(interaction)
         if is_token_reference(reference):
             reference = await self.port.button_command(reference[len(TOKEN_PREFIX) :]) or ""
         edit = reference.startswith(EDIT_FLAG)
@@ -200,7 +204,7 @@ class DiscordAdapter:
         name, args = split_command("/" + line) if line else (None, ())
         command = self.core.registry.find(name) if name else None
         if command is None:
-            await self.say(interaction, warning_reply(STALE_BUTTON, ephemeral=True))
+            await self.say(interaction, warning_reply(_(STALE_BUTTON), ephemeral=True))
             return
         given = dict(zip((a.name for a in command.positional), args, strict=False))
         if _needs_form(command, set(given)):
@@ -210,6 +214,12 @@ class DiscordAdapter:
 
     async def submit_form(self, interaction: discord.Interaction, command: Command, values: dict[str, Any]) -> None:
         await self._answer(interaction, command, self._request(interaction, command, options=values))
+
+    async def _speak(self, interaction: discord.Interaction) -> None:
+        """What is said before the core answers (a form, a stale button) is in the user's language too."""
+        user = str(interaction.user.id)
+        chat = str(interaction.channel_id or user)
+        await self.core.speak_to(Request(PLATFORM, user, chat, language=interaction.locale.value))
 
     def _form(self, command: Command, given: dict[str, Any]) -> FormModal:
         modal = FormModal(self, command, given)
@@ -222,15 +232,16 @@ class DiscordAdapter:
     async def answer_stray(self, interaction: discord.Interaction) -> None:
         """Components and forms no live handler claimed: an older bot's buttons, or a form from before a restart
         (its custom id names its command, so it still runs, on any process)."""
+        await self._speak(interaction)
         data: dict[str, Any] = interaction.data or {}  # type: ignore[assignment]
         custom_id = str(data.get("custom_id", ""))
         if interaction.type is discord.InteractionType.component and not CUSTOM_ID_TEMPLATE.fullmatch(custom_id):
-            await self.say(interaction, warning_reply(STALE_BUTTON, ephemeral=True))
+            await self.say(interaction, warning_reply(_(STALE_BUTTON), ephemeral=True))
         elif interaction.type is discord.InteractionType.modal_submit and custom_id not in self._live_forms:
             name = custom_id[len(FORM_PREFIX) :].split(":", 1)[0] if custom_id.startswith(FORM_PREFIX) else ""
             command = self.core.registry.find(name) if name else None
             if command is None:
-                await self.say(interaction, warning_reply(STALE_FORM, ephemeral=True))
+                await self.say(interaction, warning_reply(_(STALE_FORM), ephemeral=True))
                 return
             values = {
                 field["custom_id"]: str(field.get("value", "")).strip()
@@ -252,10 +263,10 @@ class DiscordAdapter:
                 await responder.defer(edit=edit, ephemeral=ephemeral)
             task = asyncio.ensure_future(self.core.handle(request))
             if not responder.deferred:
-                done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER_SECONDS)
+                done, _pending = await asyncio.wait({task}, timeout=DEFER_AFTER_SECONDS)  # ``_`` translates
                 if not done:
                     await responder.defer(edit=edit, ephemeral=ephemeral)
-            reply = await task or Reply("Done.")
+            reply = await task or Reply(_("Done."))
             reply = await self._carry_out(interaction, reply)
             if edit and reply.outcome is Outcome.ERROR:
                 edit = False  # keep the page; show the problem to the presser only
@@ -265,7 +276,9 @@ class DiscordAdapter:
             log.warning("could not answer /%s on Discord: %s", command.name, error)
         except Exception:
             log.exception("answering /%s on Discord failed", command.name)
-            await self.say(interaction, error_reply("Something went wrong on my side. Please try again in a minute."))
+            await self.say(
+                interaction, error_reply(_("Something went wrong on my side. Please try again in a minute."))
+            )
 
     async def say(self, interaction: discord.Interaction, reply: Reply) -> None:
         """Answer an interaction with a reply that needs no command (errors, stale buttons)."""
@@ -293,20 +306,23 @@ class DiscordAdapter:
         for grant in here:
             problem = await grant_role(self.client, interaction, grant)
             if problem is None:
-                reply = replace(reply, fields=(*reply.fields, Field("Role", f"You now have <@&{grant.target_id}>.")))
+                # Translators: a field's name: the server role the buyer was just given
+                field = Field(_("Role"), _("You now have {role}.").format(role=f"<@&{grant.target_id}>"))
+                reply = replace(reply, fields=(*reply.fields, field))
             else:
-                text = (
-                    f"{reply.text}\n\n⚠ I could not give you the <@&{grant.target_id}> role: {problem}. "
+                # Translators: {role} shows the role's name; {problem} is a reason from the list of role problems
+                warning = _(
+                    "I could not give you the {role} role: {problem}. "
                     "Please tell a server admin; once it is fixed, run /verify again to get the role."
-                )
-                reply = replace(reply, text=text.strip(), outcome=Outcome.WARNING)
+                ).format(role=f"<@&{grant.target_id}>", problem=problem)
+                reply = replace(reply, text=f"{reply.text}\n\n⚠ {warning}".strip(), outcome=Outcome.WARNING)
         for check in reply.grant_checks:
             if check.platform != PLATFORM or check.place_id != str(guild_id) or not check.target_id.isdigit():
                 continue
             problem = await role_problem(self.client, guild_id, int(check.target_id), interaction.app_permissions)
             if problem:
-                text = f"{reply.text}\n\n⚠ Buyers will not get the role until this is fixed: {problem}."
-                reply = replace(reply, text=text.strip(), outcome=Outcome.WARNING)
+                warning = _("Buyers will not get the role until this is fixed: {problem}.").format(problem=problem)
+                reply = replace(reply, text=f"{reply.text}\n\n⚠ {warning}".strip(), outcome=Outcome.WARNING)
         return reply
 
     async def complete(

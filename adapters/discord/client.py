@@ -11,7 +11,9 @@ from discord.http import HTTPClient
 
 from adapters.discord.endpoints import DiscordEndpoints
 from adapters.discord.render import CommandButton, Rendered, clip
-from adapters.discord.tree import slash_name
+from adapters.discord.tree import CatalogueTranslator, slash_name
+from bot import i18n
+from bot.i18n import N_, _
 from bot.messages import warning_reply
 from bot.registry import Command
 
@@ -22,18 +24,19 @@ log = logging.getLogger(__name__)
 
 FORM_TIMEOUT_SECONDS = 600.0
 MAX_RATELIMIT_WAIT = 30.0  # longer waits surface as RetryLater so the dispatcher's backoff takes over
-TREE_CHANGED = "My commands were just updated. Please try again in a minute."
+TREE_CHANGED = N_("My commands were just updated. Please try again in a minute.")
 
 
 class GavelTree(app_commands.CommandTree["GavelClient"]):
     """The command tree; failures before our callback (stale commands) still get a polite answer."""
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        i18n.use(i18n.pick(interaction.locale.value))
         stale = isinstance(error, (app_commands.CommandNotFound, app_commands.CommandSignatureMismatch))
         if not stale:
             log.error("slash command failed", exc_info=error)
         if self.client.gavel is not None:
-            text = TREE_CHANGED if stale else "Something went wrong on my side. Please try again in a minute."
+            text = _(TREE_CHANGED) if stale else _("Something went wrong on my side. Please try again in a minute.")
             await self.client.gavel.say(interaction, warning_reply(text, ephemeral=True))
 
 
@@ -84,6 +87,7 @@ class GavelClient(discord.Client):
     async def setup_hook(self) -> None:
         # Buttons on any message, however old, are parsed from their custom id: nothing to restore.
         self.add_dynamic_items(CommandButton)
+        await self.tree.set_translator(CatalogueTranslator())  # before any sync: the payload carries every language
         if self.gavel is not None:
             await self.gavel.sync_if_changed()
 
@@ -104,7 +108,8 @@ class FormModal(discord.ui.Modal):
     """The arguments a command asks for (credentials, a purchase code) as a modal; the submit runs the command."""
 
     def __init__(self, adapter: DiscordAdapter, command: Command, options: dict[str, Any]) -> None:
-        title = command.help if len(command.help) <= 45 else f"/{slash_name(command.name)}"
+        help_text = _(command.help)  # the modal's title: Discord allows 45 characters
+        title = help_text if len(help_text) <= 45 else f"/{slash_name(command.name)}"
         super().__init__(title=title, timeout=FORM_TIMEOUT_SECONDS)
         self.adapter = adapter
         self.command = command
@@ -112,9 +117,9 @@ class FormModal(discord.ui.Modal):
         for argument in command.asked:
             self.add_item(
                 discord.ui.TextInput(
-                    label=clip(argument.label or argument.name, 45),
+                    label=clip(_(argument.label) or argument.name, 45),
                     custom_id=argument.name,
-                    placeholder=clip(argument.prompt or "", 100),
+                    placeholder=clip(_(argument.prompt) if argument.prompt else "", 100),
                     max_length=min(argument.max_length, 4000),
                     required=True,
                 )

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import discord
 
+from bot.i18n import _
 from bot.messages import Button, Image, Outcome, Reply
 
 PREFIX = "gavel:"
@@ -133,7 +134,8 @@ class Rendered:
 def render_embed(reply: Reply) -> discord.Embed:
     """Title, text, fields, images, colour by outcome and footer, clipped to Discord's limits."""
     title = clip(escape(reply.title), TITLE_LIMIT) if reply.title else None
-    text = escape(reply.text) if reply.text else ("" if title or reply.fields else "Done.")
+    # Translators: the whole answer of a command that had nothing else to say
+    text = escape(reply.text) if reply.text else ("" if title or reply.fields else _("Done."))
     embed = discord.Embed(
         title=title,
         description=clip(text, DESCRIPTION_LIMIT) if text else None,
@@ -221,7 +223,8 @@ def render(
     private_chat_url: str | None = None,
 ) -> Rendered:
     """The whole reply; ``mention_user_id`` pings one user (alerts posted in a channel)."""
-    extra = [Button("Message me", url=private_chat_url)] if reply.open_private_chat and private_chat_url else None
+    # Translators: a button label: opens a direct-message chat with the bot
+    extra = [Button(_("Message me"), url=private_chat_url)] if reply.open_private_chat and private_chat_url else None
     content = f"<@{mention_user_id}>" if mention_user_id else None
     view = render_view(reply.buttons, store_token, extra=extra)
     return Rendered(render_embed(reply), view, content, reply.image)

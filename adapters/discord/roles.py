@@ -6,12 +6,15 @@ import logging
 
 import discord
 
+from bot.i18n import N_, _
 from bot.messages import Grant, RoleChoice
 
 log = logging.getLogger(__name__)
 
-NO_MANAGE_ROLES = "I don't have the Manage Roles permission in this server"
-PRIVILEGED_ROLE = "that role carries administration or moderation permissions, so I will not hand it out"
+# Translators: why a role cannot be given; it follows a colon mid-sentence (lower case, no full stop)
+NO_MANAGE_ROLES = N_("I don't have the Manage Roles permission in this server")
+# Translators: why a role cannot be given; it follows a colon mid-sentence (lower case, no full stop)
+PRIVILEGED_ROLE = N_("that role carries administration or moderation permissions, so I will not hand it out")
 
 # A role with any of these lets its holder run the server or throw people out: never a buyer's reward.
 PRIVILEGED = discord.Permissions(
@@ -75,9 +78,10 @@ async def role_problem(
     (an admin may have just moved a role), and these checks are rare.
     """
     if not app_permissions.manage_roles:
-        return NO_MANAGE_ROLES
+        return _(NO_MANAGE_ROLES)
     if role_id == guild_id:
-        return "@everyone is not a role I can hand out; pick another role"
+        # Translators: why a role cannot be given; it follows a colon mid-sentence (lower case, no full stop)
+        return _("{everyone} is not a role I can hand out; pick another role").format(everyone="@everyone")
     me = client.user
     try:
         roles = await client.http.get_roles(guild_id)
@@ -88,13 +92,18 @@ async def role_problem(
     positions = {int(r["id"]): int(r.get("position", 0)) for r in roles}
     role = next((r for r in roles if int(r["id"]) == role_id), None)
     if role is None:
-        return f"the role {role_id} does not exist in this server any more"
+        # Translators: why a role cannot be given; it follows a colon mid-sentence (lower case, no full stop)
+        return _("the role {role} does not exist in this server any more").format(role=role_id)
     if role.get("managed"):
-        return f"<@&{role_id}> is managed by an integration, so no bot can hand it out"
+        # Translators: why a role cannot be given; it follows a colon mid-sentence (lower case, no full stop)
+        return _("{role} is managed by an integration, so no bot can hand it out").format(role=f"<@&{role_id}>")
     mine = [positions[int(r)] for r in (member or {}).get("roles", []) if int(r) in positions]
     highest = max(mine, default=0)
     if positions[role_id] >= highest:
-        return f"<@&{role_id}> is not below my highest role; in Server Settings → Roles, drag my role above it"
+        # Translators: why a role cannot be given, after a colon; "Server Settings → Roles" is in Discord's menus
+        return _("{role} is not below my highest role; in Server Settings → Roles, drag my role above it").format(
+            role=f"<@&{role_id}>"
+        )
     return None
 
 
@@ -106,19 +115,22 @@ async def grant_role(client: discord.Client, interaction: discord.Interaction, g
         roles = {int(r["id"]): r for r in await client.http.get_roles(guild_id)}
         if role_id in roles and is_privileged(roles[role_id]):
             log.warning("refusing to give privileged role %s in guild %s (item #%s)", role_id, guild_id, grant.item_id)
-            return PRIVILEGED_ROLE
+            return _(PRIVILEGED_ROLE)
         await client.http.add_role(
             guild_id, user_id, role_id, reason=f"Gavel: verified purchase of item #{grant.item_id}"
         )
         return None
     except discord.Forbidden:
         problem = await role_problem(client, guild_id, role_id, interaction.app_permissions)
-        problem = problem or "Discord did not allow me to hand out that role"
+        # Translators: why a role cannot be given; it follows a colon mid-sentence (lower case, no full stop)
+        problem = problem or _("Discord did not allow me to hand out that role")
     except discord.NotFound:
-        problem = "that role does not exist in this server any more"
+        # Translators: why a role cannot be given; it follows a colon mid-sentence (lower case, no full stop)
+        problem = _("that role does not exist in this server any more")
     except (discord.HTTPException, discord.RateLimited) as error:
         log.warning("adding role %s in guild %s failed: %s", role_id, guild_id, error)
-        return "Discord did not answer in time; please run /verify again in a minute"
+        # Translators: why a role cannot be given; it follows a colon mid-sentence (lower case, no full stop)
+        return _("Discord did not answer in time; please run /verify again in a minute")
     # For the server's admins: the user is told to ask them, and this line says what to fix.
     log.warning(
         "cannot give role %s to user %s in guild %s (item #%s): %s", role_id, user_id, guild_id, grant.item_id, problem

@@ -29,7 +29,7 @@ async def push_tree(tree: app_commands.CommandTree[Any], guild_id: int | None) -
 
 async def sync_if_changed(tree: app_commands.CommandTree[Any], port: AdapterPort, guild_id: int | None) -> bool:
     """Push the tree only if it differs from the last one pushed; True if it was pushed."""
-    digest = tree_hash(tree, guild_id=guild_id)
+    digest = await tree_hash(tree, guild_id=guild_id)
     if await port.recall(TREE_HASH_KEY) == digest:
         log.info("Discord command tree unchanged; not syncing")
         return False
@@ -67,5 +67,5 @@ async def sync_commands(
     async with client:
         await client.login(settings.discord_bot_token.get_secret_value())
         await push_tree(client.tree, guild_id)
-    await port.remember(TREE_HASH_KEY, tree_hash(client.tree, guild_id=guild_id))
-    return describe_tree(client.tree, guild_id=guild_id)
+    await port.remember(TREE_HASH_KEY, await tree_hash(client.tree, guild_id=guild_id))
+    return await describe_tree(client.tree, guild_id=guild_id)

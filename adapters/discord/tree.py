@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import discord
 from discord import app_commands
 
+from bot import i18n
 from bot.arguments import MAX_AMOUNT, MAX_ITEM_ID
 from bot.registry import ArgKind, Argument, Command, Registry, Scope
 
@@ -37,6 +38,30 @@ def slash_name(command_name: str) -> str:
 def _clip(text: str, limit: int = MAX_DESCRIPTION) -> str:
     text = " ".join(text.split()) or "…"
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _described(text: str) -> app_commands.locale_str:
+    """A description Discord shows in each user's language: the catalogue's msgid rides along (see below)."""
+    return app_commands.locale_str(_clip(text), msgid=text)
+
+
+class CatalogueTranslator(app_commands.Translator):
+    """Command and option descriptions in every language Gavel ships, from the same catalogues as the replies.
+
+    Discord shows a user the localisation for their client's locale (``es-ES`` and ``es-419`` both get
+    Spanish); English is the description itself.
+    """
+
+    async def translate(
+        self, string: app_commands.locale_str, locale: discord.Locale, context: app_commands.TranslationContextTypes
+    ) -> str | None:
+        language = i18n.shipped(locale.value)
+        msgid = string.extras.get("msgid")
+        if language is None or language == i18n.SOURCE_LANGUAGE or not msgid:
+            return None
+        with i18n.speaking(language):
+            translated = i18n._(msgid)
+        return _clip(translated) if translated != msgid else None
 
 
 # Whole numbers Discord can bound itself; everything else arrives as one string for the core to convert.
@@ -97,7 +122,7 @@ def build_command(command: Command, handler: SlashHandler) -> app_commands.Comma
     callback.__name__ = command.name
     options = command.positional
     if options:
-        callback = app_commands.describe(**{a.name: _clip(a.help) for a in options})(callback)
+        callback = app_commands.describe(**{a.name: _described(a.help) for a in options})(callback)
     choices = {
         a.name: [app_commands.Choice(name=c, value=c) for c in a.choices[:MAX_CHOICES]]
         for a in options
@@ -114,7 +139,7 @@ def build_command(command: Command, handler: SlashHandler) -> app_commands.Comma
         callback = app_commands.default_permissions(manage_roles=True)(callback)
     return app_commands.Command(
         name=slash_name(command.name),
-        description=_clip(command.help),
+        description=_described(command.help),
         callback=callback,
         extras={"gavel_command": command.name},
     )
@@ -135,23 +160,26 @@ def populate_tree(
         tree.add_command(build_command(command, handler), guild=guild)
 
 
-def tree_payload(tree: app_commands.CommandTree[Any], *, guild_id: int | None) -> list[dict[str, Any]]:
-    """The JSON the sync would PUT, as discord.py builds it."""
+async def tree_payload(tree: app_commands.CommandTree[Any], *, guild_id: int | None) -> list[dict[str, Any]]:
+    """The JSON the sync would PUT, as discord.py builds it (with each language's descriptions)."""
     guild = discord.Object(id=guild_id) if guild_id else None
-    return [command.to_dict(tree) for command in tree.get_commands(guild=guild)]
+    commands = tree.get_commands(guild=guild)
+    if tree.translator is None:
+        return [command.to_dict(tree) for command in commands]
+    return [await command.get_translated_payload(tree, tree.translator) for command in commands]
 
 
-def tree_hash(tree: app_commands.CommandTree[Any], *, guild_id: int | None) -> str:
+async def tree_hash(tree: app_commands.CommandTree[Any], *, guild_id: int | None) -> str:
     """A digest of the payload and its destination: equal digests mean Discord already has this tree."""
-    document = {"guild": guild_id, "commands": tree_payload(tree, guild_id=guild_id)}
+    document = {"guild": guild_id, "commands": await tree_payload(tree, guild_id=guild_id)}
     return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def describe_tree(tree: app_commands.CommandTree[Any], *, guild_id: int | None) -> str:
+async def describe_tree(tree: app_commands.CommandTree[Any], *, guild_id: int | None) -> str:
     """The tree as text, one command a line with its options (for the closing note and `gavel discord-sync`)."""
     kinds = {3: "string", 4: "integer", 5: "boolean", 10: "number"}
     lines = []
-    for command in tree_payload(tree, guild_id=guild_id):
+    for command in await tree_payload(tree, guild_id=guild_id):
         extras = []
         if command.get("default_member_permissions"):
             extras.append("needs Manage Roles")

@@ -10,6 +10,7 @@ and kept (through the core's key-value port); it is made again only when an admi
 from __future__ import annotations
 
 import contextlib
+import html
 import logging
 from dataclasses import replace
 
@@ -17,6 +18,7 @@ from telegram import Bot, ChatJoinRequest, InlineKeyboardButton, InlineKeyboardM
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
+from bot.i18n import N_, _
 from bot.messages import Button, Grant, Outcome, Reply
 from bot.port import AdapterPort
 
@@ -24,13 +26,16 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
 LINK_NAME = "Gavel: verified buyers"
-JOIN_LABEL = "Join the buyers' group"
-INVITE_FAILED = "I could not open the buyers' group for you. Please contact the seller."
-NOT_VERIFIED = (
+# Translators: a button label: a link that asks to join the group for buyers of an item
+JOIN_LABEL = N_("Join the buyers' group")
+INVITE_FAILED = N_("I could not open the buyers' group for you. Please contact the seller.")
+# Translators: /verify is a command, keep it; "<purchase code>" stands for the code the buyer types after it
+NOT_VERIFIED = N_(
     "I could not let you into that group: it is for verified buyers. Send me /verify <purchase code> "
     "in this private chat, then ask to join again."
 )
-VERIFY_LABEL = "Verify a purchase"
+# Translators: a button label: opens the private chat with the bot at /verify
+VERIFY_LABEL = N_("Verify a purchase")
 
 
 def join_link_key(chat_id: int | str) -> str:
@@ -72,8 +77,8 @@ class JoinAccess:
         if not grants:
             return reply
         links = [link for grant in grants if (link := await self._link_for(grant))]
-        text = reply.text + ("\n\n" + INVITE_FAILED if len(links) < len(grants) else "")
-        rows = tuple((Button(JOIN_LABEL, url=link),) for link in dict.fromkeys(links))
+        text = reply.text + ("\n\n" + _(INVITE_FAILED) if len(links) < len(grants) else "")
+        rows = tuple((Button(_(JOIN_LABEL), url=link),) for link in dict.fromkeys(links))
         return replace(reply, text=text.strip(), grants=(), buttons=rows + reply.buttons)
 
     async def _link_for(self, grant: Grant) -> str | None:
@@ -104,9 +109,10 @@ class JoinAccess:
             return False
         log.info("join request of %s to %s declined: no verified purchase for it", user_id, chat_id)
         # A join request opens the private chat for five minutes, even with someone who never wrote to the bot.
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(VERIFY_LABEL, url=self.deep_link)]])
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(_(VERIFY_LABEL), url=self.deep_link)]])
+        note = html.escape(_(NOT_VERIFIED))  # the default parse mode is HTML, where "<purchase code>" is no tag
         with contextlib.suppress(TelegramError):
-            await self.bot.send_message(chat_id=request.user_chat_id, text=NOT_VERIFIED, reply_markup=markup)
+            await self.bot.send_message(chat_id=request.user_chat_id, text=note, reply_markup=markup)
         return False
 
     async def check_grants(self, reply: Reply) -> Reply:
@@ -121,17 +127,22 @@ class JoinAccess:
         try:
             member = await self.bot.get_chat_member(chat_id=chat_id, user_id=self.bot.id)
         except TelegramError as error:
-            return f"Warning: I could not check my rights in this group ({error.message}). Buyers may not get in."
+            # Translators: {error} is Telegram's own reason, in English
+            return _("Warning: I could not check my rights in this group ({error}). Buyers may not get in.").format(
+                error=error.message
+            )
         if member.status == ChatMemberStatus.OWNER:
             return None
         if member.status == ChatMemberStatus.ADMINISTRATOR and getattr(member, "can_invite_users", False):
             return None
         if member.status == ChatMemberStatus.ADMINISTRATOR:
-            return (
+            # Translators: “Invite users via link” is the name of the admin right in Telegram's group settings
+            return _(
                 "Warning: I am an admin here but may not invite users, so I cannot let buyers in. "
                 "Give me the “Invite users via link” right."
             )
-        return (
+        # Translators: “Invite users via link” is the name of the admin right in Telegram's group settings
+        return _(
             "Warning: I am not an admin of this group, so I cannot let buyers in. "
             "Make me an admin with the “Invite users via link” right."
         )

@@ -11,20 +11,23 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from telegram import BotCommand, CallbackQuery, Chat, ChatMemberUpdated, LinkPreviewOptions, Message, Update, User
+from telegram import CallbackQuery, Chat, ChatMemberUpdated, LinkPreviewOptions, Message, Update, User
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
 from adapters.telegram.access import JoinAccess, join_link_key
 from adapters.telegram.cards import CARD_KIND, send_card
+from adapters.telegram.menu import publish_commands
 from adapters.telegram.render import parse_callback_data
 from adapters.telegram.send import OVERALL_PER_SECOND, PLATFORM, PRIVATE_CHAT_LABEL, TelegramSender, chat_interval
 from adapters.telegram.turns import Turns
 from adapters.telegram.webhook import WebhookServer
+from bot import i18n
 from bot.config import Settings
 from bot.core import Core
 from bot.errors import DeliveryFailed, RecipientGone
+from bot.i18n import N_, _
 from bot.logs import add_secret, redact
 from bot.messages import Alert, Button, Outcome, Reply, Request, split_command
 from bot.pacing import Pacing
@@ -34,12 +37,12 @@ log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member", "chat_join_request"]
 ADMITTED_UPDATES = 4096  # PTB's limit, wide open: ours is in adapters/telegram/turns.py
-TOO_FAST = "You are sending messages faster than I can answer them, so I skipped some. Send them again slowly."
-EXPIRED_BUTTON = "This button has expired, send the command again"
-EDITED_NOTE = "I only act on new messages. Send the command again if you meant to run it."
-SENT_PRIVATELY = "I sent you the answer in a private message."
-WILL_DELETE = "(I delete your message as soon as I have read it.)"
-PRIVATE_ONLY = "I can only answer this in a private chat. Open one with me, then send /{command} there."
+TOO_FAST = N_("You are sending messages faster than I can answer them, so I skipped some. Send them again slowly.")
+EXPIRED_BUTTON = N_("This button has expired, send the command again")
+EDITED_NOTE = N_("I only act on new messages. Send the command again if you meant to run it.")
+SENT_PRIVATELY = N_("I sent you the answer in a private message.")
+WILL_DELETE = N_("(I delete your message as soon as I have read it.)")
+PRIVATE_ONLY = N_("I can only answer this in a private chat. Open one with me, then send /{command} there.")
 
 
 def api_urls(base: str) -> tuple[str, str]:
@@ -131,7 +134,7 @@ class TelegramAdapter:
             log.info("telegram bot @%s sends alerts only", self.username)
             return
         try:
-            await self._publish_commands()
+            await publish_commands(self.bot, self.core.registry, self.settings.default_language)
             await application.start()
             if self.settings.telegram_webhook_url:
                 await self._start_webhook()
@@ -161,13 +164,6 @@ class TelegramAdapter:
         self.application = None
         self.sender = None
 
-    async def _publish_commands(self) -> None:
-        commands = [BotCommand(c.name, c.help[:256]) for c in self.core.registry.visible()]
-        try:
-            await self.bot.set_my_commands(commands)
-        except TelegramError as error:  # the bot still works without the menu
-            log.warning("setMyCommands failed: %s", redact(str(error)))
-
     async def _start_webhook(self) -> None:
         secret = self.settings.telegram_webhook_secret
         self.webhook = WebhookServer(
@@ -191,10 +187,11 @@ class TelegramAdapter:
         """The one path from any update to the core."""
         chat = update.effective_chat
         user = update.effective_user
+        i18n.use(i18n.pick(user.language_code if user else None))  # the core refines it with a /language choice
         user_id = user.id if user else 0
         if self.turns.full(user_id):
             if chat is not None and chat.type == ChatType.PRIVATE and self.turns.warn_once(user_id):
-                await self._sender().deliver(chat.id, Reply(TOO_FAST, outcome=Outcome.WARNING))
+                await self._sender().deliver(chat.id, Reply(_(TOO_FAST), outcome=Outcome.WARNING))
             return
         async with self.turns.turn(chat.id if chat else 0, user_id):
             await self._dispatch(update)
@@ -247,7 +244,7 @@ class TelegramAdapter:
     async def _on_edited(self, message: Message) -> None:
         """Edits never re-run a command: a user fixing a typo must not bid twice."""
         if message.chat.type == ChatType.PRIVATE and (message.text or "").startswith("/"):
-            await self._sender().deliver(message.chat.id, Reply(EDITED_NOTE))
+            await self._sender().deliver(message.chat.id, Reply(_(EDITED_NOTE)))
 
     async def _on_membership(self, change: ChatMemberUpdated) -> None:
         """The user blocked the bot, or the bot left a group: alerts there can no longer arrive."""
@@ -258,7 +255,7 @@ class TelegramAdapter:
         parsed = parse_callback_data(query.data)
         command_line = await self.port.button_command(parsed[0]) if parsed is not None else None
         if command_line is None:
-            await query.answer(EXPIRED_BUTTON)
+            await query.answer(_(EXPIRED_BUTTON))
             return
         await query.answer()
         message = query.message if isinstance(query.message, Message) else None
@@ -289,6 +286,7 @@ class TelegramAdapter:
             is_private=private,
             display_name=user.full_name,
             place_id=None if private else str(chat.id),
+            language=user.language_code,
         )
         found = self.core.registry.find(command) if command else None
         if found is not None and about is not None and not args and any(a.kind is ArgKind.USER for a in found.args):
@@ -301,7 +299,7 @@ class TelegramAdapter:
     def _addressed_to_me(self, text: str) -> bool:
         """``/help`` and ``/help@this_bot`` are for us; ``/help@other_bot`` in a shared group is not."""
         head = text.strip().split(maxsplit=1)[0]
-        _, at, name = head.partition("@")
+        _command, at, name = head.partition("@")  # not ``_``: it translates
         return not at or name.lower() == self.username.lower()
 
     async def _is_chat_admin(self, chat_id: int, user_id: int, sender_chat: Chat | None) -> bool:
@@ -340,9 +338,9 @@ class TelegramAdapter:
         if reply.grants and self.access is not None:
             reply = await self.access.with_join_links(reply)
         if reply.open_private_chat and not request.is_private:
-            reply = reply.with_buttons([Button(PRIVATE_CHAT_LABEL, url=sender.deep_link(request.command))])
+            reply = reply.with_buttons([Button(_(PRIVATE_CHAT_LABEL), url=sender.deep_link(request.command))])
         if reply.prompt is not None and reply.prompt.secret:  # here, the answer is a message others could read
-            reply = replace(reply, text=f"{reply.text}\n{WILL_DELETE}")
+            reply = replace(reply, text=f"{reply.text}\n{_(WILL_DELETE)}")
         if reply.private and not request.is_private:
             await self._answer_privately(request, reply, reply_to=reply_to)
             return
@@ -356,11 +354,11 @@ class TelegramAdapter:
         sender = self._sender()
         try:
             await sender.deliver(int(request.user_id), reply)
-            pointer = Reply(SENT_PRIVATELY, outcome=Outcome.SUCCESS)
+            pointer = Reply(_(SENT_PRIVATELY), outcome=Outcome.SUCCESS)
         except Forbidden:  # the user never opened a private chat with the bot: nothing of the answer here
             command = request.command or "start"
-            pointer = Reply(PRIVATE_ONLY.format(command=command), outcome=Outcome.WARNING).with_buttons(
-                [Button(PRIVATE_CHAT_LABEL, url=sender.deep_link(command))]
+            pointer = Reply(_(PRIVATE_ONLY).format(command=command), outcome=Outcome.WARNING).with_buttons(
+                [Button(_(PRIVATE_CHAT_LABEL), url=sender.deep_link(command))]
             )
         warning = await self.core.secret_warning(request)
         if warning:  # the warning to delete the message belongs where the message is

@@ -18,6 +18,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from adapters.telegram.render import caption_and_rest, keyboard, text_chunks
 from bot.errors import DeliveryFailed, RecipientGone, RetryLater
+from bot.i18n import N_
 from bot.logs import redact
 from bot.messages import AccessChange, Button, Reply
 from bot.port import AdapterPort
@@ -26,7 +27,8 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
 MAX_REPLY_WAIT = 10.0  # a reply waits out a RetryAfter this short once; alerts hand it to the dispatcher
-PRIVATE_CHAT_LABEL = "Open a private chat"
+# Translators: a button label: opens a private chat with the bot
+PRIVATE_CHAT_LABEL = N_("Open a private chat")
 DEEP_LINK_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands import auctions, auth, bidding, cards, catalog, general, staff, verify, watch
+from bot.commands import auctions, auth, bidding, cards, catalog, general, language, staff, verify, watch
 from bot.registry import Registry
 
 
@@ -18,5 +18,6 @@ def build_registry() -> Registry:
         watch.commands,
         cards.commands,
         staff.commands,
+        language.commands,
         general.closing,
     )

@@ -14,6 +14,7 @@ from bot.clients.auctionity import Auction
 from bot.commands.auth import AuctionityLogin, current_login, forget_login
 from bot.commands.common import AMOUNT, AUCTION_ID, PAGE, known_user
 from bot.errors import AuctionNotFound, BidTooLow, SessionExpired, UserInputError
+from bot.i18n import _, ngettext
 from bot.messages import Button, Field, Outcome, Reply, Request
 from bot.registry import ArgKind, Argument, CommandGroup
 from storage import users, watches
@@ -65,37 +66,56 @@ def describe_auction(auction: Auction, now: datetime, me: str | None) -> tuple[s
     top = auction.top_bid
     currency = auction.currency or "DRT"
     ended = auction.has_ended(now)
+    # Who is on top: the "Top bidder" field's value, also shown in lists of auctions.
     if top is None:
-        leader = "no bids yet"
+        # Translators: the "Top bidder" of an auction nobody has bid on
+        leader = _("no bids yet")
     elif me and top.user_id == me:
-        leader = "you won" if ended else "you are on top"
+        # Translators: the "Top bidder" of an auction: the reader (won: the auction has ended)
+        leader = _("you won") if ended else _("you are on top")
     else:
-        leader = "someone else won" if ended else "someone else is on top"
+        # Translators: the "Top bidder" of an auction: another bidder (won: the auction has ended)
+        leader = _("someone else won") if ended else _("someone else is on top")
     if not auction.has_started(now):
-        status = f"starts {fmt.relative(auction.start_date, now)}"
+        # Translators: an auction's status; {when} is a relative time such as "in 2h 5m"
+        status = _("starts {when}").format(when=fmt.relative(auction.start_date, now))
     elif ended:
-        status = f"ended {fmt.relative(auction.end_date, now)}"
+        # Translators: an auction's status; {when} is a relative time such as "3d 4h ago"
+        status = _("ended {when}").format(when=fmt.relative(auction.end_date, now))
     else:
-        status = f"ends {fmt.relative(auction.end_date, now)}"
+        # Translators: an auction's status; {when} is a relative time such as "in 2h 5m"
+        status = _("ends {when}").format(when=fmt.relative(auction.end_date, now))
     fields = (
-        Field("Current price", fmt.money(auction.amount, currency)),
-        Field("Bids", str(len(auction.history))),
-        Field("Top bidder", leader),
-        Field("Starts", fmt.date(auction.start_date)),
-        Field("Ends", f"{fmt.date(auction.end_date)} ({status})"),
-        Field("Id", auction.id, inline=False),
+        Field(_("Current price"), fmt.money(auction.amount, currency)),
+        # Translators: a field name: how many bids the auction has
+        Field(_("Bids"), str(len(auction.history))),
+        Field(_("Top bidder"), leader),
+        # Translators: a field name: when the auction starts
+        Field(_("Starts"), fmt.date(auction.start_date)),
+        # Translators: a field name: when the auction ends
+        Field(_("Ends"), f"{fmt.date(auction.end_date)} ({status})"),
+        # Translators: a field name: the auction's id (a long hex code)
+        Field(_("Id"), auction.id, inline=False),
     )
     return status, fields
 
 
 def auction_buttons(auction: Auction, now: datetime) -> tuple[Button, ...]:
     if auction.has_ended(now):
-        return (Button("Winner", f"winner {auction.id}"), Button("Refresh", f"auctions {auction.id}", edits=True))
-    buttons = [Button("Watch", f"watch {auction.id}")]
+        return (
+            # Translators: a button label: shows who won the auction
+            Button(_("Winner"), f"winner {auction.id}"),
+            # Translators: a button label: shows the auction again, up to date
+            Button(_("Refresh"), f"auctions {auction.id}", edits=True),
+        )
+    # Translators: a button label: get alerts for this auction
+    buttons = [Button(_("Watch"), f"watch {auction.id}")]
     if auction.has_started(now) and not auction.has_ended(now):
         next_bid = suggested_bid(auction)
-        buttons.append(Button(f"Bid {next_bid}", f"bid_ask {auction.id} {next_bid}"))
-    buttons.append(Button("Refresh", f"auctions {auction.id}", edits=True))
+        # Translators: a button label: bid this amount (asks to confirm first)
+        buttons.append(Button(_("Bid {amount}").format(amount=next_bid), f"bid_ask {auction.id} {next_bid}"))
+    # Translators: a button label: shows the auction again, up to date
+    buttons.append(Button(_("Refresh"), f"auctions {auction.id}", edits=True))
     return tuple(buttons)
 
 
@@ -108,8 +128,10 @@ async def auctions(request: Request, services: Services) -> Reply:
     ids = request.values.get("ids") or await _watched_ids(request, services)
     if not ids:
         return Reply(
-            "Send /auctions <auction id> to see an auction (ids look like 0x followed by 64 hex digits). "
-            "Your own auctions are in /myauctions; /watch an auction to see it here."
+            _(
+                "Send /auctions <auction id> to see an auction (ids look like 0x followed by 64 hex digits). "
+                "Your own auctions are in /myauctions; /watch an auction to see it here."
+            )
         )
     return await _show(request, services, ids)
 
@@ -123,8 +145,9 @@ async def _show(request: Request, services: Services, ids: list[str]) -> Reply:
             raise AuctionNotFound()
         status, fields = describe_auction(auction, now, me)
         return Reply(
-            title=fmt.clip(auction.name, 200) or "Auction",
-            text=status.capitalize(),
+            # Translators: the title of an auction that has no name
+            title=fmt.clip(auction.name, 200) or _("Auction"),
+            text=status[:1].upper() + status[1:],
             fields=fields,
             image=await auction_price_picture(auction, now=now),
         ).with_buttons(auction_buttons(auction, now))
@@ -132,13 +155,15 @@ async def _show(request: Request, services: Services, ids: list[str]) -> Reply:
     for auction_id in ids:
         auction = found.get(auction_id)
         if auction is None:
-            lines.append(f"{fmt.short_id(auction_id)} — not found")
+            lines.append(_("{auction} — not found").format(auction=fmt.short_id(auction_id)))
             continue
         status, fields = describe_auction(auction, now, me)
-        price, bids, leader = fields[0].value, fmt.plural(len(auction.history), "bid"), fields[2].value
+        count = len(auction.history)
+        price, leader = fields[0].value, fields[2].value
+        bids = ngettext("{count} bid", "{count} bids", count).format(count=count)
         lines.append(f"{fmt.clip(auction.name, 60)} — {price}, {bids}, {leader}, {status}")
         buttons.append(Button(fmt.clip(auction.name, 20), f"auctions {auction.id}"))
-    return Reply(title="Auctions", text="\n".join(lines)).with_buttons(buttons[:5])
+    return Reply(title=_("Auctions"), text="\n".join(lines)).with_buttons(buttons[:5])
 
 
 async def _watched_ids(request: Request, services: Services) -> list[str]:
@@ -170,23 +195,32 @@ async def myauctions(request: Request, services: Services) -> Reply:
         ),
     )
     if not result.auctions:
-        text = "You have not created any auction yet. Try /newauction." if page == 1 else "No auctions on this page."
+        if page == 1:
+            text = _("You have not created any auction yet. Try /newauction.")
+        else:
+            text = _("No auctions on this page.")
         return Reply(text)
     now = services.now()
     pages = max(1, (result.total + PAGE_SIZE - 1) // PAGE_SIZE)
     lines = []
     for auction in result.auctions:
         status, fields = describe_auction(auction, now, None)
-        bids = fmt.plural(len(auction.history), "bid")
+        count = len(auction.history)
+        bids = ngettext("{count} bid", "{count} bids", count).format(count=count)
         lines.append(f"{fmt.clip(auction.name, 60)} — {fields[0].value}, {bids}, {status}\n  {auction.id}")
     nav = []
     if page > 1:
-        nav.append(Button("◀ Previous", f"myauctions {field} {order} {page - 1}", edits=True))
+        # Translators: a button label: the previous page
+        nav.append(Button(_("◀ Previous"), f"myauctions {field} {order} {page - 1}", edits=True))
     if page < pages:
-        nav.append(Button("Next ▶", f"myauctions {field} {order} {page + 1}", edits=True))
+        # Translators: a button label: the next page
+        nav.append(Button(_("Next ▶"), f"myauctions {field} {order} {page + 1}", edits=True))
     open_buttons = [Button(fmt.clip(a.name, 20), f"auctions {a.id}") for a in result.auctions]
     return Reply(
-        title=f"Your auctions (page {page} of {pages})", text="\n".join(lines), footer=f"{result.total} in all"
+        title=_("Your auctions (page {page} of {pages})").format(page=page, pages=pages),
+        text="\n".join(lines),
+        # Translators: how many auctions there are over all pages
+        footer=_("{count} in all").format(count=result.total),
     ).with_buttons(open_buttons, nav)
 
 
@@ -227,12 +261,25 @@ async def newauction(request: Request, services: Services) -> Reply:
         ),
     )
     return Reply(
-        title="Auction created",
-        text=f"{name} — starts at {fmt.money(base_amount, (currency or 'DRT').upper())}, "
-        f"ends {fmt.relative(end, now)} ({fmt.date(end)}).",
-        fields=(Field("Id", auction_id, inline=False),),
+        title=_("Auction created"),
+        # Translators: {price} is the starting price, {when} a relative time ("in 2h"), {date} the end date
+        text=_("{name} — starts at {price}, ends {when} ({date}).").format(
+            name=name,
+            price=fmt.money(base_amount, (currency or "DRT").upper()),
+            when=fmt.relative(end, now),
+            date=fmt.date(end),
+        ),
+        # Translators: a field name: the auction's id (a long hex code)
+        fields=(Field(_("Id"), auction_id, inline=False),),
         outcome=Outcome.SUCCESS,
-    ).with_buttons([Button("Watch", f"watch {auction_id}"), Button("Show", f"auctions {auction_id}")])
+    ).with_buttons(
+        [
+            # Translators: a button label: get alerts for this auction
+            Button(_("Watch"), f"watch {auction_id}"),
+            # Translators: a button label: shows the auction's details
+            Button(_("Show"), f"auctions {auction_id}"),
+        ]
+    )
 
 
 @commands.command(args=(AUCTION_ID, AMOUNT), slow=True)
@@ -284,11 +331,22 @@ async def place_bid(services: Services, request: Request, auction_id: str, amoun
             )
         )
     return Reply(
-        title="Bid placed",
-        text=f"You bid {fmt.money(amount, currency)} on {fmt.clip(auction.name, 100)}. "
-        f"It ends {fmt.relative(auction.end_date, now)}.",
+        title=_("Bid placed"),
+        # Translators: {when} is a relative time such as "in 2h 5m"
+        text=_("You bid {amount} on {name}. It ends {when}.").format(
+            amount=fmt.money(amount, currency),
+            name=fmt.clip(auction.name, 100),
+            when=fmt.relative(auction.end_date, now),
+        ),
         outcome=Outcome.SUCCESS,
-    ).with_buttons([Button("Watch", f"watch {auction_id}"), Button("Refresh", f"auctions {auction_id}")])
+    ).with_buttons(
+        [
+            # Translators: a button label: get alerts for this auction
+            Button(_("Watch"), f"watch {auction_id}"),
+            # Translators: a button label: shows the auction again, up to date
+            Button(_("Refresh"), f"auctions {auction_id}"),
+        ]
+    )
 
 
 @commands.command(args=(AUCTION_ID,), private=True, slow=True)
@@ -296,4 +354,8 @@ async def winner(request: Request, services: Services) -> Reply:
     """See who won your auction (creator only)."""
     auction_id = request.values["auction_id"]
     email = await as_user(services, request, lambda login: services.auctionity.winner(login.token, auction_id))
-    return Reply(title="Winner", text=f"The winner of {fmt.short_id(auction_id)} is {email}.")
+    return Reply(
+        title=_("Winner"),
+        # Translators: {auction} is a shortened auction id, {email} the winner's email address
+        text=_("The winner of {auction} is {email}.").format(auction=fmt.short_id(auction_id), email=email),
+    )

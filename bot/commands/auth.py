@@ -13,6 +13,7 @@ from bot import formatting as fmt
 from bot.clients.auctionity import Token, user_id_from_token
 from bot.commands.common import EMAIL, PASSWORD, chat_user_id
 from bot.errors import NotLoggedIn, SessionExpired, UserInputError, WrongCredentials
+from bot.i18n import _
 from bot.limits import Limit, limited, minutes
 from bot.messages import Button, Outcome, Reply, Request
 from bot.registry import CommandGroup, Scope
@@ -82,12 +83,16 @@ async def _save_login(services: Services, request: Request, email: str, token: T
 
 
 def _logged_in_reply(title: str, email: str, expires_at: datetime, services: Services) -> Reply:
-    return Reply(
-        title=title,
-        text=f"You are logged in to Auctionity as {email}. Your session lasts until {fmt.date(expires_at)} "
-        f"({fmt.relative(expires_at, services.now())}).",
-        outcome=Outcome.SUCCESS,
-    ).with_buttons([Button("My auctions", "myauctions"), Button("My watches", "watches")])
+    """``title`` is already translated."""
+    # Translators: {date} is when the session ends, {when} how far away that is ("in 59 minutes")
+    text = _("You are logged in to Auctionity as {email}. Your session lasts until {date} ({when}).").format(
+        email=email, date=fmt.date(expires_at), when=fmt.relative(expires_at, services.now())
+    )
+    # Translators: a button label: lists the auctions you created
+    auctions = Button(_("My auctions"), "myauctions")
+    # Translators: a button label: lists the auctions you watch
+    watches = Button(_("My watches"), "watches")
+    return Reply(title=title, text=text, outcome=Outcome.SUCCESS).with_buttons([auctions, watches])
 
 
 @commands.command(args=(EMAIL, PASSWORD), scope=Scope.PRIVATE, ephemeral=True, slow=True)
@@ -100,7 +105,7 @@ async def signup(request: Request, services: Services) -> Reply:
     await services.auctionity.signup(email, password)
     token = await services.auctionity.login(email, password)
     expires_at = await _save_login(services, request, email, token)
-    return _logged_in_reply("Welcome to Auctionity", email, expires_at, services)
+    return _logged_in_reply(_("Welcome to Auctionity"), email, expires_at, services)
 
 
 @commands.command(args=(EMAIL, PASSWORD), scope=Scope.PRIVATE, ephemeral=True, slow=True, deep_link=True)
@@ -120,7 +125,7 @@ async def login(request: Request, services: Services) -> Reply:
     async with limited(services, limits, action="login", failures=(WrongCredentials,)):
         token = await services.auctionity.login(email, password)
     expires_at = await _save_login(services, request, email, token)
-    return _logged_in_reply("Logged in", email, expires_at, services)
+    return _logged_in_reply(_("Logged in"), email, expires_at, services)
 
 
 @commands.command(ephemeral=True)
@@ -134,7 +139,7 @@ async def logout(request: Request, services: Services) -> Reply:
         return users.delete_auctionity_session(session, chat_user_id=user.id)
 
     removed = await services.db.run(remove)
-    return Reply("You are logged out of Auctionity." if removed else "You were not logged in.")
+    return Reply(_("You are logged out of Auctionity.") if removed else _("You were not logged in."))
 
 
 @commands.command(args=(EMAIL,), scope=Scope.PRIVATE, ephemeral=True, slow=True)
@@ -150,4 +155,8 @@ async def reset_password(request: Request, services: Services) -> Reply:
     ]
     async with limited(services, limits, action="reset", failures=()):
         await services.auctionity.reset_password(email)
-    return Reply(f"If {email} has an Auctionity account, a reset link is on its way. Check your inbox, then /login.")
+    return Reply(
+        _("If {email} has an Auctionity account, a reset link is on its way. Check your inbox, then /login.").format(
+            email=email
+        )
+    )

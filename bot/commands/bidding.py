@@ -18,6 +18,7 @@ from bot.commands.auctions import check_amount, minimum_bid, open_auction, place
 from bot.commands.auth import AuctionityLogin, current_login, forget_login
 from bot.commands.common import AMOUNT, AUCTION_ID, chat_user_id, known_user
 from bot.errors import BidTooLow, SessionExpired, UpstreamError, UserInputError
+from bot.i18n import _
 from bot.messages import Button, Outcome, Reply, Request
 from bot.registry import ArgKind, Argument, CommandGroup
 from bot.watch import autobids as auto_bidding
@@ -71,14 +72,24 @@ async def bid_ask(request: Request, services: Services) -> Reply:
     token = await _offer(services, request, "bid", auction_id, amount)
     price = fmt.money(amount, auction.currency or "DRT")
     return Reply(
-        title="Confirm your bid",
-        text=f"Bid {price} on {_name(auction)}? It ends {fmt.relative(auction.end_date, services.now())}.",
+        title=_("Confirm your bid"),
+        # Translators: asks before bidding; {when} is a relative time such as "in 2h 5m"
+        text=_("Bid {price} on {name}? It ends {when}.").format(
+            price=price, name=_name(auction), when=fmt.relative(auction.end_date, services.now())
+        ),
         outcome=Outcome.WARNING,
-    ).with_buttons([Button(f"Confirm {price}", f"bid_confirm {token}", edits=True), _cancel(token)])
+    ).with_buttons(
+        [
+            # Translators: a button label: places the bid of {price} that was asked about
+            Button(_("Confirm {price}").format(price=price), f"bid_confirm {token}", edits=True),
+            _cancel(token),
+        ]
+    )
 
 
 def _cancel(token: str) -> Button:
-    return Button("Cancel", f"offer_cancel {token}", edits=True)
+    # Translators: a button label: drops the bid or auto-bid that was asked about
+    return Button(_("Cancel"), f"offer_cancel {token}", edits=True)
 
 
 @commands.command(args=(OFFER,), slow=True, hidden=True, ephemeral=True)
@@ -99,7 +110,7 @@ async def offer_cancel(request: Request, services: Services) -> Reply:
         await services.db.run(lambda s: offers.take_offer(s, token=token, chat_user_id=known[0], now=now))
     except OfferRefused as refused:
         raise UserInputError(f"offer_{refused.reason}") from None
-    return Reply("Cancelled: nothing was sent to Auctionity.")
+    return Reply(_("Cancelled: nothing was sent to Auctionity."))
 
 
 @commands.command(args=(AUCTION_ID, MAXIMUM), slow=True, ephemeral=True, subcommands=(("off", "autobid_off"),))
@@ -121,16 +132,33 @@ async def autobid(request: Request, services: Services) -> Reply:
     top = auction.top_bid
     on_top = top is not None and top.user_id == login.auctionity_user_id
     first = min(suggested_bid(auction), maximum)
-    now_part = "You are on top now, so I wait." if on_top else f"I bid {fmt.money(first, currency)} at once."
     token = await _offer(services, request, "autobid", auction_id, maximum)
-    return Reply(
-        title="Confirm your auto-bid",
-        text=f"Auto-bid on {_name(auction)} up to {fmt.money(maximum, currency)}? The price is "
-        f"{fmt.money(auction.amount, currency)}. {now_part} Whenever someone outbids you, I bid the price plus a "
-        f"small step (about 5 %) for you, never above {fmt.money(maximum, currency)}, and tell you each time. "
-        "It stops at the end, above your maximum, or if your login expires.",
-        outcome=Outcome.WARNING,
-    ).with_buttons([Button("Confirm auto-bid", f"autobid_confirm {token}", edits=True), _cancel(token)])
+    shown = {
+        "name": _name(auction),
+        "maximum": fmt.money(maximum, currency),
+        "price": fmt.money(auction.amount, currency),
+    }
+    if on_top:
+        # Translators: asks before starting an auto-bid; the reader is on top of the auction already
+        text = _(
+            "Auto-bid on {name} up to {maximum}? The price is {price}. You are on top now, so I wait. "
+            "Whenever someone outbids you, I bid the price plus a small step (about 5 %) for you, never above "
+            "{maximum}, and tell you each time. It stops at the end, above your maximum, or if your login expires."
+        ).format(**shown)
+    else:
+        # Translators: asks before starting an auto-bid; {first} is the bid placed at once on confirming
+        text = _(
+            "Auto-bid on {name} up to {maximum}? The price is {price}. I bid {first} at once. "
+            "Whenever someone outbids you, I bid the price plus a small step (about 5 %) for you, never above "
+            "{maximum}, and tell you each time. It stops at the end, above your maximum, or if your login expires."
+        ).format(first=fmt.money(first, currency), **shown)
+    return Reply(title=_("Confirm your auto-bid"), text=text, outcome=Outcome.WARNING).with_buttons(
+        [
+            # Translators: a button label: starts the auto-bid that was asked about
+            Button(_("Confirm auto-bid"), f"autobid_confirm {token}", edits=True),
+            _cancel(token),
+        ]
+    )
 
 
 @commands.command(args=(OFFER,), slow=True, hidden=True, ephemeral=True)
@@ -159,20 +187,26 @@ async def autobid_confirm(request: Request, services: Services) -> Reply:
         first = await _first_bid(services, login, auction, auto_bid_id, offer.amount)
         if first:
             return Reply(
-                title="Auto-bid on",
-                text=f"I bid {fmt.money(first, currency)} for you on {_name(auction)} and will keep you on top up "
-                f"to {maximum}.",
+                # Translators: a title: the auto-bid is now active
+                title=_("Auto-bid on"),
+                text=_("I bid {amount} for you on {name} and will keep you on top up to {maximum}.").format(
+                    amount=fmt.money(first, currency), name=_name(auction), maximum=maximum
+                ),
                 outcome=Outcome.SUCCESS,
             ).with_buttons([_off(offer.auction_id)])
     return Reply(
-        title="Auto-bid on",
-        text=f"Auto-bid on {_name(auction)} up to {maximum}: when someone outbids you, I bid for you.",
+        # Translators: a title: the auto-bid is now active
+        title=_("Auto-bid on"),
+        text=_("Auto-bid on {name} up to {maximum}: when someone outbids you, I bid for you.").format(
+            name=_name(auction), maximum=maximum
+        ),
         outcome=Outcome.SUCCESS,
     ).with_buttons([_off(offer.auction_id)])
 
 
 def _off(auction_id: str) -> Button:
-    return Button("Stop auto-bid", f"autobid_off {auction_id}", edits=True)
+    # Translators: a button label: stops bidding for the reader on this auction
+    return Button(_("Stop auto-bid"), f"autobid_off {auction_id}", edits=True)
 
 
 async def _first_bid(
@@ -233,4 +267,8 @@ async def autobid_off(request: Request, services: Services) -> Reply:
     )
     if not stopped:
         raise UserInputError("not_auto_bidding")
-    return Reply(f"Auto-bid on {fmt.short_id(auction_id)} stopped. Your bids so far stay.", outcome=Outcome.SUCCESS)
+    return Reply(
+        # Translators: {auction} is a shortened auction id
+        _("Auto-bid on {auction} stopped. Your bids so far stay.").format(auction=fmt.short_id(auction_id)),
+        outcome=Outcome.SUCCESS,
+    )

@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from bot import formatting as fmt
+from bot import i18n
 from bot.clients.auctionity import Auction
 from bot.commands.auctions import suggested_bid
 from bot.commands.common import AUCTION_ID
 from bot.errors import AuctionNotFound
+from bot.i18n import _
 from bot.messages import CARD_KIND, Button, Field, Outcome, Reply, Request, reply_to_json
 from bot.registry import CommandGroup, Scope
 from storage import cards, outbox
@@ -37,24 +39,39 @@ def card_reply(auction: Auction, now: datetime) -> Reply:
     """The card: name, price, bids and when it ends; Watch and Bid buttons while it runs, none once it ended."""
     currency = auction.currency or "DRT"
     price = fmt.money(auction.amount, currency)
-    fields = [Field("Price", price), Field("Bids", str(len(auction.history)))]
+    fields = [
+        Field(_("Price"), price),
+        # Translators: a field name: how many bids the auction has
+        Field(_("Bids"), str(len(auction.history))),
+    ]
     if auction.has_ended(now):
-        text = f"Ended {fmt.relative(auction.end_date, now)}. Final price: {price}."
-        fields.append(Field("Ended", fmt.date(auction.end_date)))
+        # Translators: {when} is a relative time such as "3d 4h ago"
+        text = _("Ended {when}. Final price: {price}.").format(when=fmt.relative(auction.end_date, now), price=price)
+        # Translators: a field name: when the auction ended
+        fields.append(Field(_("Ended"), fmt.date(auction.end_date)))
         buttons: tuple[Button, ...] = ()
     else:
         if auction.has_started(now):
-            text = f"Ends {fmt.relative(auction.end_date, now)}."
+            # Translators: {when} is a relative time such as "in 2h 5m"
+            text = _("Ends {when}.").format(when=fmt.relative(auction.end_date, now))
         else:
-            text = f"Starts {fmt.relative(auction.start_date, now)}."
-        fields.append(Field("Ends", fmt.date(auction.end_date)))
+            # Translators: {when} is a relative time such as "in 2h 5m"
+            text = _("Starts {when}.").format(when=fmt.relative(auction.start_date, now))
+        # Translators: a field name: when the auction ends
+        fields.append(Field(_("Ends"), fmt.date(auction.end_date)))
         amount = suggested_bid(auction)
-        buttons = (Button("Watch", f"watch {auction.id}"), Button(f"Bid {amount}", f"bid_ask {auction.id} {amount}"))
+        buttons = (
+            # Translators: a button label: get alerts for this auction
+            Button(_("Watch"), f"watch {auction.id}"),
+            # Translators: a button label: bid this amount (asks to confirm first)
+            Button(_("Bid {amount}").format(amount=amount), f"bid_ask {auction.id} {amount}"),
+        )
     return Reply(
-        title=fmt.clip(auction.name, 200) or "Auction",
+        # Translators: the title of an auction that has no name
+        title=fmt.clip(auction.name, 200) or _("Auction"),
         text=text,
         fields=tuple(fields),
-        footer=f"Live card: updated with every bid. Last update {fmt.date(now)}.",
+        footer=_("Live card: updated with every bid. Last update {date}.").format(date=fmt.date(now)),
     ).with_buttons(buttons)
 
 
@@ -105,7 +122,7 @@ async def post(request: Request, services: Services) -> Reply:
         card = cards.post_card(
             session,
             platform=request.platform, chat_id=request.chat_id, auction_id=auction_id, shown=shown,
-            created_by=request.who, now=now,
+            created_by=request.who, language=i18n.current(), now=now,
         )  # fmt: skip
         outbox.enqueue_notification(
             session,
@@ -116,10 +133,12 @@ async def post(request: Request, services: Services) -> Reply:
     await services.db.run(queue)
     name = fmt.clip(auction.name, 100)
     if auction.has_ended(now):
-        text = f"The card of {name} is on its way. The auction has ended, so it shows the final price."
-    else:
-        text = (
-            f"The card of {name} is on its way. I will keep it current: each new bid, and the final price "
-            "once it ends. If the card is deleted I stop; send /post again for a new one."
+        text = _("The card of {name} is on its way. The auction has ended, so it shows the final price.").format(
+            name=name
         )
-    return Reply(title="Card posted", text=text, outcome=Outcome.SUCCESS)
+    else:
+        text = _(
+            "The card of {name} is on its way. I will keep it current: each new bid, and the final price "
+            "once it ends. If the card is deleted I stop; send /post again for a new one."
+        ).format(name=name)
+    return Reply(title=_("Card posted"), text=text, outcome=Outcome.SUCCESS)

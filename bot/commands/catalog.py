@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from bot import formatting as fmt
 from bot.clients.cryptogig import Item
 from bot.commands.common import ITEM_ID, PAGE
+from bot.i18n import _, ngettext
 from bot.messages import Button, Field, Reply, Request
 from bot.registry import CommandGroup, Scope
 
@@ -22,7 +23,10 @@ def _price_line(item: Item) -> str:
     regular = fmt.money(item.price.regular, item.currency)
     if item.price.extended is None:
         return regular
-    return f"{regular} (extended {fmt.money(item.price.extended, item.currency)})"
+    # Translators: an item's prices: {regular} for the regular licence, {extended} for the extended licence
+    return _("{regular} (extended {extended})").format(
+        regular=regular, extended=fmt.money(item.price.extended, item.currency)
+    )
 
 
 @commands.command(args=(PAGE,), slow=True)
@@ -33,7 +37,7 @@ async def items(request: Request, services: Services) -> Reply:
     """
     catalogue = await services.cryptogig.items()
     if not catalogue:
-        return Reply("The catalogue is empty for now.")
+        return Reply(_("The catalogue is empty for now."))
     pages = (len(catalogue) + PAGE_SIZE - 1) // PAGE_SIZE
     page = min(request.values.get("page", 1), pages)
     shown = catalogue[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
@@ -44,14 +48,19 @@ async def items(request: Request, services: Services) -> Reply:
     ]
     nav = []
     if page > 1:
-        nav.append(Button("◀ Previous", f"items {page - 1}", edits=True))
+        # Translators: a button label: the previous page
+        nav.append(Button(_("◀ Previous"), f"items {page - 1}", edits=True))
     if page < pages:
-        nav.append(Button("Next ▶", f"items {page + 1}", edits=True))
+        # Translators: a button label: the next page
+        nav.append(Button(_("Next ▶"), f"items {page + 1}", edits=True))
     details = [Button(f"#{item.id}", f"item {item.id}") for item in shown]
     return Reply(
-        title=f"Items (page {page} of {pages})",
+        title=_("Items (page {page} of {pages})").format(page=page, pages=pages),
         text="\n".join(lines),
-        footer=f"{len(catalogue)} items · /item <id> for details",
+        # Translators: {count} is how many items the catalogue has; keep "/item <id>" as it is (a command)
+        footer=ngettext(
+            "{count} item · /item <id> for details", "{count} items · /item <id> for details", len(catalogue)
+        ).format(count=len(catalogue)),
     ).with_buttons(details, nav)
 
 
@@ -62,30 +71,34 @@ async def item(request: Request, services: Services) -> Reply:
     In full: image, description, category, tags, prices, demo, published date.
     """
     found = await services.cryptogig.item(request.values["item_id"])
-    fields = [Field("Price", _price_line(found))]
+    fields = [Field(_("Price"), _price_line(found))]
     if found.category:
         category = found.category + (f" › {found.sub_category}" if found.sub_category else "")
-        fields.append(Field("Category", fmt.clip(category, 100)))
+        fields.append(Field(_("Category"), fmt.clip(category, 100)))
     if found.version:
-        fields.append(Field("Version", fmt.clip(found.version, 30)))
+        # Translators: a field name: the item's software version
+        fields.append(Field(_("Version"), fmt.clip(found.version, 30)))
     if found.tags:
-        fields.append(Field("Tags", fmt.clip(", ".join(found.tags), 200), inline=False))
+        fields.append(Field(_("Tags"), fmt.clip(", ".join(found.tags), 200), inline=False))
     if found.published_at:
-        fields.append(Field("Published", fmt.day(found.published_at)))
+        # Translators: a field name: the day the item was published
+        fields.append(Field(_("Published"), fmt.day(found.published_at)))
     if found.media.preview_audio:
-        fields.append(Field("Audio preview", found.media.preview_audio, inline=False))
+        fields.append(Field(_("Audio preview"), found.media.preview_audio, inline=False))
     if found.media.preview_video:
-        fields.append(Field("Video preview", found.media.preview_video, inline=False))
+        fields.append(Field(_("Video preview"), found.media.preview_video, inline=False))
     if found.media.screenshots:
-        fields.append(Field("Screenshots", str(len(found.media.screenshots))))
-    buttons = [Button("Live demo", url=found.demo_link)] if found.demo_link else []
+        # Translators: a field name: its value is how many screenshots the item has
+        fields.append(Field(_("Screenshots"), str(len(found.media.screenshots))))
+    # Translators: a button label: opens the item's live demo (a link)
+    buttons = [Button(_("Live demo"), url=found.demo_link)] if found.demo_link else []
     return Reply(
         title=f"#{found.id} {fmt.clip(found.name, 200)}",
         text=fmt.clip(found.description or "", 1500),
         fields=tuple(fields),
         image_url=found.image_url,
         url=found.demo_link,
-    ).with_buttons(buttons, [Button("Back to items", "items")])
+    ).with_buttons(buttons, [Button(_("Back to items"), "items")])
 
 
 @commands.command(scope=Scope.ADMIN, private=True, slow=True)
@@ -96,16 +109,20 @@ async def account(request: Request, services: Services) -> Reply:
     """
     details = await services.cryptogig.account()
     fields = [
-        Field("Username", details.username or "—"),
-        Field("Email", details.email or "—"),
-        Field("Balance", fmt.money(details.balance, details.currency)),
+        Field(_("Username"), details.username or "—"),
+        Field(_("Email"), details.email or "—"),
+        # Translators: a field name: the money in the seller account
+        Field(_("Balance"), fmt.money(details.balance, details.currency)),
     ]
     if details.registered_at:
-        fields.append(Field("Registered", fmt.day(details.registered_at)))
+        # Translators: a field name: the day the seller account was registered
+        fields.append(Field(_("Registered"), fmt.day(details.registered_at)))
     if details.profile.heading:
-        fields.append(Field("Profile", fmt.clip(details.profile.heading, 200), inline=False))
+        # Translators: a field name: the heading of the seller's public profile
+        fields.append(Field(_("Profile"), fmt.clip(details.profile.heading, 200), inline=False))
     return Reply(
-        title=f"Account: {fmt.clip(details.display_name, 100)}",
+        # Translators: a title; {name} is the seller account's display name
+        title=_("Account: {name}").format(name=fmt.clip(details.display_name, 100)),
         fields=tuple(fields),
         thumbnail_url=details.profile.media.avatar,
     )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from bot import arguments
+from bot.i18n import N_
 from bot.messages import Request
 from bot.registry import ArgKind, Argument
 from storage import users
@@ -21,16 +22,19 @@ AUCTION_ID = Argument(
 AMOUNT = Argument("amount", "a whole amount, above the current price", ArgKind.AMOUNT)
 PAGE = Argument("page", "page number", ArgKind.INTEGER, required=False, min_value=1, max_value=100_000)
 EMAIL = Argument(
-    "email", "your Auctionity email", ArgKind.EMAIL, prompt="What is your Auctionity email?", label="Email",
-    max_length=254,
+    "email", "your Auctionity email", ArgKind.EMAIL, prompt=N_("What is your Auctionity email?"),
+    # Translators: a form field's label (the login and signup forms)
+    label=N_("Email"), max_length=254,
 )  # fmt: skip
 PASSWORD = Argument(
-    "password", "your Auctionity password", ArgKind.PASSWORD, prompt="And your password?", label="Password",
-    secret=True, max_length=arguments.MAX_PASSWORD_LENGTH,
+    "password", "your Auctionity password", ArgKind.PASSWORD, prompt=N_("And your password?"),
+    # Translators: a form field's label (the login and signup forms)
+    label=N_("Password"), secret=True, max_length=arguments.MAX_PASSWORD_LENGTH,
 )  # fmt: skip
 CODE = Argument(
-    "code", "your purchase code", ArgKind.CODE, prompt="Send me your purchase code.", label="Purchase code",
-    private=True, max_length=arguments.MAX_CODE_LENGTH * 2,
+    "code", "your purchase code", ArgKind.CODE, prompt=N_("Send me your purchase code."),
+    # Translators: a form field's label (the /verify form)
+    label=N_("Purchase code"), private=True, max_length=arguments.MAX_CODE_LENGTH * 2,
 )  # fmt: skip
 
 
@@ -44,6 +48,7 @@ async def chat_user_id(services: Services, request: Request) -> int:
             platform=request.platform,
             platform_user_id=request.user_id,
             display_name=request.display_name,
+            platform_language=request.language,
             now=now,
         )
         assert user.id is not None

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from bot import buyers
+from bot import buyers, i18n
 from bot import formatting as fmt
 from bot.commands.common import ITEM_ID
 from bot.errors import NotAllowed
+from bot.i18n import _, ngettext
 from bot.messages import Button, Field, Outcome, Reply, Request
 from bot.registry import ArgKind, Argument, CommandGroup, Scope
 from storage import claims, places, staff_logs
@@ -32,15 +33,24 @@ MAX_LISTED = 20
 
 def _state(view: ClaimView) -> str:
     if view.active:
-        return "active"
-    reason = buyers.REASONS.get(view.revoke_reason or "", view.revoke_reason or "revoked")
-    return f"revoked {fmt.day(view.revoked_at)}: {reason}" if view.revoked_at else "revoked"
+        # Translators: the state of a verified purchase, in staff's listing
+        return _("active")
+    if not view.revoked_at:
+        # Translators: the state of a verified purchase, in staff's listing
+        return _("revoked")
+    why = buyers.why_revoked(view.revoke_reason) if view.revoke_reason else _("revoked")
+    # Translators: the state of a verified purchase, in staff's listing; {day} is a date, {why} the reason
+    return _("revoked {day}: {why}").format(day=fmt.day(view.revoked_at), why=why)
 
 
 def _support(view: ClaimView, services: Services) -> str:
     if view.supported_until is None:
-        return "no support"
-    return f"support until {fmt.day(view.supported_until)} ({fmt.relative(view.supported_until, services.now())})"
+        # Translators: a verified purchase comes with no support from the seller, in staff's listing
+        return _("no support")
+    # Translators: in staff's listing; {day} is a date, {when} how far away it is ("in 3 months")
+    return _("support until {day} ({when})").format(
+        day=fmt.day(view.supported_until), when=fmt.relative(view.supported_until, services.now())
+    )
 
 
 def _masked(services: Services, view: ClaimView) -> str:
@@ -64,16 +74,23 @@ async def staff_log(request: Request, services: Services) -> Reply:
         removed = await services.db.run(
             lambda s: staff_logs.remove_staff_log(s, platform=request.platform, chat_id=request.chat_id)
         )
-        return Reply("This is no longer a staff log." if removed else "This was not a staff log.")
+        return Reply(_("This is no longer a staff log.") if removed else _("This was not a staff log."))
     await services.db.run(
         lambda s: staff_logs.add_staff_log(
-            s, platform=request.platform, chat_id=request.chat_id, created_by=request.who, now=now
+            s,
+            platform=request.platform,
+            chat_id=request.chat_id,
+            created_by=request.who,
+            language=i18n.current(),
+            now=now,
         )
     )
     return Reply(
-        title="Staff log on",
-        text="Verifications, refusals, revocations and re-check results will be posted here as they happen, "
-        "with the item and the purchase code masked. Send /staff_log off to stop.",
+        title=_("Staff log on"),
+        text=_(
+            "Verifications, refusals, revocations and re-check results will be posted here as they happen, "
+            "with the item and the purchase code masked. Send /staff_log off to stop."
+        ),
         outcome=Outcome.SUCCESS,
     )
 
@@ -84,18 +101,29 @@ async def buyer(request: Request, services: Services) -> Reply:
     user_id = request.values["user"]
     views = await services.db.read(lambda s: claims.claims_of(s, platform=request.platform, platform_user_id=user_id))
     if not views:
-        return Reply(f"{buyers.who(request.platform, user_id)} has verified nothing.")
+        return Reply(_("{person} has verified nothing.").format(person=buyers.who(request.platform, user_id)))
     fields = tuple(
         Field(
             f"{buyers.item_label(v.item_id)} — {_masked(services, v)}",
-            f"{v.license or 'licence unknown'}, {_support(v, services)}; verified {fmt.day(v.verified_at)}; "
-            f"{_state(v)}",
+            # Translators: a purchase in staff's listing: "Regular, support until …; verified 2 May 2025; active"
+            _("{licence}, {support}; verified {day}; {state}").format(
+                # Translators: a purchase's licence type when CryptoGig named none, in staff's listing
+                licence=v.license or _("licence unknown"),
+                support=_support(v, services),
+                day=fmt.day(v.verified_at),
+                state=_state(v),
+            ),
             inline=False,
         )
         for v in views[-MAX_LISTED:]
     )
     person = buyers.who(request.platform, user_id, views[-1].display_name)
-    return Reply(title=f"Buyer {person}", fields=fields, footer=fmt.plural(len(views), "purchase"))
+    count = len(views)
+    return Reply(
+        title=_("Buyer {person}").format(person=person),
+        fields=fields,
+        footer=ngettext("{count} purchase", "{count} purchases", count).format(count=count),
+    )
 
 
 @commands.command(args=(CODE,), scope=Scope.ADMIN, private=True)
@@ -106,16 +134,21 @@ async def code(request: Request, services: Services) -> Reply:
     code_hash = services.box.keyed_hash(value)
     views = await services.db.read(lambda s: claims.claims_of_code(s, code_hash=code_hash))
     if not views:
-        return Reply(f"Nobody has claimed {fmt.mask(value)}.")
+        # Translators: {code} is a purchase code, masked
+        return Reply(_("Nobody has claimed {code}.").format(code=fmt.mask(value)))
     fields = tuple(
         Field(
             buyers.who(v.platform, v.platform_user_id, v.display_name),
-            f"{buyers.item_label(v.item_id)}, verified {fmt.day(v.verified_at)}; {_state(v)}",
+            # Translators: a claim of a purchase code in staff's listing: "item #3, verified 2 May 2025; active"
+            _("{item}, verified {day}; {state}").format(
+                item=buyers.item_label(v.item_id), day=fmt.day(v.verified_at), state=_state(v)
+            ),
             inline=False,
         )
         for v in views
     )
-    return Reply(title=f"Code {fmt.mask(value)}", fields=fields)
+    # Translators: a title; {code} is a purchase code, masked
+    return Reply(title=_("Code {code}").format(code=fmt.mask(value)), fields=fields)
 
 
 @commands.command(args=(USER, replace(ITEM_ID, required=False)), scope=Scope.ADMIN, private=True)
@@ -139,13 +172,19 @@ async def revoke(request: Request, services: Services) -> Reply:
 
     done = await services.db.run(take)
     person = buyers.who(request.platform, user_id)
+    if not done and item_id:
+        text = _("{person} has no active verified purchase of {item}.")
+        return Reply(text.format(person=person, item=buyers.item_label(item_id)))
     if not done:
-        what = f"{buyers.item_label(item_id)}" if item_id else "any purchase"
-        return Reply(f"{person} has no active verified purchase of {what}.")
+        return Reply(_("{person} has no active verified purchase of any purchase.").format(person=person))
     items = ", ".join(buyers.item_label(v.item_id) for v in done)
     return Reply(
-        title="Revoked",
-        text=f"{person}: {items}. Their access is being taken away, and they are told privately.",
+        # Translators: a title: a buyer's purchases were revoked
+        title=_("Revoked"),
+        # Translators: {items} lists the items whose purchases were revoked
+        text=_("{person}: {items}. Their access is being taken away, and they are told privately.").format(
+            person=person, items=items
+        ),
         outcome=Outcome.SUCCESS,
     )
 
@@ -169,11 +208,15 @@ async def unbind(request: Request, services: Services) -> Reply:
 
     done = await services.db.run(free)
     if not done:
-        return Reply(f"{fmt.mask(value)} is not bound to any account.")
+        # Translators: {code} is a purchase code, masked
+        return Reply(_("{code} is not bound to any account.").format(code=fmt.mask(value)))
     people = ", ".join(buyers.who(v.platform, v.platform_user_id, v.display_name) for v in done)
     return Reply(
-        title="Code freed",
-        text=f"{fmt.mask(value)} is no longer bound to {people}; another account may now verify it.",
+        title=_("Code freed"),
+        # Translators: {code} is a purchase code, masked; {people} the accounts it was bound to
+        text=_("{code} is no longer bound to {people}; another account may now verify it.").format(
+            code=fmt.mask(value), people=people
+        ),
         outcome=Outcome.SUCCESS,
     )
 
@@ -185,25 +228,43 @@ async def grants(request: Request, services: Services) -> Reply:
         lambda s: places.access_grants_for_place(s, platform=request.platform, place_id=str(request.place_id))
     )
     if not found:
-        return Reply("Nothing is set up here yet. Send /verify_setup <item> to open this place to buyers.")
+        return Reply(_("Nothing is set up here yet. Send /verify_setup <item> to open this place to buyers."))
     names = {item.id: item.name for item in await services.cryptogig.items()}
     fields = tuple(
         Field(
             buyers.item_label(g.item_id, names.get(g.item_id)),
-            ("this group" if g.target_id == g.place_id else f"role {g.target_id}")
-            + (", while support lasts" if g.expires_with_support else ""),
+            _granted(g.target_id, g.place_id, g.expires_with_support),
             inline=False,
         )
         for g in found
     )
-    return Reply(title="Access set up here", fields=fields)
+    return Reply(title=_("Access set up here"), fields=fields)
+
+
+def _granted(target_id: str, place_id: str, with_support: bool) -> str:
+    """What an item's verified buyers get (in /grants): this group, or a role; maybe only while support lasts."""
+    if target_id == place_id and with_support:
+        # Translators: what verified buyers of an item get, in /grants
+        return _("this group, while support lasts")
+    if target_id == place_id:
+        # Translators: what verified buyers of an item get, in /grants
+        return _("this group")
+    if with_support:
+        # Translators: what verified buyers of an item get, in /grants; {role} is the role's id
+        return _("role {role}, while support lasts").format(role=target_id)
+    # Translators: what verified buyers of an item get, in /grants; {role} is the role's id
+    return _("role {role}").format(role=target_id)
 
 
 @commands.command(scope=Scope.ADMIN, needs_place=True)
 async def verify_panel(request: Request, services: Services) -> Reply:
     """Post a Verify button, so buyers verify without typing a command."""
+    # Translators: a button label: opens a private chat that asks for the purchase code
+    button = Button(_("Verify my purchase"), "verify", private=True)
     return Reply(
-        title="Verified buyers",
-        text="Bought something from us? Press the button and send your purchase code: I check it with CryptoGig "
-        "and let you in. Your code stays between you and me.",
-    ).with_buttons([Button("Verify my purchase", "verify", private=True)])
+        title=_("Verified buyers"),
+        text=_(
+            "Bought something from us? Press the button and send your purchase code: I check it with CryptoGig "
+            "and let you in. Your code stays between you and me."
+        ),
+    ).with_buttons([button])

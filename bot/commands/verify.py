@@ -12,6 +12,7 @@ from bot.buyers import item_label, staff_line, who
 from bot.clients.cryptogig import Purchase, SupportStatus
 from bot.commands.common import CODE, ITEM_ID, chat_user_id
 from bot.errors import CodeAlreadyClaimed, InvalidPurchaseCode, NotAllowed, RateLimited, UserInputError
+from bot.i18n import N_, _
 from bot.limits import Limit, limited, minutes
 from bot.messages import Field, Grant, Outcome, Reply, Request, RoleChoice
 from bot.registry import ArgKind, Argument, CommandGroup, Scope
@@ -41,8 +42,8 @@ async def resend_links(request: Request, services: Services) -> Reply | None:
     if not grants:
         return None  # nothing to re-send: ask for a code
     return Reply(
-        title="Your access",
-        text="Your verified purchases open these for you. To verify another purchase, send /verify <code>.",
+        title=_("Your access"),
+        text=_("Your verified purchases open these for you. To verify another purchase, send /verify <code>."),
         outcome=Outcome.SUCCESS,
         grants=grants,
     )
@@ -69,20 +70,36 @@ async def verify(request: Request, services: Services) -> Reply:
 
     item = purchase.item
     fields = [
-        Field("Item", f"{item.name} (#{item.id})", inline=False),
-        Field("Licence", purchase.license_type or "unknown"),
-        Field("Support", _support_line(purchase, services)),
-        Field("Code", fmt.mask(code)),
+        # Translators: a field name of a verified purchase's card: the item bought
+        Field(_("Item"), f"{item.name} (#{item.id})", inline=False),
+        Field(
+            # Translators: a field name of a verified purchase's card: its licence type
+            _("Licence"),
+            # Translators: a purchase's licence type when CryptoGig names none
+            purchase.license_type or _("unknown"),
+        ),
+        # Translators: a field name of a verified purchase's card: how long the seller's support lasts
+        Field(_("Support"), _support_line(purchase, services)),
+        # Translators: a field name of a verified purchase's card: the purchase code, masked
+        Field(_("Code"), fmt.mask(code)),
     ]
     if purchase.date:
-        fields.append(Field("Purchased", fmt.day(purchase.date)))
+        # Translators: a field name of a verified purchase's card: the day it was bought
+        fields.append(Field(_("Purchased"), fmt.day(purchase.date)))
     if purchase.downloaded:
-        fields.append(Field("Downloaded", "yes"))
-    text = "Your purchase is verified and linked to this account."
+        # Translators: a field name of a verified purchase's card: whether the buyer downloaded the item
+        downloaded = _("Downloaded")
+        # Translators: the value of the "Downloaded" field of a verified purchase's card
+        fields.append(Field(downloaded, _("yes")))
     if not grants and request.place_id is None and await _roles_elsewhere(services, request, item.id):
-        text += " Run /verify inside the seller's server to receive your buyer role."
+        text = _(
+            "Your purchase is verified and linked to this account. "
+            "Run /verify inside the seller's server to receive your buyer role."
+        )
+    else:
+        text = _("Your purchase is verified and linked to this account.")
     return Reply(
-        title="Purchase verified",
+        title=_("Purchase verified"),
         text=text,
         fields=tuple(fields),
         thumbnail_url=item.media.thumbnail,
@@ -113,7 +130,7 @@ EXPIRE = Argument(
 )
 async def verify_setup(request: Request, services: Services) -> Reply:
     """Give verified buyers of an item a role of this server, or a way into this group."""
-    target, what = _setup_target(request)
+    target, role = _setup_target(request)
     follows_support = request.values.get("expire") == "support"
     item = await services.cryptogig.item(request.values["item_id"])
     now = services.now()
@@ -129,10 +146,26 @@ async def verify_setup(request: Request, services: Services) -> Reply:
             expires_with_support=follows_support,
         )
     )
-    until = " for as long as their purchase's support lasts" if follows_support else ""
+    if role is None and follows_support:
+        text = _(
+            "Buyers who /verify {name} (#{id}) now get this group: they ask to join, and I let verified buyers in"
+            " for as long as their purchase's support lasts."
+        )
+    elif role is None:
+        text = _(
+            "Buyers who /verify {name} (#{id}) now get this group: they ask to join, and I let verified buyers in."
+        )
+    elif follows_support:
+        # Translators: {role} is the role's name, written @name
+        text = _(
+            "Buyers who /verify {name} (#{id}) now get the role {role} for as long as their purchase's support lasts."
+        )
+    else:
+        # Translators: {role} is the role's name, written @name
+        text = _("Buyers who /verify {name} (#{id}) now get the role {role}.")
     return Reply(
-        title="Access set up",
-        text=f"Buyers who /verify {item.name} (#{item.id}) now get {what}{until}.",
+        title=_("Access set up"),
+        text=text.format(name=item.name, id=item.id, role=role),
         outcome=Outcome.SUCCESS,
         grant_checks=(Grant(request.platform, str(request.place_id), target, item.id),),
     )
@@ -152,13 +185,21 @@ async def _limits(services: Services, chat_user_id: int, code_hash: str) -> list
 class Audit:
     """One verification's line in the audit log, and in the staff log when it went somewhere."""
 
-    OUTCOMES = ((InvalidPurchaseCode, "invalid", "not a valid code"), (CodeAlreadyClaimed, "claimed",
-                "already linked to another account"), (NotAllowed, "revoked", "revoked by the seller's staff"),
-                (RateLimited, "limited", "too many tries"))  # fmt: skip
+    # Why a verification was refused, as the staff log reads it (translated where shown).
+    OUTCOMES = (
+        # Translators: why a verification was refused, in a staff-log line
+        (InvalidPurchaseCode, "invalid", N_("not a valid code")),
+        # Translators: why a verification was refused, in a staff-log line
+        (CodeAlreadyClaimed, "claimed", N_("already linked to another account")),
+        # Translators: why a verification was refused, in a staff-log line
+        (NotAllowed, "revoked", N_("revoked by the seller's staff")),
+        # Translators: why a verification was refused, in a staff-log line
+        (RateLimited, "limited", N_("too many tries")),
+    )
 
     def __init__(self, services: Services, request: Request, chat_user_id: int, masked_code: str) -> None:
         self.services, self.chat_user_id, self.masked_code = services, chat_user_id, masked_code
-        self.who = who(request.platform, request.user_id, request.display_name)
+        self.person = (request.platform, request.user_id, request.display_name)  # worded in each log's language
 
     def verified(self, session: Session, item_id: int, item_name: str) -> None:
         now = self.services.now()
@@ -166,8 +207,14 @@ class Audit:
             session, chat_user_id=self.chat_user_id, ok=True, at=now, outcome="verified", item_id=item_id,
             masked_code=self.masked_code,
         )  # fmt: skip
-        line = f"✅ Verified: {self.who} — {item_label(item_id, item_name)}, code {self.masked_code}."
-        staff_line(session, key=f"verified:{self.chat_user_id}:{now.timestamp()}", reply=Reply(line), now=now)
+
+        def line() -> Reply:
+            # Translators: a staff-log line; {code} is the masked purchase code
+            return Reply(_("✅ Verified: {person} — {item}, code {code}.").format(
+                person=who(*self.person), item=item_label(item_id, item_name), code=self.masked_code
+            ))  # fmt: skip
+
+        staff_line(session, key=f"verified:{self.chat_user_id}:{now.timestamp()}", words=line, now=now)
 
     async def refused(self, error: BaseException) -> None:
         outcome, why = next((o, w) for kind, o, w in self.OUTCOMES if isinstance(error, kind))
@@ -179,8 +226,14 @@ class Audit:
                 masked_code=self.masked_code,
             )  # fmt: skip
             if outcome != "limited":  # an attack's every try would bury the log; the audit keeps them all
-                line = f"⛔ Refused: {self.who}, code {self.masked_code}: {why}."
-                staff_line(session, key=f"refused:{self.chat_user_id}:{now.timestamp()}", reply=Reply(line), now=now)
+
+                def line() -> Reply:
+                    # Translators: a staff-log line; {code} is the masked purchase code, {why} why it was refused
+                    return Reply(_("⛔ Refused: {person}, code {code}: {why}.").format(
+                        person=who(*self.person), code=self.masked_code, why=_(why)
+                    ))  # fmt: skip
+
+                staff_line(session, key=f"refused:{self.chat_user_id}:{now.timestamp()}", words=line, now=now)
 
         await self.services.db.run(record)
 
@@ -190,10 +243,11 @@ def _support_line(purchase: Purchase, services: Services) -> str:
     status = purchase.support_status(now)
     if status is SupportStatus.ACTIVE and purchase.supported_until:
         until = purchase.supported_until
-        return f"Supported until {fmt.day(until)} ({fmt.relative(until, now)})"
+        # Translators: {day} is a date, {when} how far away it is ("in 3 months")
+        return _("Supported until {day} ({when})").format(day=fmt.day(until), when=fmt.relative(until, now))
     if status is SupportStatus.EXPIRED and purchase.supported_until:
-        return f"Support expired on {fmt.day(purchase.supported_until)}"
-    return "No support included"
+        return _("Support expired on {day}").format(day=fmt.day(purchase.supported_until))
+    return _("No support included")
 
 
 def _first_check(code_hash: str, now: datetime, period: timedelta) -> datetime:
@@ -258,14 +312,14 @@ async def _claim(
         raise NotAllowed("claim_revoked") from None
 
 
-def _setup_target(request: Request) -> tuple[str, str]:
-    """(target id, how the reply names it): a role the invoker may hand out, or this group itself."""
+def _setup_target(request: Request) -> tuple[str, str | None]:
+    """(target id, the role as the reply names it): a role the invoker may hand out, or (None) this group itself."""
     role = request.values.get("role")
     if not request.place_has_roles:
         if role is not None:
             # The group the command runs in is the only target: never a chat named from elsewhere.
             raise UserInputError("setup_names_nothing")
-        return str(request.place_id), "this group: they ask to join, and I let verified buyers in"
+        return str(request.place_id), None
     if not isinstance(role, RoleChoice) or not role.resolved:
         raise UserInputError("pick_a_role")
     if role.id == request.place_id:
@@ -276,4 +330,4 @@ def _setup_target(request: Request) -> tuple[str, str]:
         raise NotAllowed("role_privileged")
     if role.outranks_invoker:
         raise NotAllowed("role_outranks_you")
-    return role.id, f"the role @{role.name or role.id}"
+    return role.id, f"@{role.name or role.id}"

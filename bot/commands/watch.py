@@ -11,6 +11,7 @@ from bot import formatting as fmt
 from bot.commands.auctions import describe_auction
 from bot.commands.common import AUCTION_ID, chat_user_id, known_user
 from bot.errors import AuctionNotFound, UserInputError
+from bot.i18n import _
 from bot.messages import Button, Outcome, Reply, Request
 from bot.registry import ArgKind, Argument, CommandGroup
 from storage import autobids
@@ -60,15 +61,22 @@ async def watch(request: Request, services: Services) -> Reply:
         )
 
     await services.db.run(add)
-    status, _ = describe_auction(auction, now, None)
-    text = (
-        f"Watching {fmt.clip(auction.name, 100)} ({status}). I will tell you when you are outbid, "
-        f"{_reminder_text(reminders)} before the end, and when it ends."
-    )
+    status = describe_auction(auction, now, None)[0]
+    name = fmt.clip(auction.name, 100)
+    # Translators: {status} is like "ends in 2h 5m"; {reminders} lists durations before the end, like "1h, 10m"
+    text = _(
+        "Watching {name} ({status}). I will tell you when you are outbid, {reminders} before the end, and when it ends."
+    ).format(name=name, status=status, reminders=_reminder_text(reminders))
     if auction.has_ended(now):
-        text = f"{fmt.clip(auction.name, 100)} has already ended; I will tell you the result."
-    return Reply(title="Watching", text=text, outcome=Outcome.SUCCESS).with_buttons(
-        [Button("Unwatch", f"unwatch {auction_id}"), Button("Show", f"auctions {auction_id}")]
+        text = _("{name} has already ended; I will tell you the result.").format(name=name)
+    # Translators: a title: the reader now follows the auction
+    return Reply(title=_("Watching"), text=text, outcome=Outcome.SUCCESS).with_buttons(
+        [
+            # Translators: a button label: stops alerts for this auction
+            Button(_("Unwatch"), f"unwatch {auction_id}"),
+            # Translators: a button label: shows the auction's details
+            Button(_("Show"), f"auctions {auction_id}"),
+        ]
     )
 
 
@@ -81,9 +89,13 @@ async def unwatch(request: Request, services: Services) -> Reply:
         lambda s: watch_rows.deactivate_watch(s, chat_user_id=known[0], auction_id=auction_id)
     )
     if not removed:
-        return Reply(f"You were not watching {fmt.short_id(auction_id)}.")
-    return Reply(f"No more alerts for {fmt.short_id(auction_id)}.", outcome=Outcome.SUCCESS).with_buttons(
-        [Button("Watch again", f"watch {auction_id}")]
+        # Translators: {auction} is a shortened auction id
+        return Reply(_("You were not watching {auction}.").format(auction=fmt.short_id(auction_id)))
+    # Translators: {auction} is a shortened auction id
+    text = _("No more alerts for {auction}.").format(auction=fmt.short_id(auction_id))
+    return Reply(text, outcome=Outcome.SUCCESS).with_buttons(
+        # Translators: a button label: get alerts for this auction again
+        [Button(_("Watch again"), f"watch {auction_id}")]
     )
 
 
@@ -105,7 +117,7 @@ async def watches(request: Request, services: Services) -> Reply:
         else ([], {})
     )
     if not watched or known is None:
-        return Reply("You are not watching any auction. Send /watch <auction id>, or press Watch under an auction.")
+        return Reply(_("You are not watching any auction. Send /watch <auction id>, or press Watch under an auction."))
     me = known[1]
     found = {a.id.lower(): a for a in await services.auctionity.auctions([w.auction_id for w in watched])}
     now = services.now()
@@ -113,12 +125,23 @@ async def watches(request: Request, services: Services) -> Reply:
     for item in watched:
         auction = found.get(item.auction_id)
         if auction is None:
-            lines.append(f"{fmt.short_id(item.auction_id)} — not found upstream")
+            # Translators: {auction} is a shortened auction id that Auctionity does not know
+            lines.append(_("{auction} — not found upstream").format(auction=fmt.short_id(item.auction_id)))
             continue
         status, fields = describe_auction(auction, now, me)
-        line = f"{fmt.clip(auction.name, 50)} — {fields[0].value}, {fields[2].value}, {status}"
+        name, price, leader = fmt.clip(auction.name, 50), fields[0].value, fields[2].value
         if item.auction_id in bidding:
-            line += f"; auto-bid up to {fmt.money(bidding[item.auction_id], auction.currency or 'DRT')}"
+            maximum = fmt.money(bidding[item.auction_id], auction.currency or "DRT")
+            # Translators: a watched auction: {leader} is like "you are on top", {status} like "ends in 2h 5m"
+            line = _("{name} — {price}, {leader}, {status}; auto-bid up to {maximum}").format(
+                name=name, price=price, leader=leader, status=status, maximum=maximum
+            )
+        else:
+            line = f"{name} — {price}, {leader}, {status}"
         lines.append(line)
-        buttons.append(Button(f"Unwatch {fmt.clip(auction.name, 15)}", f"unwatch {item.auction_id}"))
-    return Reply(title=f"Watching {len(watched)}", text="\n".join(lines)).with_buttons(*[[b] for b in buttons[:5]])
+        # Translators: a button label: stops alerts for the auction named {name}
+        label = _("Unwatch {name}").format(name=fmt.clip(auction.name, 15))
+        buttons.append(Button(label, f"unwatch {item.auction_id}"))
+    # Translators: a title: {count} is how many auctions the reader watches
+    title = _("Watching {count}").format(count=len(watched))
+    return Reply(title=title, text="\n".join(lines)).with_buttons(*[[b] for b in buttons[:5]])

@@ -15,6 +15,7 @@ Two steps, so a bid is never placed twice, even if the process dies anywhere:
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -22,9 +23,11 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from bot import formatting as fmt
+from bot import i18n
 from bot.clients.auctionity import Auction
 from bot.commands.auctions import suggested_bid
 from bot.errors import AuctionClosed, AuctionNotFound, BidTooLow, SessionExpired, UpstreamError
+from bot.i18n import N_, _
 from bot.messages import Button, Outcome, Reply, reply_to_json
 from storage import autobids, outbox
 from storage.autobids import AutoBidView, IntentView
@@ -36,6 +39,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=15)  # at least; longer than fetching and bidding take (see ``lease``)
+
+# Why an auto-bid stopped, as its user reads it (``_stop``).
+# Translators: {price} is the bid that outbid the user
+STOPPED_LOGGED_OUT = N_(
+    "Outbid at {price} on {name}, but you are no longer logged in to Auctionity, so I stopped bidding for you. "
+    "Send /login, then /autobid again to go on."
+)
+STOPPED_SESSION_EXPIRED = N_(
+    "Outbid at {price} on {name}, but your Auctionity login has expired, so I stopped bidding for you. "
+    "Send /login, then /autobid again to go on."
+)
+STOPPED_CLOSED = N_(
+    "Outbid at {price} on {name}, but the auction no longer takes bids, so I stopped bidding for you. "
+    "Send /login, then /autobid again to go on."
+)
 
 
 def lease(http_timeout_seconds: float) -> timedelta:
@@ -72,20 +90,36 @@ def decide(session: Session, auctions: dict[str, Auction], now: datetime) -> dic
             amount = min(suggested_bid(auction), view.max_amount)
             if amount <= top.amount:
                 autobids.stop_auto_bid(session, auto_bid_id=view.id, reason="above maximum", now=now)
-                currency = auction.currency or "DRT"
-                reply = Reply(
-                    title="Auto-bid stopped",
-                    text=f"Outbid at {fmt.money(top.amount, currency)} on {_name(auction)}, above your maximum of "
-                    f"{fmt.money(view.max_amount, currency)}: I stopped bidding for you.",
-                    outcome=Outcome.WARNING,
-                    buttons=((Button("Show", f"auctions {auction_id}"),),),
-                )
-                _tell(session, view, f"autobid-stop:{view.id}:{top.id}", reply, now)
+                _tell(session, view, f"autobid-stop:{view.id}:{top.id}", _above_maximum(view, auction), now)
                 continue
             autobids.decide(
                 session, auto_bid_id=view.id, trigger_bid_id=top.id, trigger_amount=top.amount, amount=amount, now=now
             )
     return acting
+
+
+def _their_language(view: AutoBidView) -> AbstractContextManager[str]:
+    """What an auto-bid says is worded in its owner's language."""
+    return i18n.speaking(i18n.pick(view.language, view.platform_language))
+
+
+def _above_maximum(view: AutoBidView, auction: Auction) -> Reply:
+    top = auction.top_bid
+    assert top is not None
+    currency = auction.currency or "DRT"
+    with _their_language(view):
+        # Translators: {price} is the bid that outbid the user, {maximum} the most they let Gavel bid
+        text = _("Outbid at {price} on {name}, above your maximum of {maximum}: I stopped bidding for you.")
+        return Reply(
+            # Translators: the title of an alert
+            title=_("Auto-bid stopped"),
+            text=text.format(
+                price=fmt.money(top.amount, currency), name=_name(auction), maximum=fmt.money(view.max_amount, currency)
+            ),
+            outcome=Outcome.WARNING,
+            # Translators: a button label: shows the auction's card
+            buttons=((Button(_("Show"), f"auctions {auction.id}"),),),
+        )
 
 
 class AutoBidder:
@@ -132,17 +166,17 @@ class AutoBidder:
             return
         token = self._token(intent)
         if token is None:
-            await self._stop(intent, auction, "logged out", "you are no longer logged in to Auctionity", stats)
+            await self._stop(intent, auction, "logged out", STOPPED_LOGGED_OUT, stats)
             return
         try:
             await self.services.auctionity.bid(token, view.auction_id, intent.amount)
         except SessionExpired:
-            await self._stop(intent, auction, "session expired", "your Auctionity login has expired", stats)
+            await self._stop(intent, auction, "session expired", STOPPED_SESSION_EXPIRED, stats)
         except BidTooLow:
             stats.superseded += 1
             await self._finish(intent, "superseded")
         except (AuctionClosed, AuctionNotFound):
-            await self._stop(intent, auction, "closed", "the auction no longer takes bids", stats)
+            await self._stop(intent, auction, "closed", STOPPED_CLOSED, stats)
         except UpstreamError as error:
             # The bid may or may not have landed: leased still, reconciled with the history later.
             stats.unsure += 1
@@ -160,13 +194,31 @@ class AutoBidder:
             return None
 
     def _placed_reply(self, intent: IntentView, auction: Auction, amount: int) -> Reply:
+        with _their_language(intent.auto_bid):
+            return self._worded_placed_reply(intent, auction, amount)
+
+    def _worded_placed_reply(self, intent: IntentView, auction: Auction, amount: int) -> Reply:
         currency = auction.currency or "DRT"
+        # Translators: {price} is the bid that outbid the user, {maximum} the most they let Gavel bid
+        text = _("Outbid at {price} on {name}: I bid {amount} for you (max {maximum}).")
         return Reply(
-            title="Auto-bid placed",
-            text=f"Outbid at {fmt.money(intent.trigger_amount, currency)} on {_name(auction)}: I bid "
-            f"{fmt.money(amount, currency)} for you (max {fmt.money(intent.auto_bid.max_amount, currency)}).",
+            # Translators: the title of an alert
+            title=_("Auto-bid placed"),
+            text=text.format(
+                price=fmt.money(intent.trigger_amount, currency),
+                name=_name(auction),
+                amount=fmt.money(amount, currency),
+                maximum=fmt.money(intent.auto_bid.max_amount, currency),
+            ),
             outcome=Outcome.INFO,
-            buttons=((Button("Show", f"auctions {auction.id}"), Button("Stop auto-bid", f"autobid_off {auction.id}")),),
+            buttons=(
+                (
+                    # Translators: a button label: shows the auction's card
+                    Button(_("Show"), f"auctions {auction.id}"),
+                    # Translators: a button label: stops bidding automatically on the auction
+                    Button(_("Stop auto-bid"), f"autobid_off {auction.id}"),
+                ),
+            ),
         )
 
     async def _finish(self, intent: IntentView, state: str, reply: Reply | None = None) -> None:
@@ -179,16 +231,18 @@ class AutoBidder:
 
         await self.services.db.run(finish)
 
-    async def _stop(self, intent: IntentView, auction: Auction, reason: str, why: str, stats: AutoBidStats) -> None:
+    async def _stop(self, intent: IntentView, auction: Auction, reason: str, text: str, stats: AutoBidStats) -> None:
+        """Stop the auto-bid for ``reason`` (an audit token) and tell the user ``text`` (one of the STOPPED_*)."""
         stats.stopped += 1
         now = self.services.now()
         currency = auction.currency or "DRT"
-        reply = Reply(
-            title="Auto-bid stopped",
-            text=f"Outbid at {fmt.money(intent.trigger_amount, currency)} on {_name(auction)}, but {why}, so I "
-            "stopped bidding for you. Send /login, then /autobid again to go on.",
-            outcome=Outcome.WARNING,
-        )
+        with _their_language(intent.auto_bid):
+            reply = Reply(
+                # Translators: the title of an alert
+                title=_("Auto-bid stopped"),
+                text=_(text).format(price=fmt.money(intent.trigger_amount, currency), name=_name(auction)),
+                outcome=Outcome.WARNING,
+            )
 
         def stop(session: Session) -> None:
             autobids.finish_intent(session, intent_id=intent.id, state="stopped", now=now)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
+from bot import i18n
 from bot.clients.auctionity import Auction
 from bot.commands.cards import KIND, card_digest, card_of_key, card_reply, post_prefix, update_key
 from bot.messages import Alert, reply_to_json
@@ -44,11 +45,15 @@ def queue_card_updates(session: Session, auctions: dict[str, Auction], now: date
         if auction is None:
             continue
         shown = card_digest(auction, now)
-        payload = None
+        payloads: dict[str, str] = {}  # by language: each card speaks its poster's
         for card in posted_cards:
             if card.shown == shown:
                 continue
-            payload = payload or reply_to_json(card_reply(auction, now))
+            language = i18n.pick(card.language)
+            if language not in payloads:
+                with i18n.speaking(language):
+                    payloads[language] = reply_to_json(card_reply(auction, now))
+            payload = payloads[language]
             written += outbox.enqueue_notification(
                 session,
                 dedupe_key=update_key(card, shown), platform=card.platform, chat_id=card.chat_id,

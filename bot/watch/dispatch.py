@@ -36,6 +36,7 @@ from typing import Protocol
 from aiolimiter import AsyncLimiter
 from sqlmodel import Session
 
+from bot import i18n
 from bot.errors import RecipientGone, RetryLater
 from bot.messages import Alert, Reply, access_from_json, reply_from_json
 from bot.pacing import Pacing
@@ -137,16 +138,16 @@ class Dispatcher:
         if not platforms:
             return []
 
-        def take(session: Session) -> tuple[list[Notification], dict[int, str]]:
+        def take(session: Session) -> tuple[list[Notification], dict[int, str], dict[int, str]]:
             found = outbox.lease_due_notifications(session, now=now, until=until, platforms=platforms, limit=limit)
-            ids = users.platform_user_ids(
-                session, chat_user_ids={n.chat_user_id for n in found if n.chat_user_id is not None}
-            )
-            return found, ids
+            recipients = {n.chat_user_id for n in found if n.chat_user_id is not None}
+            ids = users.platform_user_ids(session, chat_user_ids=recipients)
+            spoken = users.languages(session, chat_user_ids=recipients)
+            return found, ids, {user: i18n.pick(*languages) for user, languages in spoken.items()}
 
-        found, user_ids = await self.services.db.run(take)
+        found, user_ids, languages = await self.services.db.run(take)
         # A row sent but not yet marked stays leased and unsent here: it is marked at the next round's start.
-        return [_row(n, user_ids) for n in found if n.id is not None and n.id not in self.outcomes.unmarked]
+        return [_row(n, user_ids, languages) for n in found if n.id is not None and n.id not in self.outcomes.unmarked]
 
     async def _deliver_chat(
         self, rows: list[OutboxRow], order: int, slots: Slots, round_: Round, lease: _Lease
@@ -210,7 +211,8 @@ class Dispatcher:
             # Counted from now, after the budget wait, so a long wait there cannot bring two sends closer.
             self._chat_ready_at[row.chat] = asyncio.get_running_loop().time() + interval
         try:
-            message_id = await self.adapters[row.platform].send(alert)
+            with i18n.speaking(row.language):  # what the adapter adds (a button, a note) speaks as the alert does
+                message_id = await self.adapters[row.platform].send(alert)
         except RetryLater as error:
             await self.outcomes.flood_wait(row, error, round_)
             return False
@@ -279,9 +281,10 @@ class _Lease:
     untried: list[int] = field(default_factory=list)
 
 
-def _row(notification: Notification, user_ids: Mapping[int, str]) -> OutboxRow:
+def _row(notification: Notification, user_ids: Mapping[int, str], languages: Mapping[int, str]) -> OutboxRow:
     assert notification.id is not None
     user_id = user_ids.get(notification.chat_user_id) if notification.chat_user_id is not None else None
+    language = languages.get(notification.chat_user_id) if notification.chat_user_id is not None else None
     return OutboxRow(
         id=notification.id,
         platform=notification.platform,
@@ -292,6 +295,7 @@ def _row(notification: Notification, user_ids: Mapping[int, str]) -> OutboxRow:
         attempts=notification.attempts,
         dedupe_key=notification.dedupe_key,
         chat_user_id=notification.chat_user_id,
+        language=language or i18n.pick(),
     )
 
 

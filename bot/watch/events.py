@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from bot import formatting as fmt
+from bot import i18n
 from bot.clients.auctionity import Auction, Bid
 from bot.commands.auctions import suggested_bid
+from bot.i18n import _, ngettext
 from bot.messages import Button, Outcome, Reply
 from storage.auction_states import AuctionSnapshot
 
@@ -38,6 +43,7 @@ class WatcherInfo:
     auctionity_user_id: str | None = None  # None: we cannot tell their bids apart, so they only watch
     reminders: tuple[int, ...] = ()  # minutes before the end
     since: datetime | None = None  # when the watch was made
+    language: str = i18n.SOURCE_LANGUAGE  # the one their alerts are worded in
 
 
 @dataclass(frozen=True)
@@ -185,6 +191,17 @@ def _reminder(state: AuctionSnapshot | None, view: _View, watcher: WatcherInfo) 
     return view.ending_soon(watcher, min(due)) if due else None
 
 
+def _worded_for_the_watcher(render: Callable[..., Event]) -> Callable[..., Event]:
+    """An alert is worded in its recipient's language: each of an auction's watchers may read another."""
+
+    @functools.wraps(render)
+    def in_their_language(view: _View, watcher: WatcherInfo, *args: Any) -> Event:
+        with i18n.speaking(watcher.language):
+            return render(view, watcher, *args)
+
+    return in_their_language
+
+
 class _View:
     """Renders the alerts of one auction at one moment; every alert carries an Unwatch button."""
 
@@ -208,49 +225,68 @@ class _View:
         buttons = []
         if bid:
             amount = suggested_bid(self.auction)
-            buttons.append(Button(f"Bid {amount}", f"bid_ask {self.auction_id} {amount}"))
-        buttons.append(Button("Show", f"auctions {self.auction_id}"))
-        buttons.append(Button("Unwatch", f"unwatch {self.auction_id}"))
+            # Translators: a button label: bids {amount} on the auction
+            buttons.append(Button(_("Bid {amount}").format(amount=amount), f"bid_ask {self.auction_id} {amount}"))
+        # Translators: a button label: shows the auction's card
+        buttons.append(Button(_("Show"), f"auctions {self.auction_id}"))
+        # Translators: a button label: stops watching the auction
+        buttons.append(Button(_("Unwatch"), f"unwatch {self.auction_id}"))
         return tuple(buttons)
 
+    @_worded_for_the_watcher
     def outbid(self, watcher: WatcherInfo, bid_id: str) -> Event:
         reply = Reply(
-            title="You were outbid",
-            text=f"Someone outbid you on {self.name}. The price is now {self._price()}, with {self._left()} left.",
+            # Translators: the title of an alert
+            title=_("You were outbid"),
+            # Translators: {left} is a duration, like "2 hours"
+            text=_("Someone outbid you on {name}. The price is now {price}, with {left} left.").format(
+                name=self.name, price=self._price(), left=self._left()
+            ),
             outcome=Outcome.WARNING,
             buttons=(self._buttons(bid=True),),
         )
         key = dedupe_key("outbid", self.auction_id, bid_id, watcher.chat_user_id)
         return self._event(EventKind.OUTBID, key, watcher, reply)
 
+    @_worded_for_the_watcher
     def new_bid(self, watcher: WatcherInfo, bid: Bid) -> Event:
         reply = Reply(
-            title="New bid",
-            text=f"New bid on {self.name}: the price is now {self._price()}, with {self._left()} left.",
+            # Translators: the title of an alert
+            title=_("New bid"),
+            # Translators: {left} is a duration, like "2 hours"
+            text=_("New bid on {name}: the price is now {price}, with {left} left.").format(
+                name=self.name, price=self._price(), left=self._left()
+            ),
             buttons=(self._buttons(bid=True),),
         )
         key = dedupe_key("new_bid", self.auction_id, bid.id, watcher.chat_user_id)
         return self._event(EventKind.NEW_BID, key, watcher, reply)
 
+    @_worded_for_the_watcher
     def ending_soon(self, watcher: WatcherInfo, minutes: int) -> Event:
         top = self.auction.top_bid
         me = watcher.auctionity_user_id
         on_top = top is not None and me is not None and top.user_id == me
         if top is None:
-            standing = "No bids yet."
+            # Translators: {left} is a duration, like "2 hours"
+            text = _("{name} ends in {left}. The price is {price}. No bids yet.")
         elif on_top:
-            standing = "Your bid is on top."
+            # Translators: {left} is a duration, like "2 hours"
+            text = _("{name} ends in {left}. The price is {price}. Your bid is on top.")
         else:
-            standing = "Someone else is on top."
+            # Translators: {left} is a duration, like "2 hours"
+            text = _("{name} ends in {left}. The price is {price}. Someone else is on top.")
         reply = Reply(
-            title="Ending soon",
-            text=f"{self.name} ends in {self._left()}. The price is {self._price()}. {standing}",
+            # Translators: the title of an alert
+            title=_("Ending soon"),
+            text=text.format(name=self.name, left=self._left(), price=self._price()),
             outcome=Outcome.INFO if on_top else Outcome.WARNING,
             buttons=(self._buttons(bid=not on_top),),
         )
         key = dedupe_key("ending", self.auction_id, minutes, watcher.chat_user_id)
         return self._event(EventKind.ENDING_SOON, key, watcher, reply)
 
+    @_worded_for_the_watcher
     def result(self, watcher: WatcherInfo) -> Event:
         """Won, lost or ended; one per watcher per auction, whichever it is (one key for the three)."""
         top = self.auction.top_bid
@@ -258,17 +294,25 @@ class _View:
         bidders = {bid.user_id for bid in self.auction.history}
         price = fmt.money(top.amount if top else self.auction.amount, self.currency)
         if top is not None and me is not None and top.user_id == me:
-            kind, title, outcome = EventKind.WON, "You won", Outcome.SUCCESS
-            text = f"You won {self.name} for {price}. Congratulations!"
+            # Translators: the title of an alert
+            kind, title, outcome = EventKind.WON, _("You won"), Outcome.SUCCESS
+            text = _("You won {name} for {price}. Congratulations!").format(name=self.name, price=price)
         elif me is not None and me in bidders:
-            kind, title, outcome = EventKind.LOST, "Auction lost", Outcome.INFO
-            text = f"{self.name} has ended and someone else won it, for {price}."
+            # Translators: the title of an alert
+            kind, title, outcome = EventKind.LOST, _("Auction lost"), Outcome.INFO
+            text = _("{name} has ended and someone else won it, for {price}.").format(name=self.name, price=price)
         elif top is None:
-            kind, title, outcome = EventKind.ENDED, "Auction ended", Outcome.INFO
-            text = f"{self.name} has ended without any bid."
+            # Translators: the title of an alert
+            kind, title, outcome = EventKind.ENDED, _("Auction ended"), Outcome.INFO
+            text = _("{name} has ended without any bid.").format(name=self.name)
         else:
-            kind, title, outcome = EventKind.ENDED, "Auction ended", Outcome.INFO
+            # Translators: the title of an alert
+            kind, title, outcome = EventKind.ENDED, _("Auction ended"), Outcome.INFO
             bids = len(self.auction.history)
-            text = f"{self.name} has ended: sold for {price} after {fmt.plural(bids, 'bid')}."
+            text = ngettext(
+                "{name} has ended: sold for {price} after {count} bid.",
+                "{name} has ended: sold for {price} after {count} bids.",
+                bids,
+            ).format(name=self.name, price=price, count=bids)
         reply = Reply(title=title, text=text, outcome=outcome, buttons=(self._buttons(bid=False),))
         return self._event(kind, dedupe_key("ended", self.auction_id, watcher.chat_user_id), watcher, reply)

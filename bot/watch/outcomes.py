@@ -67,6 +67,7 @@ class OutboxRow:
     attempts: int
     dedupe_key: str = ""
     chat_user_id: int | None = None
+    language: str = "en"  # the recipient's (a staff log's or card's chat: the default language)
 
     @property
     def chat(self) -> tuple[str, str]:

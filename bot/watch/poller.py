@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from bot import metrics
+from bot import i18n, metrics
 from bot.clients.auctionity import Auction
 from bot.errors import UpstreamError
 from bot.messages import reply_to_json
@@ -34,6 +34,7 @@ from storage.models import split_minutes
 from storage.watches import WatcherRow, auction_key
 
 if TYPE_CHECKING:
+    from bot.config import Settings
     from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -221,7 +222,7 @@ class Poller:
                 missing += 1
                 (updates if old else inserts).append(self._missing(auction_id, old, now))
                 continue
-            infos = [_watcher(w, settings.ending_soon_minutes) for w in watchers.get(auction_id, [])]
+            infos = [_watcher(w, settings) for w in watchers.get(auction_id, [])]
             try:
                 new, events = diff_auction(
                     old if old is not None and old.seen else None,
@@ -346,15 +347,16 @@ def _longest(remind_minutes: str, default: int) -> int:
     return max(split_minutes(remind_minutes or ""), default=default)
 
 
-def _watcher(row: WatcherRow, default_minutes: int) -> WatcherInfo:
+def _watcher(row: WatcherRow, settings: Settings) -> WatcherInfo:
     return WatcherInfo(
         chat_user_id=row.chat_user_id,
         platform=row.platform,
         chat_id=row.chat_id,
         user_id=row.platform_user_id,
         auctionity_user_id=row.auctionity_user_id,
-        reminders=tuple(split_minutes(row.remind_minutes or "") or [default_minutes]),
+        reminders=tuple(split_minutes(row.remind_minutes or "") or [settings.ending_soon_minutes]),
         since=row.created_at,
+        language=i18n.pick(row.language, row.platform_language, default=settings.default_language),
     )
 
 

@@ -9,6 +9,7 @@ follow the licence once support has ended, with a private reminder three days be
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,10 +21,12 @@ from sqlmodel import Session
 from bot import buyers
 from bot import formatting as fmt
 from bot.errors import InvalidPurchaseCode, UpstreamError
+from bot.i18n import _
 from bot.messages import Outcome, Reply
 from storage import claims, places
 from storage.claims import ClaimView
 from storage.crypto import UndecryptableSecret
+from storage.places import SupportEnd
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -116,19 +119,9 @@ class Rechecker:
             if view is None:
                 continue
             key = f"{end.claim_id}:{end.grant_id}:{end.supported_until.date().isoformat()}"
-            item = buyers.item_label(end.item_id)
             if end.supported_until > now:
-                told = buyers.tell_buyer(
-                    session, view=view, key=f"support-soon:{key}", now=now,
-                    reply=Reply(
-                        title="Support ends soon",
-                        text=f"Support for {item} ends {fmt.relative(end.supported_until, now)} "
-                        f"({fmt.day(end.supported_until)}), and the access that comes with it ends then. Renew "
-                        "your support, then send /verify <purchase code> again to keep it.",
-                        outcome=Outcome.WARNING,
-                    ),
-                )  # fmt: skip
-                stats.reminded += told
+                soon = functools.partial(_support_ends_soon, end, now)
+                stats.reminded += buyers.tell_buyer(session, view=view, key=f"support-soon:{key}", words=soon, now=now)
                 continue
             taken = buyers.take_access(
                 session, view=view, key=f"support-end:{key}", now=now, only_grant_ids={end.grant_id}
@@ -136,17 +129,38 @@ class Rechecker:
             if not taken:
                 continue  # done on an earlier run (or another claim still covers it)
             stats.support_ended += 1
-            buyers.tell_buyer(
-                session, view=view, key=f"support-end:{key}", now=now,
-                reply=Reply(
-                    title="Support ended",
-                    text=f"Support for {item} has ended, and with it the access that came with it. Renew your "
-                    "support, then send /verify <purchase code> again to get it back.",
-                    outcome=Outcome.WARNING,
-                ),
-            )  # fmt: skip
-            person = buyers.who(view.platform, view.platform_user_id, view.display_name)
-            buyers.staff_line(
-                session, key=f"support-end:{key}", now=now,
-                reply=Reply(f"⌛ Support ended: {person} — {item}: the access that follows support was taken away."),
-            )  # fmt: skip
+            ended = functools.partial(_support_ended, end)
+            buyers.tell_buyer(session, view=view, key=f"support-end:{key}", words=ended, now=now)
+            line = functools.partial(_support_ended_line, end, view)
+            buyers.staff_line(session, key=f"support-end:{key}", words=line, now=now)
+
+
+def _support_ends_soon(end: SupportEnd, now: datetime) -> Reply:
+    return Reply(
+        title=_("Support ends soon"),
+        # Translators: {when} is how far away the end is ("in 3 days"), {day} its date
+        text=_("Support for {item} ends {when} ({day}), and the access that comes with it ends "
+               "then. Renew your support, then send /verify <purchase code> again to keep it.").format(
+            item=buyers.item_label(end.item_id), when=fmt.relative(end.supported_until, now),
+            day=fmt.day(end.supported_until),
+        ),
+        outcome=Outcome.WARNING,
+    )  # fmt: skip
+
+
+def _support_ended(end: SupportEnd) -> Reply:
+    return Reply(
+        title=_("Support ended"),
+        text=_("Support for {item} has ended, and with it the access that came with it. Renew your "
+               "support, then send /verify <purchase code> again to get it back.").format(
+            item=buyers.item_label(end.item_id)
+        ),
+        outcome=Outcome.WARNING,
+    )  # fmt: skip
+
+
+def _support_ended_line(end: SupportEnd, view: ClaimView) -> Reply:
+    person = buyers.who(view.platform, view.platform_user_id, view.display_name)
+    # Translators: a staff-log line
+    text = _("⌛ Support ended: {person} — {item}: the access that follows support was taken away.")
+    return Reply(text.format(person=person, item=buyers.item_label(end.item_id)))

@@ -52,7 +52,7 @@ def options_of(payload: list[dict[str, Any]], name: str) -> dict[str, dict[str, 
 
 
 async def test_every_visible_command_becomes_a_slash_command_with_typed_options(bot: RunningBot):
-    payload = tree_payload(bot.adapter.client.tree, guild_id=None)
+    payload = await tree_payload(bot.adapter.client.tree, guild_id=None)
     names = {c["name"] for c in payload}
     assert names == {slash_name(c.name) for c in build_registry().visible(conversations=False)}
     assert {"verify-setup", "reset-password", "login", "bid", "watch"} <= names
@@ -71,7 +71,7 @@ async def test_every_visible_command_becomes_a_slash_command_with_typed_options(
 
 
 async def test_manager_commands_need_manage_roles_and_a_server(bot: RunningBot):
-    setup = next(c for c in tree_payload(bot.adapter.client.tree, guild_id=None) if c["name"] == "verify-setup")
+    setup = next(c for c in await tree_payload(bot.adapter.client.tree, guild_id=None) if c["name"] == "verify-setup")
     assert int(setup["default_member_permissions"]) == MANAGE_ROLES.value
     assert setup["contexts"] == [0]  # guilds only
 
@@ -81,7 +81,7 @@ async def test_the_tree_is_synced_at_first_start_only(core: Core, discord_settin
     await first.adapter.stop()
     synced = first.fake.requests("PUT", rf"/applications/{BOT_ID}/commands")
     assert len(synced) == 1
-    assert synced[0].payload == tree_payload(first.adapter.client.tree, guild_id=None)
+    assert synced[0].payload == await tree_payload(first.adapter.client.tree, guild_id=None)
 
     second = await start_bot(core, discord_settings)
     await second.adapter.stop()

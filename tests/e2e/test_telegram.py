@@ -15,6 +15,7 @@ from sqlmodel import select
 
 from adapters.telegram.access import INVITE_FAILED, JOIN_LABEL
 from adapters.telegram.adapter import EDITED_NOTE, EXPIRED_BUTTON, TelegramAdapter
+from bot import i18n
 from bot.charts import price_chart
 from bot.commands import build_registry
 from bot.core import Core
@@ -69,11 +70,16 @@ async def test_help_hides_admin_commands_from_other_users(adapter, telegram):
     assert admin_only and all(f"/{name} " not in sent.text for name in admin_only)
 
 
-async def test_start_publishes_every_visible_command_with_its_description(adapter, telegram):
-    (call,) = telegram.calls_to("setMyCommands")
-    published = {c["command"]: c["description"] for c in call.params["commands"]}
-    expected = {c.name: c.help for c in build_registry().visible()}
-    assert published == expected
+async def test_start_publishes_every_visible_command_with_its_description_in_each_language(adapter, telegram):
+    calls = {call.params.get("language_code"): call.params["commands"] for call in telegram.calls_to("setMyCommands")}
+    assert set(calls) == {None, *i18n.LANGUAGES}  # None: users whose app speaks none of them get the default's
+    for language, commands in calls.items():
+        with i18n.speaking(language or "en"):
+            expected = {c.name: i18n._(c.help) for c in build_registry().visible()}
+        assert {c["command"]: c["description"] for c in commands} == expected
+    spanish = {c["command"]: c["description"] for c in calls["es"]}
+    english = {c["command"]: c["description"] for c in calls["en"]}
+    assert spanish["verify"] != english["verify"] and spanish["help"] != english["help"]
 
 
 # --- verify, items, item --------------------------------------------------------------------------------

@@ -84,7 +84,7 @@ async def test_staff_log_is_for_the_bots_admins_and_can_be_switched_off(core, se
     admin = Chat(core, platform="telegram", user_id=ADMIN, chat_id=GROUP, private=False, place_id=GROUP)
     assert (await admin.say("/staff_log")).title == "Staff log on"
     with services.db.session() as session:
-        assert staff_logs.staff_logs(session) == [("telegram", GROUP)]
+        assert staff_logs.staff_logs(session) == [("telegram", GROUP, "en")]
     assert "no longer a staff log" in (await admin.say("/staff_log off")).text
     with services.db.session() as session:
         assert staff_logs.staff_logs(session) == []

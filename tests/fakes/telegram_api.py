@@ -275,6 +275,7 @@ class FakeTelegram:
         chat_id: int | None = None,
         first_name: str = "Alice",
         edited: bool = False,
+        language_code: str = "en",
         **content: Any,
     ) -> dict[str, Any]:
         """A user's message in a chat (their private chat by default) queued as an update; returns the message."""
@@ -285,7 +286,7 @@ class FakeTelegram:
             "message_id": message_id,
             "date": int(time.time()),
             "chat": self.chat(chat_id, first_name=first_name),
-            "from": {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": "en"},
+            "from": {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": language_code},
             **content,
         }
         if text is not None:
