@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from babel.dates import format_date, format_time, get_datetime_format
-from babel.numbers import format_decimal
+from babel.numbers import parse_pattern
 from babel.units import format_unit
 
 from bot import i18n
@@ -38,6 +39,7 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+_WHOLE, _CENTS = parse_pattern("#,##0"), parse_pattern("#,##0.00")  # parsed once: Babel would parse each call
 _UNITS = (("duration-day", 86400), ("duration-hour", 3600), ("duration-minute", 60))
 
 
@@ -50,15 +52,21 @@ def duration(delta: timedelta) -> str:
     seconds = round(abs(delta.total_seconds()))  # to the nearest second: a few ms of work never shows as a minute
     language = i18n.current()
     if seconds < 60:
-        return format_unit(seconds, "duration-second", length="narrow", locale=language)
+        return _unit(seconds, "duration-second", language)
     parts: list[str] = []
     for unit, size in _UNITS:
         count, seconds = divmod(seconds, size)
         if count or parts:
-            parts.append(format_unit(count, unit, length="narrow", locale=language) if count else "")
+            parts.append(_unit(count, unit, language) if count else "")
         if len(parts) == 2:
             break
     return " ".join(part for part in parts if part)
+
+
+@lru_cache(maxsize=4096)
+def _unit(count: int, unit: str, language: str) -> str:
+    """``2h``, ``2 ч``: cached, as Babel's format_unit takes ~30 µs and an alert round words thousands of them."""
+    return format_unit(count, unit, length="narrow", locale=i18n.locale_of(language))
 
 
 def relative(moment: datetime, now: datetime) -> str:
@@ -77,17 +85,17 @@ def relative(moment: datetime, now: datetime) -> str:
 def date(moment: datetime) -> str:
     """``Dec 1, 2026, 18:00 UTC``: the reader's date order and month names, the time in UTC."""
     moment = as_utc(moment)
-    language = i18n.current()
-    pattern = get_datetime_format("medium", locale=language).replace("'", "")
+    locale = i18n.locale_of(i18n.current())
+    pattern = get_datetime_format("medium", locale=locale).replace("'", "")
     shown = pattern.format(
-        format_time(moment, "HH:mm", tzinfo=UTC, locale=language), format_date(moment, "medium", locale=language)
+        format_time(moment, "HH:mm", tzinfo=UTC, locale=locale), format_date(moment, "medium", locale=locale)
     )
     return f"{shown} UTC"
 
 
 def day(moment: datetime) -> str:
     """``Dec 1, 2026`` in the reader's language."""
-    return format_date(as_utc(moment), "medium", locale=i18n.current())
+    return format_date(as_utc(moment), "medium", locale=i18n.locale_of(i18n.current()))
 
 
 def money(amount: float | int | Decimal | None, currency: str | None = None) -> str:
@@ -99,8 +107,8 @@ def money(amount: float | int | Decimal | None, currency: str | None = None) -> 
     if amount is None:
         return "—"
     value = Decimal(str(amount))
-    pattern = "#,##0" if value == value.to_integral_value() else "#,##0.00"
-    text = format_decimal(value, format=pattern, locale=i18n.current())
+    pattern = _WHOLE if value == value.to_integral_value() else _CENTS
+    text = pattern.apply(value, i18n.locale_of(i18n.current()))
     return f"{text} {currency}" if currency else text
 
 

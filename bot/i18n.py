@@ -99,9 +99,15 @@ def compile_all() -> None:
         translations(language)
 
 
+@cache
+def locale_of(language: str) -> Locale:
+    """Babel's data for a language, parsed once: Babel parses a code given as text on every call."""
+    return Locale.parse(language)
+
+
 def name_of(language: str) -> str:
     """The language's name in itself: ``español``, ``русский``."""
-    return Locale.parse(language).get_display_name(language) or language
+    return locale_of(language).get_display_name(language) or language
 
 
 @cache

@@ -9,7 +9,7 @@ extraction of its own, hence this small extraction method.
 from __future__ import annotations
 
 import ast
-import os
+import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,10 +57,12 @@ def pybabel(*args: str) -> None:
 def extract_template(output: Path = TEMPLATE) -> None:
     """Write the template of every marked string in the code."""
     keywords = [arg for keyword in KEYWORDS for arg in ("-k", keyword)]
-    os.chdir(ROOT)  # locations relative to the repository, whoever runs it from where
-    # File names without line numbers: a catalogue changes when a string does, not when code moves.
-    pybabel("extract", "-F", str(MAPPING), *keywords, "-c", "Translators:", "--sort-by-file", "--add-location=file",
-            "--project", "Gavel", "--no-wrap", "-o", str(output), *SOURCES)  # fmt: skip
+    # Locations relative to the repository, whoever runs it from where; file names without line numbers,
+    # so a catalogue changes when a string does, not when code moves.
+    with contextlib.chdir(ROOT):
+        pybabel("extract", "-F", str(MAPPING), *keywords, "-c", "Translators:", "--sort-by-file",
+                "--add-location=file", "--project", "Gavel", "--no-wrap", "-o", str(output.resolve()),
+                *SOURCES)  # fmt: skip
 
 
 def fill_source_catalogue() -> None:

@@ -14,6 +14,7 @@ from adapters.discord.client import TREE_CHANGED
 from adapters.discord.render import COLOURS, custom_id_for
 from adapters.discord.sync import sync_commands
 from adapters.discord.tree import slash_name, tree_payload
+from bot import i18n
 from bot.arguments import MAX_ITEM_ID
 from bot.commands import build_registry
 from bot.core import Core
@@ -68,6 +69,22 @@ async def test_every_visible_command_becomes_a_slash_command_with_typed_options(
     assert options_of(payload, "items")["page"]["required"] is False
     sort = options_of(payload, "myauctions")["field"]
     assert {c["value"] for c in sort["choices"]} >= {"name", "end_at"}
+
+
+async def test_command_and_option_descriptions_are_localised_for_spanish_and_russian_clients(bot: RunningBot):
+    payload = await tree_payload(bot.adapter.client.tree, guild_id=None)
+    verify = next(c for c in payload if c["name"] == "verify")
+    command = build_registry().find("verify")
+    assert command is not None
+    localised = verify["description_localizations"]
+    for locale, language in (("es-ES", "es"), ("es-419", "es"), ("ru", "ru")):
+        with i18n.speaking(language):
+            expected = i18n._(command.help)
+        assert localised[locale] == expected[:100] and expected != command.help
+    assert not {"en-US", "en-GB"} & set(localised)  # English is the description itself
+    code = next(o for o in verify["options"] if o["name"] == "code")
+    assert set(code["description_localizations"]) >= {"es-ES", "ru"}
+    assert all(len(text) <= 100 for c in payload for text in c.get("description_localizations", {}).values())
 
 
 async def test_manager_commands_need_manage_roles_and_a_server(bot: RunningBot):
@@ -311,6 +328,18 @@ async def test_verify_without_a_code_asks_for_it_in_a_form(bot: RunningBot):
     modal = await user.slash_opening_modal("verify")
     shown = await user.submit(modal, code=REGULAR)
     assert shown.title == "Purchase verified" and shown.ephemeral
+
+
+async def test_a_russian_client_gets_its_form_and_its_answer_in_russian(bot: RunningBot):
+    user = bot.user(locale="ru")
+    modal = await user.slash_opening_modal("verify")
+    with i18n.speaking("ru"):
+        label = i18n._("Purchase code")
+        title = i18n._("Purchase verified")
+    fields = [c["components"][0] for c in modal["components"]]
+    assert fields[0]["label"] == label != "Purchase code"
+    shown = await user.submit(modal, code=REGULAR)
+    assert shown.title == title != "Purchase verified"
 
 
 async def test_bid_and_watch_from_slash_commands(bot: RunningBot):

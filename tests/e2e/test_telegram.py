@@ -64,6 +64,16 @@ async def test_help_lists_every_visible_command_with_escaped_usage(adapter, tele
     assert "/item &lt;item_id&gt;" in sent.text  # usage placeholders are escaped, not eaten as HTML tags
 
 
+async def test_a_user_whose_app_speaks_spanish_is_answered_in_spanish(adapter, telegram):
+    since = telegram.mark()
+    telegram.message("/help", user_id=ALICE, language_code="es")
+    (sent,) = await telegram.next_sent(ALICE, since=since)
+    with i18n.speaking("es"):
+        title, verify_help = i18n._("Commands"), i18n._(build_registry().find("verify").help)
+    assert title != "Commands" and f"<b>{html.escape(title)}</b>" in sent.text
+    assert html.escape(verify_help) in sent.text
+
+
 async def test_help_hides_admin_commands_from_other_users(adapter, telegram):
     (sent,) = await say(telegram, "/help")
     admin_only = [c.name for c in build_registry().visible() if c.scope is Scope.ADMIN]

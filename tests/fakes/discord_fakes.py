@@ -447,8 +447,10 @@ class DiscordUser:
         channel_id: int = CHANNEL_ID,
         permissions: discord.Permissions = MEMBER,
         app_permissions: discord.Permissions = BOT_PERMISSIONS,
+        locale: str = "en-GB",
     ) -> None:
         self.client = client
+        self.locale = locale  # the user's Discord client language
         self.fake = fake
         self.user = user_payload(user_id, name)
         self.user_id = user_id
@@ -468,7 +470,7 @@ class DiscordUser:
             "version": 1,
             "data": data,
             "channel_id": str(self.channel_id),
-            "locale": "en-GB",
+            "locale": self.locale,
             "entitlements": [],
             "attachment_size_limit": 10_485_760,
             "app_permissions": str(self.app_permissions.value),

@@ -36,6 +36,7 @@ def test_admins_are_parsed_from_a_comma_separated_list(monkeypatch):
         ("DATABASE_URL", "not a url at all", "DATABASE_URL is invalid: expected an SQLAlchemy URL"),
         ("GAVEL_ADMINS", "root", "GAVEL_ADMINS is invalid: expected a comma-separated list of platform:user_id"),
         ("GAVEL_SECRET_KEY", "change-me", "GAVEL_SECRET_KEY is invalid: expected a Fernet key"),
+        ("DEFAULT_LANGUAGE", "klingon", "DEFAULT_LANGUAGE is invalid: expected a language Gavel speaks: en, es, ru"),
     ],
 )
 def test_bad_setting_gives_one_line_naming_it(monkeypatch, name, value, expected):
