@@ -7,8 +7,9 @@ import io
 import logging
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from babel.dates import format_skeleton
 from matplotlib import dates as mdates
 from matplotlib import ticker
 
@@ -17,6 +18,7 @@ from matplotlib import ticker
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from bot import i18n
 from bot.clients.auctionity_models import Auction
 from bot.formatting import as_utc, clip, money
 from bot.i18n import _, ngettext
@@ -64,18 +66,32 @@ def price_chart(
     # Titles and currencies are user text: a "$" in them must print as a dollar, not start mathtext.
     axes.set_title(clip(title, TITLE_LIMIT), fontsize=10, parse_math=False)
     axes.set_ylabel(currency, parse_math=False)
-    locator = mdates.AutoDateLocator(tz=UTC)
-    axes.xaxis.set_major_locator(locator)
-    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=UTC))
+    axes.xaxis.set_major_locator(mdates.AutoDateLocator(tz=UTC))
+    axes.xaxis.set_major_formatter(_time_ticks(line_times[-1] - line_times[0]))
     # Whole amounts only: a 1.5 tick would print as a second "2".
     axes.yaxis.set_major_locator(ticker.MaxNLocator(nbins=6, integer=True))
-    axes.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    axes.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: money(round(value))))
     axes.grid(axis="y", linewidth=0.4, alpha=0.5)
 
     buffer = io.BytesIO()
     # No "Software" entry: the same history gives the same bytes whatever matplotlib drew it.
     canvas.print_png(buffer, metadata={"Software": None})
     return buffer.getvalue()
+
+
+def _time_ticks(span: timedelta) -> ticker.FuncFormatter:
+    """Tick labels in the reader's language (matplotlib's own name months in English), concise as matplotlib's
+    ConciseDateFormatter: the day and month at midnight, the time of day at other ticks, the time only when the
+    whole history fits in a day."""
+    locale = i18n.locale_of(i18n.current())
+
+    def label(value: float, _position: int) -> str:
+        moment = mdates.num2date(value, tz=UTC)
+        at_midnight = (moment.hour, moment.minute) == (0, 0)
+        skeleton = "MMMd" if at_midnight and span > timedelta(days=1) else "Hm"
+        return format_skeleton(skeleton, moment, locale=locale)
+
+    return ticker.FuncFormatter(label)
 
 
 async def auction_price_picture(auction: Auction, *, now: datetime) -> Image | None:

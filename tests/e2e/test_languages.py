@@ -101,15 +101,20 @@ async def test_each_outbid_watcher_is_alerted_in_their_own_language(make_chat, s
     await boris.say("/language ru")
     for chat in (ana, boris):
         await chat.say(f"/watch {LIVE}")
-    await ana.say(f"/bid {LIVE} 130")
-    await boris.say(f"/bid {LIVE} 140")
     poller = Poller(services)
-    await poller.poll_once()
+    await poller.poll_once()  # the first poll only records what is there
 
-    auctionity_sandbox.data.place_bid_as(SANDBOX_RIVAL_ID, LIVE, 1500)  # both lose the top spot
-    start = services.clock()
-    services.clock = lambda: start + timedelta(seconds=services.settings.poll_interval_seconds)
-    await poller.poll_once()
+    async def next_round():
+        start = services.clock()
+        services.clock = lambda: start + timedelta(seconds=services.settings.poll_interval_seconds)
+        await poller.poll_once()
+
+    await ana.say(f"/bid {LIVE} 130")
+    await next_round()
+    await boris.say(f"/bid {LIVE} 1400")  # Ana is outbid by Boris
+    await next_round()
+    auctionity_sandbox.data.place_bid_as(SANDBOX_RIVAL_ID, LIVE, 1500)  # and Boris by a rival
+    await next_round()
     with services.db.session() as session:
         query = select(Notification).where(Notification.kind == "outbid").order_by(col(Notification.id))
         rows = list(session.exec(query))
@@ -117,6 +122,6 @@ async def test_each_outbid_watcher_is_alerted_in_their_own_language(make_chat, s
     assert set(alerts) == {"ana", "boris"}
     assert alerts["ana"].title == said("es", "You were outbid") != "You were outbid"
     assert alerts["boris"].title == said("ru", "You were outbid")
-    assert "1.500 DRT" in alerts["ana"].text  # Spanish groups thousands with a dot
+    assert "1.400 DRT" in alerts["ana"].text  # Spanish groups thousands with a dot
     assert "1\xa0500 DRT" in alerts["boris"].text  # Russian with a no-break space
     assert [b.label for b in alerts["ana"].buttons[0]][1:] == [said("es", "Show"), said("es", "Unwatch")]
