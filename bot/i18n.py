@@ -134,6 +134,15 @@ def ngettext(singular: str, plural: str, count: int) -> str:
     return translations(current()).ngettext(singular, plural, count)
 
 
+ARGUMENT_CONTEXT = "the name of a command's argument"  # msgctxt: one-word names, lowercase, joined by _
+
+
+def argument_name(name: str) -> str:
+    """An argument's name as the reader's usage lines, errors and Discord's option names show it
+    (``auction_id`` → ``id_subasta``); bot/i18n_extract.py extracts every declared one."""
+    return translations(current()).pgettext(ARGUMENT_CONTEXT, name)
+
+
 def N_(message: str) -> str:
     """Marks ``message`` for the catalogues without translating it: it is translated where it is shown."""
     return message

@@ -19,7 +19,7 @@ from babel.messages.extract import extract_python
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import read_po, write_po
 
-from bot.i18n import DOMAIN, LOCALES_DIR, SOURCE_LANGUAGE
+from bot.i18n import ARGUMENT_CONTEXT, DOMAIN, LOCALES_DIR, SOURCE_LANGUAGE
 from bot.registry import help_of
 
 ROOT = LOCALES_DIR.parent.parent
@@ -27,6 +27,10 @@ TEMPLATE = LOCALES_DIR / f"{DOMAIN}.pot"
 MAPPING = ROOT / "babel.cfg"
 KEYWORDS = ("Argument:2",)  # on top of Babel's defaults (_, gettext, ngettext, N_, ...)
 SOURCES = ("bot", "adapters")
+ARGUMENT_COMMENT = (
+    "Translators: an argument's name in usage lines (/bid <auction_id> <amount>) and Discord's option names: "
+    "lowercase, no spaces (join words with _), at most 32 characters"
+)
 HELP_COMMENT = "Translators: the help of a command, one short line (also its menu and slash-command description)"
 
 
@@ -36,12 +40,23 @@ def _declares_command(decorator: ast.expr) -> bool:
     return isinstance(target, ast.Attribute) and target.attr == "command"
 
 
+def _argument_name(node: ast.AST) -> str | None:
+    """``Argument("auction_id", …)``: the name an argument is declared with."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Argument"):
+        return None
+    first = node.args[0] if node.args else None
+    return first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+
+
 def extract(fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: dict[str, Any]) -> Iterator[tuple]:
-    """Babel's Python extraction, plus the help of every command declared in the file."""
+    """Babel's Python extraction, plus the help of every command declared in the file and its arguments' names."""
     yield from extract_python(fileobj, keywords, comment_tags, options)
     fileobj.seek(0)
     tree = ast.parse(fileobj.read().decode(options.get("encoding", "utf-8")))
     for node in ast.walk(tree):
+        name = _argument_name(node)
+        if name:
+            yield node.lineno, "pgettext", (ARGUMENT_CONTEXT, name), [ARGUMENT_COMMENT]
         is_function = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         if is_function and any(map(_declares_command, node.decorator_list)):
             help_text = help_of(ast.get_docstring(node, clean=False))
@@ -72,8 +87,11 @@ def fill_source_catalogue() -> None:
     with path.open("rb") as po:
         catalog = read_po(po, locale=SOURCE_LANGUAGE)
     for message in catalog:
-        if message.id and not any(message.string if isinstance(message.string, tuple) else (message.string,)):
+        empty = not any(message.string if isinstance(message.string, tuple) else (message.string,))
+        if message.id and (empty or message.fuzzy):  # fuzzy: merged from a similar old string, never right
             message.string = message.id
+            message.flags.discard("fuzzy")
+            message.previous_id = []
     with path.open("wb") as po:
         write_po(po, catalog, width=0, include_previous=True)
 

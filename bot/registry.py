@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from bot.i18n import argument_name
+
 if TYPE_CHECKING:
     from bot.messages import Reply, Request
     from bot.services import Services
@@ -119,9 +121,11 @@ class Command:
 
     @property
     def usage(self) -> str:
+        """``/bid <auction_id> <amount>``, the argument names in the reader's language."""
         parts = [f"/{self.name}"]
         for arg in self.positional:
-            label = f"{arg.name}…" if arg.rest else arg.name
+            name = argument_name(arg.name)
+            label = f"{name}…" if arg.rest else name
             parts.append(f"<{label}>" if arg.required and not arg.asked else f"[{label}]")
         return " ".join(parts)
 

@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from bot import formatting as fmt
+from bot import i18n
 from bot.errors import (
     AuctionClosed,
     AuctionNotFound,
@@ -128,6 +129,8 @@ def _shown(name: str, value: Any) -> Any:
         return fmt.relative(value.at, value.now)
     if name == "value" and isinstance(value, str):
         return fmt.clip(value, 30)
+    if name == "argument" and isinstance(value, str):
+        return i18n.argument_name(value)
     if name in ("help", "prompt") and isinstance(value, str):
         return _(value)  # an argument's help or prompt: marked where the argument is declared
     return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -18,6 +19,7 @@ from bot.registry import ArgKind, Argument, Command, Registry, Scope
 PLATFORM = "discord"
 MAX_DESCRIPTION = 100  # Discord's limit for command and option descriptions
 MAX_CHOICES = 25
+OPTION_NAME = re.compile(r"[-_'\w]{1,32}")  # Discord's rule for option names (with lowercase, checked apart)
 
 
 class SlashHandler(Protocol):
@@ -56,8 +58,17 @@ class CatalogueTranslator(app_commands.Translator):
         self, string: app_commands.locale_str, locale: discord.Locale, context: app_commands.TranslationContextTypes
     ) -> str | None:
         language = i18n.shipped(locale.value)
+        if language is None or language == i18n.SOURCE_LANGUAGE:
+            return None
+        argument = string.extras.get("argument")
+        if argument:
+            with i18n.speaking(language):
+                name = i18n.argument_name(argument)
+            # A name Discord would refuse fails the whole sync: such a translation is left out instead.
+            valid = OPTION_NAME.fullmatch(name) and name == name.lower()
+            return name if valid and name != argument else None
         msgid = string.extras.get("msgid")
-        if language is None or language == i18n.SOURCE_LANGUAGE or not msgid:
+        if not msgid:
             return None
         with i18n.speaking(language):
             translated = i18n._(msgid)
@@ -123,6 +134,8 @@ def build_command(command: Command, handler: SlashHandler) -> app_commands.Comma
     options = command.positional
     if options:
         callback = app_commands.describe(**{a.name: _described(a.help) for a in options})(callback)
+        localised = {a.name: app_commands.locale_str(a.name, argument=a.name) for a in options}
+        callback = app_commands.rename(**localised)(callback)
     choices = {
         a.name: [app_commands.Choice(name=c, value=c) for c in a.choices[:MAX_CHOICES]]
         for a in options

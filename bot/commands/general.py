@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot import i18n
 from bot.i18n import N_, _
 from bot.messages import Button, Field, Reply, Request
 from bot.registry import Argument, CommandGroup, Scope
@@ -54,7 +55,7 @@ async def help_(request: Request, services: Services) -> Reply:
         if command is None or command.hidden:
             # Translators: {command} is what the reader typed, a command name that does not exist
             return Reply(_("There is no command /{command}. Send /help to see them all.").format(command=wanted[:40]))
-        fields = tuple(Field(f"<{a.name}>", _(a.help), inline=False) for a in command.positional)
+        fields = tuple(Field(f"<{i18n.argument_name(a.name)}>", _(a.help), inline=False) for a in command.positional)
         scope = {
             # Translators: in a command's help: it works only in a private chat with the bot
             Scope.PRIVATE: _("Private chat only."),

@@ -84,6 +84,11 @@ async def test_command_and_option_descriptions_are_localised_for_spanish_and_rus
     assert not {"en-US", "en-GB"} & set(localised)  # English is the description itself
     code = next(o for o in verify["options"] if o["name"] == "code")
     assert set(code["description_localizations"]) >= {"es-ES", "ru"}
+    # The option's name too, as the usage lines and errors name it in that language.
+    bid = next(c for c in payload if c["name"] == "bid")
+    auction_id = next(o for o in bid["options"] if o["name"] == "auction_id")
+    with i18n.speaking("es"):
+        assert auction_id["name_localizations"]["es-ES"] == i18n.argument_name("auction_id") != "auction_id"
     assert all(len(text) <= 100 for c in payload for text in c.get("description_localizations", {}).values())
 
 
