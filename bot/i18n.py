@@ -138,7 +138,7 @@ ARGUMENT_CONTEXT = "the name of a command's argument"  # msgctxt: one-word names
 
 
 def argument_name(name: str) -> str:
-    """An argument's name as the reader's usage lines, errors and Discord's option names show it
+    """An argument's name as the reader's usage lines, errors and slash-command options show it
     (``auction_id`` → ``id_subasta``); bot/i18n_extract.py extracts every declared one."""
     return translations(current()).pgettext(ARGUMENT_CONTEXT, name)
 

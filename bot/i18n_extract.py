@@ -28,7 +28,7 @@ MAPPING = ROOT / "babel.cfg"
 KEYWORDS = ("Argument:2",)  # on top of Babel's defaults (_, gettext, ngettext, N_, ...)
 SOURCES = ("bot", "adapters")
 ARGUMENT_COMMENT = (
-    "Translators: an argument's name in usage lines (/bid <auction_id> <amount>) and Discord's option names: "
+    "Translators: an argument's name in usage lines (/bid <auction_id> <amount>) and slash-command options: "
     "lowercase, no spaces (join words with _), at most 32 characters"
 )
 HELP_COMMENT = "Translators: the help of a command, one short line (also its menu and slash-command description)"
