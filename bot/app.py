@@ -101,7 +101,7 @@ async def run_demo(
         cryptogig.app.state.data.refund_after_first_validation.add(refunded)  # type: ignore[attr-defined]
         setup_logging("WARNING", secrets=settings.secrets())
         upgrade(settings.database_url)
-        i18n.use(i18n.pick(language))
+        i18n.use(language)
         _print(_("Gavel demo — the sandbox is running; nothing here touches a real service."))
         _print(_("Try:  /verify <code>   /items   /auctions   /signup   /language   /help"))
         _print(_("Sample purchase codes:"))

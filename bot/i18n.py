@@ -78,13 +78,14 @@ def current() -> str:
     return _language.get()
 
 
-def use(language: str) -> None:
-    """Speak ``language`` from here to the end of this task (one task serves one reader: an update)."""
+def use(language: str | None) -> None:
+    """Speak ``language`` (the default when Gavel does not speak it) from here to the end of this task
+    (one task serves one reader: an update)."""
     _language.set(pick(language))
 
 
 @contextmanager
-def speaking(language: str) -> Iterator[str]:
+def speaking(language: str | None) -> Iterator[str]:
     """Speak ``language`` inside the block only (an alert for one recipient among many)."""
     token = _language.set(pick(language))
     try:

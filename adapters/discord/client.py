@@ -31,7 +31,7 @@ class GavelTree(app_commands.CommandTree["GavelClient"]):
     """The command tree; failures before our callback (stale commands) still get a polite answer."""
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        i18n.use(i18n.pick(interaction.locale.value))
+        i18n.use(interaction.locale.value)
         stale = isinstance(error, (app_commands.CommandNotFound, app_commands.CommandSignatureMismatch))
         if not stale:
             log.error("slash command failed", exc_info=error)

@@ -187,7 +187,7 @@ class TelegramAdapter:
         """The one path from any update to the core."""
         chat = update.effective_chat
         user = update.effective_user
-        i18n.use(i18n.pick(user.language_code if user else None))  # the core refines it with a /language choice
+        i18n.use(user.language_code if user else None)  # the core refines it with a /language choice
         user_id = user.id if user else 0
         if self.turns.full(user_id):
             if chat is not None and chat.type == ChatType.PRIVATE and self.turns.warn_once(user_id):

@@ -194,32 +194,29 @@ class AutoBidder:
             return None
 
     def _placed_reply(self, intent: IntentView, auction: Auction, amount: int) -> Reply:
-        with _their_language(intent.auto_bid):
-            return self._worded_placed_reply(intent, auction, amount)
-
-    def _worded_placed_reply(self, intent: IntentView, auction: Auction, amount: int) -> Reply:
         currency = auction.currency or "DRT"
-        # Translators: {price} is the bid that outbid the user, {maximum} the most they let Gavel bid
-        text = _("Outbid at {price} on {name}: I bid {amount} for you (max {maximum}).")
-        return Reply(
-            # Translators: the title of an alert
-            title=_("Auto-bid placed"),
-            text=text.format(
-                price=fmt.money(intent.trigger_amount, currency),
-                name=_name(auction),
-                amount=fmt.money(amount, currency),
-                maximum=fmt.money(intent.auto_bid.max_amount, currency),
-            ),
-            outcome=Outcome.INFO,
-            buttons=(
-                (
-                    # Translators: a button label: shows the auction's card
-                    Button(_("Show"), f"auctions {auction.id}"),
-                    # Translators: a button label: stops bidding automatically on the auction
-                    Button(_("Stop auto-bid"), f"autobid_off {auction.id}"),
+        with _their_language(intent.auto_bid):
+            # Translators: {price} is the bid that outbid the user, {maximum} the most they let Gavel bid
+            text = _("Outbid at {price} on {name}: I bid {amount} for you (max {maximum}).")
+            return Reply(
+                # Translators: the title of an alert
+                title=_("Auto-bid placed"),
+                text=text.format(
+                    price=fmt.money(intent.trigger_amount, currency),
+                    name=_name(auction),
+                    amount=fmt.money(amount, currency),
+                    maximum=fmt.money(intent.auto_bid.max_amount, currency),
                 ),
-            ),
-        )
+                outcome=Outcome.INFO,
+                buttons=(
+                    (
+                        # Translators: a button label: shows the auction's card
+                        Button(_("Show"), f"auctions {auction.id}"),
+                        # Translators: a button label: stops bidding automatically on the auction
+                        Button(_("Stop auto-bid"), f"autobid_off {auction.id}"),
+                    ),
+                ),
+            )
 
     async def _finish(self, intent: IntentView, state: str, reply: Reply | None = None) -> None:
         now = self.services.now()
