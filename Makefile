@@ -41,4 +41,4 @@ format: $(STAMP)
 # Extract every marked string into bot/locale/gavel.pot and merge it into each language's .po (README:
 # "Adding a language"). NEW_LANGUAGE=xx starts a new language first.
 messages: $(STAMP)
-	$(BIN)/python -m bot.i18n_extract $(if $(NEW_LANGUAGE),--init $(NEW_LANGUAGE))
+	$(BIN)/python -m bot.core.i18n_extract $(if $(NEW_LANGUAGE),--init $(NEW_LANGUAGE))

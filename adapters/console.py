@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from bot.core import Core
-from bot.i18n import _
-from bot.messages import CARD_KIND, Alert, Button, Image, Reply, Request, split_command
+from bot.core.i18n import _
+from bot.core.messages import CARD_KIND, Alert, Button, Image, Reply, Request, split_command
+from bot.core.port import Port
 
 PLATFORM = "console"
 USER_ID = "local"
@@ -63,7 +63,7 @@ class ConsoleAdapter:
 
     def __init__(
         self,
-        core: Core,
+        port: Port,
         *,
         stdin: TextIO | None = None,
         stdout: TextIO | None = None,
@@ -71,7 +71,7 @@ class ConsoleAdapter:
         read_secret: Callable[[str], str] | None = None,
         language: str | None = None,
     ) -> None:
-        self.core = core
+        self.port = port
         self.language = language  # as a platform would say it (`gavel demo --language es`)
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
@@ -118,7 +118,7 @@ class ConsoleAdapter:
         text = line.strip()
         if not text:
             return None
-        if text.isdigit() and self._buttons and await self.core.pending_prompt(self.request_for("")) is None:
+        if text.isdigit() and self._buttons and await self.port.pending_prompt(self.request_for("")) is None:
             number = int(text)
             if 1 <= number <= len(self._buttons):
                 button = self._buttons[number - 1]
@@ -127,7 +127,7 @@ class ConsoleAdapter:
                     self._print(_("Open {url}").format(url=button.url))
                     return None
                 text = "/" + button.command
-        reply = await self.core.handle(self.request_for(text))
+        reply = await self.port.handle(self.request_for(text))
         if reply is not None:
             shown, self._buttons = await self._render(reply)
             self._print(shown)
@@ -176,7 +176,7 @@ class ConsoleAdapter:
                 # Translators: the console's input prompt, shown as "you> " before each line the user types
                 self.stdout.write(_("you") + "> ")
                 self.stdout.flush()
-            pending = await self.core.pending_prompt(self.request_for(""))
+            pending = await self.port.pending_prompt(self.request_for(""))
             line = await self._read_line(bool(pending and pending.secret))
             if line is None or line.strip() in ("/quit", "/exit"):
                 break

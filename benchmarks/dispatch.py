@@ -32,14 +32,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # a plain script: the repo's packages and benchmarks/ import from the checkout
 
 from benchmarks.fake_telegram import FloodState, create_fake_telegram_app  # noqa: E402
-from bot.formatting import utcnow  # noqa: E402
-from bot.messages import Reply, reply_from_json, reply_to_json  # noqa: E402
+from bot.core.clock import utcnow  # noqa: E402
+from bot.core.messages import Reply, reply_from_json, reply_to_json  # noqa: E402
 from bot.sandbox.server import serve_in_thread  # noqa: E402
 from storage import outbox  # noqa: E402
 from storage.db import create_db_engine, session_scope, upgrade  # noqa: E402
 
 TOKEN = "123456:bench-token-not-a-secret"
-TICK_SECONDS = 1.0  # bot/watch/scheduler.py runs the dispatcher every second
+TICK_SECONDS = 1.0  # bot/wiring/scheduler.py runs the dispatcher every second
 MARKER = re.compile(r"#(bench-\d+)")
 
 
@@ -142,11 +142,11 @@ async def run_gavel(
 ) -> Result:
     """The real Dispatcher and TelegramAdapter, a dispatcher round every scheduler tick until the outbox is empty."""
     from adapters.telegram.adapter import TelegramAdapter
-    from bot.commands import build_registry
-    from bot.config import load_settings
-    from bot.core import Core
-    from bot.services import open_services
-    from bot.watch.dispatch import Dispatcher
+    from bot.alerts.dispatch import Dispatcher
+    from bot.core.adapter_port import AdapterPort
+    from bot.core.config import load_settings
+    from bot.core.routing import Core
+    from bot.wiring.dependencies import open_services
     from storage.crypto import generate_key
 
     settings = load_settings(
@@ -159,7 +159,7 @@ async def run_gavel(
         auctionity_base_url="http://127.0.0.1:9",
     )
     async with open_services(settings) as services:
-        core = Core(build_registry(), services)
+        core = AdapterPort(Core(services))
         adapter = TelegramAdapter(core, settings, poll_timeout=0.5)
         await adapter.start()
         try:
@@ -240,7 +240,7 @@ def print_table(results: list[Result], workload: Workload, flood: FloodState, bo
 
 async def main(args: argparse.Namespace) -> None:
     # The table counts every 429; a log line per flood wait would only bury it.
-    logging.getLogger("bot.watch.dispatch").setLevel(logging.ERROR)
+    logging.getLogger("bot.alerts.dispatch").setLevel(logging.ERROR)
     workload = Workload.build(messages=args.messages, chats=args.chats, groups=args.groups, seed=args.seed)
     flood = FloodState(scale=args.scale)
     _, bounds = workload.best_seconds(flood)

@@ -26,11 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlmodel import Session, col, select
 
-from bot.config import load_settings
+from bot.alerts.poller import Poller
+from bot.core.config import load_settings
 from bot.sandbox.auctionity import create_auctionity_app
 from bot.sandbox.server import serve_in_thread
-from bot.services import open_services
-from bot.watch.poller import Poller
+from bot.wiring.dependencies import open_services
 from storage import users, watches
 from storage.crypto import generate_key
 from storage.db import session_scope, upgrade

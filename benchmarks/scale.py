@@ -50,14 +50,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import text
 
-from bot.commands import build_registry
-from bot.config import load_settings
-from bot.core import Core
-from bot.messages import Outcome, Request, split_command
+from bot.alerts.poller import Poller
+from bot.core.adapter_port import AdapterPort
+from bot.core.config import load_settings
+from bot.core.messages import Outcome, Request, split_command
+from bot.core.routing import Core
 from bot.sandbox.auctionity import create_auctionity_app
 from bot.sandbox.server import serve_in_thread
-from bot.services import open_services
-from bot.watch.poller import Poller
+from bot.wiring.dependencies import open_services
 from storage.crypto import generate_key
 from storage.db import create_db_engine, upgrade
 from storage.models import ChatUser, Watch
@@ -214,7 +214,7 @@ async def child(sandbox_url: str, start: datetime) -> None:
     async with open_services(settings) as services:
         moment = {"now": start}
         services.clock = lambda: moment["now"]
-        core = Core(build_registry(), services)  # `gavel worker` builds one too, for its adapters
+        core = AdapterPort(Core(services))  # `gavel worker` builds one too, for its adapters
         poller = Poller(services)
         answer({"ready": True})
         loop = asyncio.get_running_loop()

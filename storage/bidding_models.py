@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.models import _chat_user_fk, _id, _when
+from storage.columns import chat_user_column, id_column, when_column
 
 
 class AutoBid(SQLModel, table=True):
@@ -19,16 +19,16 @@ class AutoBid(SQLModel, table=True):
         Index("ix_auto_bid_auction_active", "auction_id", "active"),
     )
 
-    id: int | None = _id()
-    chat_user_id: int = _chat_user_fk(index=True)
+    id: int | None = id_column()
+    chat_user_id: int = chat_user_column(index=True)
     auction_id: str = Field(max_length=66)
     max_amount: int = Field(sa_type=BigInteger)
     platform: str = Field(max_length=20)  # where to tell them what was done
     chat_id: str = Field(max_length=64)
     active: bool = Field(default=True)
     stop_reason: str | None = Field(default=None, max_length=40)
-    created_at: datetime = _when()
-    updated_at: datetime = _when()
+    created_at: datetime = when_column()
+    updated_at: datetime = when_column()
 
 
 class AutoBidIntent(SQLModel, table=True):
@@ -44,15 +44,15 @@ class AutoBidIntent(SQLModel, table=True):
     __tablename__ = "auto_bid_intent"
     __table_args__ = (UniqueConstraint("auto_bid_id", "trigger_bid_id", name="uq_auto_bid_intent_trigger"),)
 
-    id: int | None = _id()
+    id: int | None = id_column()
     auto_bid_id: int = Field(foreign_key="auto_bid.id", ondelete="CASCADE", index=True, sa_type=BigInteger)
     trigger_bid_id: str = Field(max_length=66)
     trigger_amount: int = Field(sa_type=BigInteger)
     amount: int = Field(sa_type=BigInteger)
     state: str = Field(default="pending", max_length=12, index=True)
-    leased_until: datetime | None = _when(nullable=True)
-    created_at: datetime = _when()
-    done_at: datetime | None = _when(nullable=True)
+    leased_until: datetime | None = when_column(nullable=True)
+    created_at: datetime = when_column()
+    done_at: datetime | None = when_column(nullable=True)
 
 
 class BidOffer(SQLModel, table=True):
@@ -61,13 +61,13 @@ class BidOffer(SQLModel, table=True):
     __tablename__ = "bid_offer"
 
     token: str = Field(primary_key=True, max_length=24)
-    chat_user_id: int = _chat_user_fk(index=False)
+    chat_user_id: int = chat_user_column(index=False)
     action: str = Field(max_length=12)  # "bid" or "autobid"
     auction_id: str = Field(max_length=66)
     amount: int = Field(sa_type=BigInteger)
-    created_at: datetime = _when()
-    expires_at: datetime = _when(index=True)
-    used_at: datetime | None = _when(nullable=True)
+    created_at: datetime = when_column()
+    expires_at: datetime = when_column(index=True)
+    used_at: datetime | None = when_column(nullable=True)
 
 
 class LiveCard(SQLModel, table=True):
@@ -79,7 +79,7 @@ class LiveCard(SQLModel, table=True):
         Index("ix_live_card_auction_active", "auction_id", "active"),
     )
 
-    id: int | None = _id()
+    id: int | None = id_column()
     platform: str = Field(max_length=20)
     chat_id: str = Field(max_length=64)
     message_id: str | None = Field(default=None, max_length=64)  # None until the first post is sent
@@ -89,5 +89,5 @@ class LiveCard(SQLModel, table=True):
     active: bool = Field(default=True)
     language: str | None = Field(default=None, max_length=16)  # the poster's: the card speaks it to everyone
     created_by: str = Field(max_length=100)
-    created_at: datetime = _when()
-    edited_at: datetime | None = _when(nullable=True)
+    created_at: datetime = when_column()
+    edited_at: datetime | None = when_column(nullable=True)

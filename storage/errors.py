@@ -1,4 +1,4 @@
-"""Storage's own errors: the core translates them into its own; storage never raises ``bot.errors``.
+"""Storage's own errors: the core translates them into its own; storage never raises ``bot.core.errors``.
 
 StorageError
 ├── AlreadyClaimed     a purchase code is bound to as many chat users as it may be

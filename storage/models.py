@@ -2,76 +2,14 @@
 
 # No `from __future__ import annotations` here: SQLModel reads the annotations at class creation.
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, Text, UniqueConstraint, types
-from sqlalchemy.engine import Dialect
+from sqlalchemy import BigInteger, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-
-class TZDateTime(types.TypeDecorator[datetime]):
-    """A timestamp that goes in and comes out as an aware UTC datetime, on every database.
-
-    SQLite has no time zones: values are stored there as naive UTC text, which also keeps
-    string comparison in SQL (``next_attempt_at <= :now``) chronological. Naive datetimes
-    are refused rather than guessed at, so a missing ``tzinfo`` fails loudly in tests.
-    """
-
-    impl = types.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.utcoffset() is None:
-            raise ValueError("naive datetime: use an aware UTC datetime, e.g. datetime.now(UTC)")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.utcoffset() is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-    def coerce_compared_value(self, op: Any, value: Any) -> types.TypeEngine[Any]:
-        # Keep `column + timedelta` an interval expression instead of binding a timedelta as a timestamp.
-        if isinstance(value, timedelta):
-            return types.Interval()
-        return self
-
-
-# SQLite only auto-numbers a column declared exactly INTEGER PRIMARY KEY, so BIGINT there would
-# leave new rows without an id.
-BigIntId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-def _id() -> Any:
-    return Field(default=None, primary_key=True, sa_type=BigIntId)
-
-
-def _when(*, nullable: bool = False, index: bool = False) -> Any:
-    if nullable:
-        return Field(default=None, sa_type=TZDateTime, nullable=True, index=index)
-    # No default: every time comes from the caller's (injectable) clock, and a forgotten one fails loudly.
-    return Field(sa_type=TZDateTime, nullable=False, index=index)
-
-
-def _chat_user_fk(*, nullable: bool = False, index: bool = False) -> Any:
-    if nullable:
-        kwargs: dict[str, Any] = {"default": None}
-    else:
-        kwargs = {}
-    return Field(
-        **kwargs,
-        foreign_key="chat_user.id",
-        ondelete="SET NULL" if nullable else "CASCADE",
-        sa_type=BigInteger,
-        nullable=nullable,
-        index=index,
-    )
+from storage.bidding_models import AutoBid, AutoBidIntent, BidOffer, LiveCard  # tables of their own module
+from storage.columns import TZDateTime, chat_user_column, id_column, when_column
 
 
 class ChatUser(SQLModel, table=True):
@@ -80,12 +18,12 @@ class ChatUser(SQLModel, table=True):
     __tablename__ = "chat_user"
     __table_args__ = (UniqueConstraint("platform", "platform_user_id", name="uq_chat_user_platform_user"),)
 
-    id: int | None = _id()
+    id: int | None = id_column()
     platform: str = Field(max_length=20)
     platform_user_id: str = Field(max_length=64)
     display_name: str = Field(default="", max_length=100)
     auctionity_user_id: str | None = Field(default=None, max_length=64)
-    created_at: datetime = _when()
+    created_at: datetime = when_column()
     language: str | None = Field(default=None, max_length=16)  # chosen with /language; None: follow the platform
     platform_language: str | None = Field(default=None, max_length=16)  # what their platform last said they read
 
@@ -96,12 +34,12 @@ class AuctionitySession(SQLModel, table=True):
     __tablename__ = "auctionity_session"
     __table_args__ = (UniqueConstraint("chat_user_id", name="uq_auctionity_session_chat_user"),)
 
-    id: int | None = _id()
-    chat_user_id: int = _chat_user_fk()
+    id: int | None = id_column()
+    chat_user_id: int = chat_user_column()
     email: str = Field(max_length=320)
     token_encrypted: str = Field(sa_type=Text)
-    expires_at: datetime | None = _when(nullable=True)
-    created_at: datetime = _when()
+    expires_at: datetime | None = when_column(nullable=True)
+    created_at: datetime = when_column()
 
 
 class PurchaseClaim(SQLModel, table=True):
@@ -118,18 +56,18 @@ class PurchaseClaim(SQLModel, table=True):
         UniqueConstraint("code_hash", "chat_user_id", name="uq_purchase_claim_code_user"),
     )
 
-    id: int | None = _id()
+    id: int | None = id_column()
     code_hash: str = Field(max_length=64)
     slot: int = Field(default=0)
     code_encrypted: str = Field(sa_type=Text)
-    chat_user_id: int = _chat_user_fk(index=True)
+    chat_user_id: int = chat_user_column(index=True)
     item_id: int = Field(sa_type=BigInteger, index=True)
     license: str = Field(default="", max_length=100)
-    supported_until: datetime | None = _when(nullable=True)
-    verified_at: datetime = _when()
-    revoked_at: datetime | None = _when(nullable=True)
+    supported_until: datetime | None = when_column(nullable=True)
+    verified_at: datetime = when_column()
+    revoked_at: datetime | None = when_column(nullable=True)
     revoke_reason: str | None = Field(default=None, max_length=40)  # refunded, revoked, unbound...
-    next_check_at: datetime | None = _when(nullable=True, index=True)  # the next re-check with CryptoGig
+    next_check_at: datetime | None = when_column(nullable=True, index=True)  # the next re-check with CryptoGig
 
 
 class VerifyAttempt(SQLModel, table=True):
@@ -137,9 +75,9 @@ class VerifyAttempt(SQLModel, table=True):
 
     __tablename__ = "verify_attempt"
 
-    id: int | None = _id()
-    chat_user_id: int = _chat_user_fk(index=True)
-    at: datetime = _when(index=True)
+    id: int | None = id_column()
+    chat_user_id: int = chat_user_column(index=True)
+    at: datetime = when_column(index=True)
     ok: bool = Field(default=False)
     outcome: str = Field(default="", max_length=20)  # verified, invalid, claimed, limited
     item_id: int | None = Field(default=None, sa_type=BigInteger)
@@ -152,9 +90,9 @@ class RateAttempt(SQLModel, table=True):
     __tablename__ = "rate_attempt"
     __table_args__ = (Index("ix_rate_attempt_bucket_at", "bucket", "at"),)
 
-    id: int | None = _id()
+    id: int | None = id_column()
     bucket: str = Field(max_length=120)
-    at: datetime = _when(index=True)
+    at: datetime = when_column(index=True)
     state: str = Field(max_length=10)
 
 
@@ -164,14 +102,14 @@ class AccessGrant(SQLModel, table=True):
     __tablename__ = "access_grant"
     __table_args__ = (UniqueConstraint("platform", "place_id", "item_id", name="uq_access_grant_place_item"),)
 
-    id: int | None = _id()
+    id: int | None = id_column()
     platform: str = Field(max_length=20)
     place_id: str = Field(max_length=64)
     item_id: int = Field(sa_type=BigInteger, index=True)
     target_id: str = Field(max_length=64)
     expires_with_support: bool = Field(default=False)  # access ends when the purchase's support ends
     created_by: str = Field(default="", max_length=100)
-    created_at: datetime = _when()
+    created_at: datetime = when_column()
 
 
 class StaffLog(SQLModel, table=True):
@@ -180,11 +118,11 @@ class StaffLog(SQLModel, table=True):
     __tablename__ = "staff_log"
     __table_args__ = (UniqueConstraint("platform", "chat_id", name="uq_staff_log_chat"),)
 
-    id: int | None = _id()
+    id: int | None = id_column()
     platform: str = Field(max_length=20)
     chat_id: str = Field(max_length=64)
     created_by: str = Field(default="", max_length=100)
-    created_at: datetime = _when()
+    created_at: datetime = when_column()
     language: str | None = Field(default=None, max_length=16)  # the admin's who started it: the log speaks it
 
 
@@ -199,14 +137,14 @@ class Watch(SQLModel, table=True):
         Index("ix_watch_auction_active", "auction_id", "active"),
     )
 
-    id: int | None = _id()
-    chat_user_id: int = _chat_user_fk(index=True)
+    id: int | None = id_column()
+    chat_user_id: int = chat_user_column(index=True)
     auction_id: str = Field(max_length=66, index=True)
     platform: str = Field(max_length=20)
     chat_id: str = Field(max_length=64)
     remind_minutes: str = Field(default="", max_length=100)
     active: bool = Field(default=True)
-    created_at: datetime = _when()
+    created_at: datetime = when_column()
 
     @property
     def reminder_minutes(self) -> list[int]:
@@ -224,11 +162,11 @@ class AuctionState(SQLModel, table=True):
     bid_count: int = Field(default=0)
     top_bidder: str | None = Field(default=None, max_length=64)
     top_amount: int | None = Field(default=None, sa_type=BigInteger)
-    end_date: datetime | None = _when(nullable=True)
-    next_poll_at: datetime | None = _when(nullable=True, index=True)
+    end_date: datetime | None = when_column(nullable=True)
+    next_poll_at: datetime | None = when_column(nullable=True, index=True)
     ended: bool = Field(default=False)
     failures: int = Field(default=0)
-    updated_at: datetime = _when()
+    updated_at: datetime = when_column()
 
 
 class Notification(SQLModel, table=True):
@@ -237,21 +175,21 @@ class Notification(SQLModel, table=True):
     __tablename__ = "notification"
     __table_args__ = (UniqueConstraint("dedupe_key", name="uq_notification_dedupe_key"),)
 
-    id: int | None = _id()
+    id: int | None = id_column()
     dedupe_key: str = Field(max_length=200)
     platform: str = Field(max_length=20)
     chat_id: str = Field(max_length=64)
-    chat_user_id: int | None = _chat_user_fk(nullable=True, index=True)
+    chat_user_id: int | None = chat_user_column(nullable=True, index=True)
     kind: str = Field(max_length=30)
     payload: str = Field(sa_type=Text)
-    created_at: datetime = _when()
-    next_attempt_at: datetime = _when(index=True)
-    sent_at: datetime | None = _when(nullable=True, index=True)
+    created_at: datetime = when_column()
+    next_attempt_at: datetime = when_column(index=True)
+    sent_at: datetime | None = when_column(nullable=True, index=True)
     attempts: int = Field(default=0)
     last_error: str | None = Field(default=None, max_length=500)
     gave_up: bool = Field(default=False)
     # Set while one dispatcher is sending the row (and its chat's other rows); past it, anyone may take them.
-    leased_until: datetime | None = _when(nullable=True, index=True)
+    leased_until: datetime | None = when_column(nullable=True, index=True)
 
 
 class ButtonToken(SQLModel, table=True):
@@ -262,7 +200,7 @@ class ButtonToken(SQLModel, table=True):
 
     token: str = Field(primary_key=True, max_length=16)
     command: str = Field(max_length=500)
-    created_at: datetime = _when()
+    created_at: datetime = when_column()
 
 
 class Conversation(SQLModel, table=True):
@@ -275,13 +213,13 @@ class Conversation(SQLModel, table=True):
     __tablename__ = "conversation"
     __table_args__ = (UniqueConstraint("platform", "chat_id", "user_id", name="uq_conversation_chat_user"),)
 
-    id: int | None = _id()
+    id: int | None = id_column()
     platform: str = Field(max_length=20)
     chat_id: str = Field(max_length=64)
     user_id: str = Field(max_length=64)
     command: str = Field(max_length=40)
     answers_encrypted: str = Field(sa_type=Text)
-    expires_at: datetime = _when(index=True)
+    expires_at: datetime = when_column(index=True)
 
 
 class KeyValue(SQLModel, table=True):
@@ -304,8 +242,6 @@ def format_minutes(minutes: Any) -> str:
     text = minutes if isinstance(minutes, str) else ",".join(str(int(m)) for m in minutes)
     return ",".join(str(m) for m in split_minutes(text))
 
-
-from storage.bidding_models import AutoBid, AutoBidIntent, BidOffer, LiveCard  # noqa: E402  (registers them)
 
 __all__ = [
     "AccessGrant",

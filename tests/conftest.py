@@ -134,7 +134,7 @@ def _reset_postgres(url: str) -> None:
 @pytest.fixture
 def settings_factory(cryptogig_sandbox: Sandbox, auctionity_sandbox: Sandbox, database_url: str, secret_key: str):
     """Settings pointing at the sandboxes and the test database; keyword overrides win."""
-    from bot.config import load_settings
+    from bot.core.config import load_settings
     from bot.sandbox.cryptogig import SANDBOX_API_KEY
 
     def make(**overrides: Any) -> Any:
@@ -161,7 +161,7 @@ def settings(settings_factory: Any) -> Any:
 
 @pytest.fixture
 async def services(settings: Any):
-    from bot.services import open_services
+    from bot.wiring.dependencies import open_services
 
     async with open_services(settings) as built:
         yield built
@@ -169,10 +169,10 @@ async def services(settings: Any):
 
 @pytest.fixture
 def core(services: Any) -> Any:
-    from bot.commands import build_registry
-    from bot.core import Core
+    from bot.core.adapter_port import AdapterPort
+    from bot.core.routing import Core
 
-    return Core(build_registry(), services)
+    return AdapterPort(Core(services))
 
 
 class Chat:
@@ -198,7 +198,7 @@ class Chat:
         self.place_id = place_id
 
     async def say(self, text: str, **overrides: Any) -> Any:
-        from bot.messages import Request, split_command
+        from bot.core.messages import Request, split_command
 
         command, args = split_command(text)
         values = dict(

@@ -8,8 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bot import core, i18n
-from bot.messages import Reply
+from bot.core import i18n, wording
+from bot.core.messages import Reply
 
 
 def _internal_error_openings() -> tuple[str, ...]:
@@ -17,7 +17,7 @@ def _internal_error_openings() -> tuple[str, ...]:
     openings = []
     for language in i18n.LANGUAGES:
         with i18n.speaking(language):
-            openings.append(i18n._(core.INTERNAL_ERROR).split("{reference}")[0].split(".")[0].strip())
+            openings.append(i18n._(wording.INTERNAL_ERROR).split("{reference}")[0].split(".")[0].strip())
     return tuple(openings)
 
 

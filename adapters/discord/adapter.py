@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -27,7 +27,6 @@ from adapters.discord.render import (
     EDIT_FLAG,
     TOKEN_PREFIX,
     Rendered,
-    clip,
     is_token_reference,
     references_needing_tokens,
     render,
@@ -35,13 +34,17 @@ from adapters.discord.render import (
 from adapters.discord.roles import describe_role, grant_role, is_privileged, role_problem
 from adapters.discord.sync import sync_if_changed
 from adapters.discord.tree import PLATFORM, populate_tree
-from bot.config import Settings
-from bot.core import Core
-from bot.i18n import N_, _
-from bot.logs import add_secret
-from bot.messages import Alert, Field, Outcome, Reply, Request, error_reply, split_command, warning_reply
-from bot.pacing import Pacing
-from bot.registry import Command, Scope
+from bot.core import wording
+from bot.core.formatting import clip
+from bot.core.i18n import N_, _
+from bot.core.logs import add_secret
+from bot.core.messages import Alert, Field, Outcome, Reply, Request, error_reply, split_command, warning_reply
+from bot.core.pacing import Pacing
+from bot.core.port import Port
+from bot.core.registry import Command, Scope
+
+if TYPE_CHECKING:
+    from bot.core.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +72,8 @@ class DiscordAdapter:
     # Discord allows a bot 50 requests a second overall; its per-route buckets are discord.py's.
     pacing = Pacing(per_second=50, burst=50)
 
-    def __init__(self, core: Core, settings: Settings, *, http: HTTPClient | None = None) -> None:
-        self.core = core
-        self.port = core.port
+    def __init__(self, port: Port, settings: Settings, *, http: HTTPClient | None = None) -> None:
+        self.port = port
         self.settings = settings
         self._http = http
         self.client = self._client(members=True)
@@ -107,7 +109,7 @@ class DiscordAdapter:
         client = GavelClient(
             self, http=self._http, members=members, endpoints=DiscordEndpoints.of(self.settings), shard=shard
         )
-        populate_tree(client.tree, self.core.registry, self, guild_id=self.settings.discord_guild_id)
+        populate_tree(client.tree, self.port.registry, self, guild_id=self.settings.discord_guild_id)
         return client
 
     async def _run(self, token: str) -> None:
@@ -202,7 +204,7 @@ class DiscordAdapter:
         edit = reference.startswith(EDIT_FLAG)
         line = reference[len(EDIT_FLAG) :] if edit else reference
         name, args = split_command("/" + line) if line else (None, ())
-        command = self.core.registry.find(name) if name else None
+        command = self.port.registry.find(name) if name else None
         if command is None:
             await self.say(interaction, warning_reply(_(STALE_BUTTON), ephemeral=True))
             return
@@ -219,7 +221,7 @@ class DiscordAdapter:
         """What is said before the core answers (a form, a stale button) is in the user's language too."""
         user = str(interaction.user.id)
         chat = str(interaction.channel_id or user)
-        await self.core.speak_to(Request(PLATFORM, user, chat, language=interaction.locale.value))
+        await self.port.speak_to(Request(PLATFORM, user, chat, language=interaction.locale.value))
 
     def _form(self, command: Command, given: dict[str, Any]) -> FormModal:
         modal = FormModal(self, command, given)
@@ -239,7 +241,7 @@ class DiscordAdapter:
             await self.say(interaction, warning_reply(_(STALE_BUTTON), ephemeral=True))
         elif interaction.type is discord.InteractionType.modal_submit and custom_id not in self._live_forms:
             name = custom_id[len(FORM_PREFIX) :].split(":", 1)[0] if custom_id.startswith(FORM_PREFIX) else ""
-            command = self.core.registry.find(name) if name else None
+            command = self.port.registry.find(name) if name else None
             if command is None:
                 await self.say(interaction, warning_reply(_(STALE_FORM), ephemeral=True))
                 return
@@ -261,7 +263,7 @@ class DiscordAdapter:
         try:
             if command.slow:
                 await responder.defer(edit=edit, ephemeral=ephemeral)
-            task = asyncio.ensure_future(self.core.handle(request))
+            task = asyncio.ensure_future(self.port.handle(request))
             if not responder.deferred:
                 done, _pending = await asyncio.wait({task}, timeout=DEFER_AFTER_SECONDS)  # ``_`` translates
                 if not done:
@@ -275,10 +277,7 @@ class DiscordAdapter:
         except discord.HTTPException as error:
             log.warning("could not answer /%s on Discord: %s", command.name, error)
         except Exception:
-            log.exception("answering /%s on Discord failed", command.name)
-            await self.say(
-                interaction, error_reply(_("Something went wrong on my side. Please try again in a minute."))
-            )
+            await self.say(interaction, error_reply(wording.internal_error(log, f"answering /{command.name}")))
 
     async def say(self, interaction: discord.Interaction, reply: Reply) -> None:
         """Answer an interaction with a reply that needs no command (errors, stale buttons)."""

@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 import discord
 
 from adapters.discord.render import Rendered
-from bot.errors import DeliveryFailed, RecipientGone, RetryLater
-from bot.messages import AccessChange, Alert, Reply
+from bot.core.errors import DeliveryFailed, RecipientGone, RetryLater
+from bot.core.messages import AccessChange, Alert, Reply
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import discord
 
 from adapters.discord.alerts import Renderer, delivery_error
-from bot.errors import RecipientGone
-from bot.messages import CARD_KIND, Alert
+from bot.core.errors import RecipientGone
+from bot.core.messages import CARD_KIND, Alert
 
 __all__ = ["CARD_KIND", "send_card"]
 

@@ -10,12 +10,13 @@ from discord import app_commands
 from discord.http import HTTPClient
 
 from adapters.discord.endpoints import DiscordEndpoints
-from adapters.discord.render import CommandButton, Rendered, clip
+from adapters.discord.render import CommandButton, Rendered
 from adapters.discord.tree import CatalogueTranslator, slash_name
-from bot import i18n
-from bot.i18n import N_, _
-from bot.messages import warning_reply
-from bot.registry import Command
+from bot.core import i18n, wording
+from bot.core.formatting import clip
+from bot.core.i18n import N_, _
+from bot.core.messages import warning_reply
+from bot.core.registry import Command
 
 if TYPE_CHECKING:
     from adapters.discord.adapter import DiscordAdapter
@@ -33,10 +34,8 @@ class GavelTree(app_commands.CommandTree["GavelClient"]):
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         i18n.use(interaction.locale.value)
         stale = isinstance(error, (app_commands.CommandNotFound, app_commands.CommandSignatureMismatch))
-        if not stale:
-            log.error("slash command failed", exc_info=error)
+        text = _(TREE_CHANGED) if stale else wording.internal_error(log, "a slash command", error)
         if self.client.gavel is not None:
-            text = _(TREE_CHANGED) if stale else _("Something went wrong on my side. Please try again in a minute.")
             await self.client.gavel.say(interaction, warning_reply(text, ephemeral=True))
 
 

@@ -9,12 +9,15 @@ reconnects). Both attributes are process-wide, as is the one Discord client a Ga
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import HTTPClient, Route
 
-from bot.config import Settings
+if TYPE_CHECKING:
+    from bot.core.config import Settings
+
 
 DISCORD_API = "https://discord.com/api/v10"
 DISCORD_GATEWAY = "wss://gateway.discord.gg/"

@@ -10,8 +10,9 @@ from typing import Any, Protocol
 
 import discord
 
-from bot.i18n import _
-from bot.messages import Button, Image, Outcome, Reply
+from bot.core.formatting import clip
+from bot.core.i18n import _
+from bot.core.messages import Button, Image, Outcome, Reply
 
 PREFIX = "gavel:"
 TOKEN_PREFIX = "t:"
@@ -47,10 +48,6 @@ class ButtonPresser(Protocol):
     """The client side of a press: our discord.Client subclass runs the command for whoever pressed."""
 
     async def press(self, interaction: discord.Interaction, reference: str) -> None: ...
-
-
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def escape(text: str) -> str:

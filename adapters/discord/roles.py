@@ -6,8 +6,8 @@ import logging
 
 import discord
 
-from bot.i18n import N_, _
-from bot.messages import Grant, RoleChoice
+from bot.core.i18n import N_, _
+from bot.core.messages import Grant, RoleChoice
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -12,9 +12,11 @@ from discord.http import HTTPClient
 from adapters.discord.client import GavelClient
 from adapters.discord.endpoints import DiscordEndpoints
 from adapters.discord.tree import describe_tree, populate_tree, tree_hash
-from bot.config import Settings
-from bot.port import AdapterPort
-from bot.registry import Command, Registry
+from bot.core.port import Port
+from bot.core.registry import Command, Registry
+
+if TYPE_CHECKING:
+    from bot.core.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +29,7 @@ async def push_tree(tree: app_commands.CommandTree[Any], guild_id: int | None) -
     log.info("synced %d Discord commands %s", len(synced), f"to guild {guild_id}" if guild_id else "globally")
 
 
-async def sync_if_changed(tree: app_commands.CommandTree[Any], port: AdapterPort, guild_id: int | None) -> bool:
+async def sync_if_changed(tree: app_commands.CommandTree[Any], port: Port, guild_id: int | None) -> bool:
     """Push the tree only if it differs from the last one pushed; True if it was pushed."""
     digest = await tree_hash(tree, guild_id=guild_id)
     if await port.recall(TREE_HASH_KEY) == digest:
@@ -55,9 +57,7 @@ class _OfflineHandler:
         return []
 
 
-async def sync_commands(
-    settings: Settings, registry: Registry, port: AdapterPort, *, http: HTTPClient | None = None
-) -> str:
+async def sync_commands(settings: Settings, registry: Registry, port: Port, *, http: HTTPClient | None = None) -> str:
     """`gavel discord-sync`: push the tree now, remember its hash, and return it as text."""
     if settings.discord_bot_token is None:
         raise ValueError("DISCORD_BOT_TOKEN is not set")

@@ -12,9 +12,10 @@ from typing import Any, Protocol
 import discord
 from discord import app_commands
 
-from bot import i18n
-from bot.arguments import MAX_AMOUNT, MAX_ITEM_ID
-from bot.registry import ArgKind, Argument, Command, Registry, Scope
+from bot.core import i18n
+from bot.core.arguments import MAX_AMOUNT, MAX_ITEM_ID
+from bot.core.formatting import clip
+from bot.core.registry import ArgKind, Argument, Command, Registry, Scope
 
 PLATFORM = "discord"
 MAX_DESCRIPTION = 100  # Discord's limit for command and option descriptions
@@ -38,8 +39,7 @@ def slash_name(command_name: str) -> str:
 
 
 def _clip(text: str, limit: int = MAX_DESCRIPTION) -> str:
-    text = " ".join(text.split()) or "…"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(" ".join(text.split()) or "…", limit)
 
 
 def _described(text: str) -> app_commands.locale_str:

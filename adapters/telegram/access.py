@@ -18,9 +18,9 @@ from telegram import Bot, ChatJoinRequest, InlineKeyboardButton, InlineKeyboardM
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
-from bot.i18n import N_, _
-from bot.messages import Button, Grant, Outcome, Reply
-from bot.port import AdapterPort
+from bot.core.i18n import N_, _
+from bot.core.messages import Button, Grant, Outcome, Reply
+from bot.core.port import Port
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def join_link_key(chat_id: int | str) -> str:
 class JoinAccess:
     """Hands out join-request links and answers join requests, for one running bot."""
 
-    def __init__(self, bot: Bot, port: AdapterPort, deep_link: str) -> None:
+    def __init__(self, bot: Bot, port: Port, deep_link: str) -> None:
         self.bot = bot
         self.port = port
         self.deep_link = deep_link  # the private chat, landing in /verify

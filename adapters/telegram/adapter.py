@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import CallbackQuery, Chat, ChatMemberUpdated, LinkPreviewOptions, Message, Update, User
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
@@ -23,15 +23,17 @@ from adapters.telegram.render import parse_callback_data
 from adapters.telegram.send import OVERALL_PER_SECOND, PLATFORM, PRIVATE_CHAT_LABEL, TelegramSender, chat_interval
 from adapters.telegram.turns import Turns
 from adapters.telegram.webhook import WebhookServer
-from bot import i18n
-from bot.config import Settings
-from bot.core import Core
-from bot.errors import DeliveryFailed, RecipientGone
-from bot.i18n import N_, _
-from bot.logs import add_secret, redact
-from bot.messages import Alert, Button, Outcome, Reply, Request, split_command
-from bot.pacing import Pacing
-from bot.registry import ArgKind, Scope
+from bot.core import i18n
+from bot.core.errors import DeliveryFailed, RecipientGone
+from bot.core.i18n import N_, _
+from bot.core.logs import add_secret, redact
+from bot.core.messages import Alert, Button, Outcome, Reply, Request, split_command
+from bot.core.pacing import Pacing
+from bot.core.port import Port
+from bot.core.registry import ArgKind, Scope
+
+if TYPE_CHECKING:
+    from bot.core.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +64,10 @@ class TelegramAdapter:
 
     pacing = Pacing(per_second=OVERALL_PER_SECOND, interval_for=chat_interval)
 
-    def __init__(self, core: Core, settings: Settings, *, poll_timeout: float = 10.0) -> None:
+    def __init__(self, port: Port, settings: Settings, *, poll_timeout: float = 10.0) -> None:
         if settings.telegram_bot_token is None:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
-        self.core = core
-        self.port = core.port
+        self.port = port
         self.settings = settings
         self.poll_timeout = poll_timeout
         self.application: Application | None = None
@@ -134,7 +135,7 @@ class TelegramAdapter:
             log.info("telegram bot @%s sends alerts only", self.username)
             return
         try:
-            await publish_commands(self.bot, self.core.registry, self.settings.default_language)
+            await publish_commands(self.bot, self.port.registry, self.settings.default_language)
             await application.start()
             if self.settings.telegram_webhook_url:
                 await self._start_webhook()
@@ -230,7 +231,7 @@ class TelegramAdapter:
         if request is None:
             return
         # Before anything else: a password, or a purchase code in a group, must not stay on screen.
-        if await self.core.hides_secret(request) and not await self._delete(message):
+        if await self.port.hides_secret(request) and not await self._delete(message):
             request = replace(request, secret_left_visible=True)
         reply = await self._ask_core(request)
         if reply is not None:
@@ -288,7 +289,7 @@ class TelegramAdapter:
             place_id=None if private else str(chat.id),
             language=user.language_code,
         )
-        found = self.core.registry.find(command) if command else None
+        found = self.port.registry.find(command) if command else None
         if found is not None and about is not None and not args and any(a.kind is ArgKind.USER for a in found.args):
             request = replace(request, options={"user": str(about.id)})
         if found is not None and found.scope is Scope.MANAGER and not private:
@@ -313,11 +314,11 @@ class TelegramAdapter:
         return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
     async def _ask_core(self, request: Request) -> Reply | None:
-        command = self.core.registry.find(request.command) if request.command else None
+        command = self.port.registry.find(request.command) if request.command else None
         if command is None or not command.slow:
-            return await self.core.handle(request)
+            return await self.port.handle(request)
         async with self._sender().typing(int(request.chat_id)):
-            return await self.core.handle(request)
+            return await self.port.handle(request)
 
     async def _delete(self, message: Message) -> bool:
         try:
@@ -360,7 +361,7 @@ class TelegramAdapter:
             pointer = Reply(_(PRIVATE_ONLY).format(command=command), outcome=Outcome.WARNING).with_buttons(
                 [Button(_(PRIVATE_CHAT_LABEL), url=sender.deep_link(command))]
             )
-        warning = await self.core.secret_warning(request)
+        warning = await self.port.secret_warning(request)
         if warning:  # the warning to delete the message belongs where the message is
             pointer = replace(pointer, text=f"{pointer.text}\n\n{warning}")
         await sender.deliver(int(request.chat_id), pointer, reply_to=reply_to)

@@ -6,9 +6,9 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 
 from adapters.telegram.render import text_chunks
 from adapters.telegram.send import TelegramSender, retry_seconds
-from bot.errors import DeliveryFailed, RecipientGone, RetryLater
-from bot.logs import redact
-from bot.messages import CARD_KIND, Alert
+from bot.core.errors import DeliveryFailed, RecipientGone, RetryLater
+from bot.core.logs import redact
+from bot.core.messages import CARD_KIND, Alert
 
 __all__ = ["CARD_KIND", "send_card"]
 

@@ -7,9 +7,9 @@ import logging
 from telegram import Bot, BotCommand
 from telegram.error import TelegramError
 
-from bot import i18n
-from bot.logs import redact
-from bot.registry import Registry
+from bot.core import i18n
+from bot.core.logs import redact
+from bot.core.registry import Registry
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.messages import Button, Outcome, Reply
+from bot.core.messages import Button, Outcome, Reply
 
 MAX_TEXT = 4096  # characters in one message, after entity parsing; we count the HTML, which is stricter
 MAX_CAPTION = 1024

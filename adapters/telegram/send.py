@@ -17,11 +17,11 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 from telegram.warnings import PTBDeprecationWarning
 
 from adapters.telegram.render import caption_and_rest, keyboard, text_chunks
-from bot.errors import DeliveryFailed, RecipientGone, RetryLater
-from bot.i18n import N_
-from bot.logs import redact
-from bot.messages import AccessChange, Button, Reply
-from bot.port import AdapterPort
+from bot.core.errors import DeliveryFailed, RecipientGone, RetryLater
+from bot.core.i18n import N_
+from bot.core.logs import redact
+from bot.core.messages import AccessChange, Button, Reply
+from bot.core.port import Port
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def retry_seconds(error: RetryAfter) -> float:
 
 
 # Telegram's limits for messages a bot starts: about 30 a second overall, one a second per chat, 20 a minute per
-# group. The dispatcher applies them (bot/watch/pacing.py); a little slack keeps network jitter on the safe side.
+# group. The dispatcher applies them (bot/core/pacing.py); a little slack keeps network jitter on the safe side.
 OVERALL_PER_SECOND = 29.7
 PRIVATE_CHAT_INTERVAL = 1.05
 GROUP_INTERVAL = 3.05
@@ -54,7 +54,7 @@ def chat_interval(chat_id: str) -> float:
 class TelegramSender:
     """Renders Replies into Bot API calls for one running bot."""
 
-    def __init__(self, bot: Bot, port: AdapterPort) -> None:
+    def __init__(self, bot: Bot, port: Port) -> None:
         self.bot = bot
         self.port = port
 

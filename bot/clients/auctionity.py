@@ -1,4 +1,4 @@
-"""Async client for the Auctionity API: tolerant typed models, and every failure as an error from bot.errors.
+"""Async client for the Auctionity API: tolerant typed models, and every failure as an error from bot.core.errors.
 
 One client serves every chat user: the JWT is an argument of each call, never client state,
 so two users' sessions cannot mix. GETs are retried on UpstreamUnavailable; POSTs never are,
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
@@ -23,7 +22,6 @@ from bot.clients.auctionity_models import (
     Bid,
     BidReceipt,
     Token,
-    _to_utc,
     parse_auction_page,
     parse_auctions,
     parse_bid_receipt,
@@ -33,7 +31,8 @@ from bot.clients.auctionity_models import (
     user_id_from_token,
 )
 from bot.clients.http import build_http_client, decode_json, retrying, send
-from bot.errors import (
+from bot.core.clock import as_utc
+from bot.core.errors import (
     AuctionClosed,
     AuctionNotFound,
     BadRequest,
@@ -45,6 +44,7 @@ from bot.errors import (
     UpstreamUnavailable,
     WrongCredentials,
 )
+from bot.core.logs import redact
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,6 @@ MAX_IDS_PER_REQUEST = 50  # keeps GET /auction URLs far below the usual 8 KB lim
 MAX_ERROR_MESSAGE = 160
 
 
-_JWT_RE = re.compile(r"eyJ[\w-]*\.[\w-]*\.[\w-]*")
-_BEARER_RE = re.compile(r"(?i)bearer\s+\S+")
 _CLOSED_WORDS = ("ended", "not started", "not yet started", "not open", "closed", "finished", "is over")
 _TOO_LOW_WORDS = ("too low", "higher", "greater", "at least", "below", "minimum", "exceed", "outbid")
 _NOT_FOUND_WORDS = ("not found", "unknown auction", "no such", "does not exist", "doesn't exist")
@@ -90,10 +88,7 @@ def _server_message(response: httpx.Response, hide: Iterable[str]) -> str:
         elif isinstance(payload, list):
             payload = payload[0] if payload else ""
     message = payload if isinstance(payload, str) else ""
-    for secret in hide:
-        if secret:
-            message = message.replace(secret, "***")
-    message = _BEARER_RE.sub("Bearer ***", _JWT_RE.sub("***", message))
+    message = redact(message, also=hide)
     message = " ".join("".join(c if c.isprintable() else " " for c in message).split())
     return message[: MAX_ERROR_MESSAGE - 1] + "…" if len(message) > MAX_ERROR_MESSAGE else message
 
@@ -128,7 +123,7 @@ def _raise_for_status(response: httpx.Response, operation: str, hide: Iterable[s
 
 
 def _iso(moment: datetime) -> str:
-    moment = _to_utc(moment)
+    moment = as_utc(moment)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 

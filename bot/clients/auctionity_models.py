@@ -26,7 +26,8 @@ from pydantic import (
     model_validator,
 )
 
-from bot.errors import (
+from bot.core.clock import as_utc
+from bot.core.errors import (
     UpstreamMalformed,
 )
 
@@ -56,11 +57,6 @@ def _to_int(value: Any) -> Any:
     return value  # anything else: let pydantic refuse it
 
 
-def _to_utc(value: datetime) -> datetime:
-    """Dates without an offset are taken as UTC, as Auctionity's are."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _readable_amounts(history: Any) -> list[int]:
     amounts = []
     for bid in history if isinstance(history, list) else []:
@@ -74,7 +70,7 @@ def _readable_amounts(history: Any) -> list[int]:
 
 
 Amount = Annotated[int, BeforeValidator(_to_int)]
-UtcDatetime = Annotated[datetime, AfterValidator(_to_utc)]
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 NonEmptyStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
@@ -126,10 +122,10 @@ class Auction(_Model):
         return max(self.history, key=lambda bid: (bid.amount, -bid.date.timestamp()))
 
     def has_started(self, now: datetime) -> bool:
-        return _to_utc(now) >= self.start_date
+        return as_utc(now) >= self.start_date
 
     def has_ended(self, now: datetime) -> bool:
-        return _to_utc(now) >= self.end_date
+        return as_utc(now) >= self.end_date
 
 
 class Token(_Model):
@@ -140,7 +136,7 @@ class Token(_Model):
     def expires_at(self, now: datetime) -> datetime | None:
         """When the session ends: from expires_in, else the JWT's exp claim, else unknown."""
         if self.expires_in is not None:
-            return _to_utc(now) + timedelta(seconds=max(0, min(self.expires_in, 10**9)))
+            return as_utc(now) + timedelta(seconds=max(0, min(self.expires_in, 10**9)))
         claims = _unverified_claims(self.access_token)
         exp = claims.get("exp") if claims else None
         if isinstance(exp, int | float) and not isinstance(exp, bool) and 0 < exp < 10**11:

@@ -26,7 +26,8 @@ from bot.clients.cryptogig_models import (
     SupportStatus,
 )
 from bot.clients.http import build_http_client, decode_json, retrying, send
-from bot.errors import BadApiKey, InvalidPurchaseCode, ItemNotFound, UpstreamError, UpstreamMalformed
+from bot.core.errors import BadApiKey, InvalidPurchaseCode, ItemNotFound, UpstreamError, UpstreamMalformed
+from bot.core.logs import redact
 
 __all__ = [
     "UPSTREAM",
@@ -78,10 +79,7 @@ def _raise_for_error(endpoint: Endpoint, status: int, payload: Any, secrets: tup
     """Map an error answer (HTTP 4xx, or ``{"status": "error"}`` with any status) to our errors."""
     if status < 400 and not _is_error(payload):
         return
-    msg = _message(payload)
-    for secret in secrets:  # an upstream echoing our key or the user's code must not put it in a message
-        if secret:
-            msg = msg.replace(secret, "***")
+    msg = redact(_message(payload), also=secrets)  # an upstream echoing our key or the user's code
     lowered = msg.lower()
     if status in (401, 403) or "api key" in lowered or "api_key" in lowered:
         raise BadApiKey("CryptoGig refused the API key", upstream=UPSTREAM, status=status)

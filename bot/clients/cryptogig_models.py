@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
@@ -25,6 +25,8 @@ from pydantic import (
     ValidatorFunctionWrapHandler,
     field_validator,
 )
+
+from bot.core.clock import as_utc
 
 __all__ = [
     "Account",
@@ -78,9 +80,7 @@ def _object(value: Any) -> Any:
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
+    return None if value is None else as_utc(value)
 
 
 Money = Annotated[Decimal | None, BeforeValidator(_money)]
@@ -226,7 +226,7 @@ class Purchase(_Lenient):
     def is_extended(self) -> bool:
         return "extended" in (self.license_type or "").lower()
 
-    def support_status(self, now: datetime | None = None) -> SupportStatus:
+    def support_status(self, now: datetime) -> SupportStatus:
         if self.supported_until is None:
             return SupportStatus.NONE
-        return SupportStatus.ACTIVE if self.supported_until > (now or datetime.now(UTC)) else SupportStatus.EXPIRED
+        return SupportStatus.ACTIVE if self.supported_until > now else SupportStatus.EXPIRED

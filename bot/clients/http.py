@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from bot import metrics
-from bot.errors import UpstreamMalformed, UpstreamUnavailable
+from bot.core import metrics
+from bot.core.errors import UpstreamMalformed, UpstreamUnavailable
 
 log = logging.getLogger(__name__)
 

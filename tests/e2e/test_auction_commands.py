@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot import charts
-from bot.messages import Outcome
+from bot.auctions import charts
+from bot.core.messages import Outcome
 from bot.sandbox.auctionity_data import (
     SANDBOX_ALICE_EMAIL,
     SANDBOX_ALICE_ID,

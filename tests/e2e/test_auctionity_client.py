@@ -15,7 +15,7 @@ import jwt
 import pytest
 
 from bot.clients.auctionity import AuctionityClient, user_id_from_token
-from bot.errors import (
+from bot.core.errors import (
     AuctionClosed,
     AuctionNotFound,
     BadRequest,

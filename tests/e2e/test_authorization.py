@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.commands import build_registry
-from bot.core import Core
-from bot.messages import Outcome
+from bot.core.adapter_port import AdapterPort
+from bot.core.messages import Outcome
+from bot.core.routing import Core
 from bot.sandbox.auctionity_data import (
     SANDBOX_ALICE_EMAIL,
     SANDBOX_ALICE_ID,
@@ -30,7 +30,7 @@ from bot.sandbox.auctionity_data import (
     SEED_IDS,
 )
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
-from bot.services import open_services
+from bot.wiring.dependencies import open_services
 from storage.models import AccessGrant, PurchaseClaim
 from tests.conftest import Chat
 from tests.hardening import assert_polite, backend, login, report
@@ -208,7 +208,7 @@ async def test_a_purchase_code_binds_to_one_user_when_threads_race_on_one_databa
 
     async def verify(n: int) -> None:
         async with open_services(settings, engine=services.engine) as own:
-            chat = Chat(Core(build_registry(), own), platform="discord", user_id=f"thread{n}")
+            chat = Chat(AdapterPort(Core(own)), platform="discord", user_id=f"thread{n}")
             for code, answers in zip(codes, replies, strict=True):  # one race per code, all threads at once
                 start.wait(timeout=10)
                 answers.append(await chat.say(f"/verify {code}"))

@@ -28,9 +28,9 @@ SETTLE_SECONDS = 45.0  # a killed bid's intent is reconciled once its lease (15 
 async def test_sigkilled_auto_bidder_never_bids_twice_for_one_outbid(
     settings_factory, auctionity_sandbox, database_url, secret_key, tmp_path
 ):
-    from bot.commands import build_registry
-    from bot.core import Core
-    from bot.services import open_services
+    from bot.core.adapter_port import AdapterPort
+    from bot.core.routing import Core
+    from bot.wiring.dependencies import open_services
     from tests.conftest import Chat
 
     seed = int(os.environ.get("GAVEL_RESTART_SEED") or time.time())
@@ -40,7 +40,7 @@ async def test_sigkilled_auto_bidder_never_bids_twice_for_one_outbid(
     auction_id = data.create_auction("Killed lot", 10, now - timedelta(hours=1), now + timedelta(hours=2)).id
     data.place_bid_as(SANDBOX_RIVAL_ID, auction_id, 20)
     async with open_services(settings_factory()) as services:
-        alice = Chat(Core(build_registry(), services), user_id="alice")
+        alice = Chat(AdapterPort(Core(services)), user_id="alice")
         await alice.say("/login")
         await alice.say(SANDBOX_ALICE_EMAIL)
         await alice.say(SANDBOX_ALICE_PASSWORD)

@@ -7,8 +7,10 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
-from bot.commands.auctions import suggested_bid
-from bot.messages import Outcome, reply_from_json
+from bot.alerts.poller import Poller
+from bot.auctions.autobids import AutoBidder, lease
+from bot.auctions.rules import suggested_bid
+from bot.core.messages import Outcome, reply_from_json
 from bot.sandbox.auctionity_data import (
     SANDBOX_ALICE_EMAIL,
     SANDBOX_ALICE_ID,
@@ -19,8 +21,6 @@ from bot.sandbox.auctionity_data import (
     SANDBOX_RIVAL_ID,
     SEED_IDS,
 )
-from bot.watch.autobids import AutoBidder, lease
-from bot.watch.poller import Poller
 from storage import autobids
 from storage.models import AuctionitySession, AutoBidIntent, Notification
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.messages import Outcome
+from bot.core.messages import Outcome
 
 
 async def test_items_pages_with_next_and_previous_buttons(chat):

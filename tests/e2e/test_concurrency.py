@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from bot.commands import build_registry
-from bot.core import Core
-from bot.messages import Outcome, Reply
-from bot.services import open_services
+from bot.core.adapter_port import AdapterPort
+from bot.core.messages import Outcome, Reply
+from bot.core.routing import Core
+from bot.wiring.dependencies import open_services
 from tests.conftest import Chat
 from tests.hardening import assert_polite, backend, report
 
@@ -138,7 +138,7 @@ async def test_two_hundred_users_at_once_get_only_their_own_answers_and_no_error
     users = _make_users(cryptogig_sandbox, auctionity_sandbox)
     load = Load(fan_out=FAN_OUT)
     async with open_services(settings) as services:
-        core = Core(build_registry(), services)
+        core = AdapterPort(Core(services))
         started = time.perf_counter()
         await asyncio.gather(
             *(

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from adapters.console import ConsoleAdapter, render
-from bot.messages import Alert, Button, Reply
+from bot.core.messages import Alert, Button, Reply
 from bot.sandbox.auctionity_data import SEED_IDS
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
 
@@ -23,7 +23,7 @@ def test_gavel_demo_works_with_piped_input():
     script = f"/help\n/items\n6\n/verify {REGULAR}\n/verify nonsense!\n"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GAVEL_", "DATABASE_URL"))}
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "demo", "--no-rivals"],
+        [sys.executable, "-m", "bot.wiring.cli", "demo", "--no-rivals"],
         input=script,
         capture_output=True,
         text=True,

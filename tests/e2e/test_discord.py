@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,15 +15,16 @@ from adapters.discord.client import TREE_CHANGED
 from adapters.discord.render import COLOURS, custom_id_for
 from adapters.discord.sync import sync_commands
 from adapters.discord.tree import slash_name, tree_payload
-from bot import i18n
-from bot.arguments import MAX_ITEM_ID
-from bot.commands import build_registry
-from bot.core import Core
-from bot.errors import DeliveryFailed, RecipientGone, RetryLater
-from bot.messages import Alert, Button, Outcome, Reply
-from bot.registry import Command
+from bot.core import i18n
+from bot.core.adapter_port import AdapterPort
+from bot.core.arguments import MAX_ITEM_ID
+from bot.core.errors import DeliveryFailed, RecipientGone, RetryLater
+from bot.core.messages import Alert, Button, Outcome, Reply
+from bot.core.registry import Command
+from bot.core.routing import Core
 from bot.sandbox.auctionity_data import SANDBOX_ALICE_EMAIL, SANDBOX_ALICE_PASSWORD, SANDBOX_RIVAL_ID, SEED_IDS
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
+from bot.wiring.commands import build_registry
 from storage import places
 from tests.fakes.discord_fakes import (
     ADMIN_ROLE_ID,
@@ -98,7 +100,7 @@ async def test_manager_commands_need_manage_roles_and_a_server(bot: RunningBot):
     assert setup["contexts"] == [0]  # guilds only
 
 
-async def test_the_tree_is_synced_at_first_start_only(core: Core, discord_settings: Any):
+async def test_the_tree_is_synced_at_first_start_only(core: AdapterPort, discord_settings: Any):
     first = await start_bot(core, discord_settings)
     await first.adapter.stop()
     synced = first.fake.requests("PUT", rf"/applications/{BOT_ID}/commands")
@@ -110,7 +112,7 @@ async def test_the_tree_is_synced_at_first_start_only(core: Core, discord_settin
     assert second.fake.requests("PUT", r"/applications/.*") == []
 
 
-async def test_a_changed_tree_is_synced_at_the_next_start(core: Core, discord_settings: Any, services: Any):
+async def test_a_changed_tree_is_synced_at_the_next_start(core: AdapterPort, discord_settings: Any, services: Any):
     first = await start_bot(core, discord_settings)
     await first.adapter.stop()
 
@@ -120,13 +122,13 @@ async def test_a_changed_tree_is_synced_at_the_next_start(core: Core, discord_se
         return Reply("pong")
 
     registry.add(Command("ping", ping, "Check that I am awake"))
-    changed = await start_bot(Core(registry, services), discord_settings)
+    changed = await start_bot(AdapterPort(Core(replace(services, registry=registry))), discord_settings)
     await changed.adapter.stop()
     synced = changed.fake.requests("PUT", rf"/applications/{BOT_ID}/commands")
     assert len(synced) == 1 and "ping" in {c["name"] for c in synced[0].payload}
 
 
-async def test_development_guild_gets_the_tree_instead_of_everyone(core: Core, settings_factory: Any):
+async def test_development_guild_gets_the_tree_instead_of_everyone(core: AdapterPort, settings_factory: Any):
     settings = settings_factory(discord_bot_token="fake-discord-token", discord_guild_id=GUILD_ID)
     running = await start_bot(core, settings)
     await running.adapter.stop()
@@ -134,9 +136,9 @@ async def test_development_guild_gets_the_tree_instead_of_everyone(core: Core, s
     assert running.fake.requests("PUT", rf"/applications/{BOT_ID}/commands") == []
 
 
-async def test_discord_sync_pushes_now_and_the_next_start_does_not_repeat_it(core: Core, discord_settings: Any):
+async def test_discord_sync_pushes_now_and_the_next_start_does_not_repeat_it(core: AdapterPort, discord_settings: Any):
     fake = FakeDiscord()
-    text = await sync_commands(discord_settings, build_registry(), core.port, http=fake.http)
+    text = await sync_commands(discord_settings, build_registry(), core, http=fake.http)
     assert len(fake.requests("PUT", rf"/applications/{BOT_ID}/commands")) == 1
     assert "/verify-setup" in text and "item_id (integer, required, min 1" in text
 
@@ -244,7 +246,7 @@ async def test_items_next_button_edits_the_list_in_place(bot: RunningBot):
 async def test_a_command_slower_than_expected_is_deferred_within_discords_window(
     bot: RunningBot, monkeypatch: pytest.MonkeyPatch
 ):
-    core = bot.adapter.core
+    core = bot.adapter.port
     answer = core.handle
 
     async def sluggish(request: Any) -> Any:  # e.g. a slow database: /help is not marked slow
@@ -266,7 +268,9 @@ async def test_errors_from_slow_public_commands_are_shown_only_to_the_asker(bot:
     assert shown.colour == COLOURS[Outcome.ERROR].value
 
 
-async def test_buttons_on_old_messages_still_work_after_a_restart(core: Core, discord_settings: Any, bot: RunningBot):
+async def test_buttons_on_old_messages_still_work_after_a_restart(
+    core: AdapterPort, discord_settings: Any, bot: RunningBot
+):
     first = await bot.user().slash("items")
     await bot.adapter.stop()
 

@@ -14,11 +14,11 @@ from typing import Any
 import discord
 
 from adapters.discord.render import render
-from bot.messages import Reply
+from bot.alerts.dispatch import Dispatcher
+from bot.core.messages import Reply
 from bot.sandbox.auctionity_data import SEED_IDS
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
 from bot.sandbox.server import serve_in_thread
-from bot.watch.dispatch import Dispatcher
 from storage import outbox, places, users, watches
 from tests.fakes.discord_fakes import (
     ADMIN_ROLE_ID,
@@ -92,7 +92,7 @@ async def test_a_role_given_administrator_after_setup_is_no_longer_handed_out(bo
 
 
 async def test_discord_gateway_debug_lines_never_reach_the_log(bot: RunningBot):
-    from bot.logs import setup_logging
+    from bot.core.logs import setup_logging
 
     stream = io.StringIO()
     root = logging.getLogger()
@@ -120,7 +120,7 @@ def test_an_error_escaping_gavel_run_never_prints_the_bot_token(tmp_path: Path, 
             "LOG_LEVEL": "DEBUG",
         }
         result = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "run"],
+            [sys.executable, "-m", "bot.wiring.cli", "run"],
             env=env,
             cwd=Path(__file__).resolve().parents[2],
             capture_output=True,

@@ -17,9 +17,9 @@ from discord.http import Route
 from adapters.discord.adapter import DiscordAdapter
 from adapters.discord.endpoints import DISCORD_API, DISCORD_GATEWAY, DiscordEndpoints
 from adapters.discord.sync import sync_commands
-from bot.app import doctor
-from bot.config import SettingsError, load_settings
-from bot.core import Core
+from bot.core.adapter_port import AdapterPort
+from bot.core.config import SettingsError, load_settings
+from bot.wiring.app import doctor
 from tests.fakes.discord_fakes import BOT_ID, Call
 from tests.fakes.discord_standin import (
     API_GATEWAY_PATH,
@@ -56,7 +56,7 @@ def opened(standin: DiscordStandIn) -> list[tuple[str, int | None]]:
 
 
 async def test_every_request_and_every_gateway_connect_go_through_the_proxies(
-    core: Core, settings_factory: Any, standin: DiscordStandIn
+    core: AdapterPort, settings_factory: Any, standin: DiscordStandIn
 ):
     standin.reconnect_after_ready = True  # READY names another resume gateway, then asks the client to resume
     settings = settings_factory(
@@ -80,7 +80,7 @@ async def test_every_request_and_every_gateway_connect_go_through_the_proxies(
 
 
 async def test_behind_a_rest_proxy_alone_the_gateway_is_the_one_that_api_names(
-    core: Core, settings_factory: Any, standin: DiscordStandIn
+    core: AdapterPort, settings_factory: Any, standin: DiscordStandIn
 ):
     settings = settings_factory(discord_bot_token=TOKEN, discord_api_base_url=standin.api)
     adapter = DiscordAdapter(core, settings)
@@ -93,7 +93,7 @@ async def test_behind_a_rest_proxy_alone_the_gateway_is_the_one_that_api_names(
     assert opened(standin) == [(API_GATEWAY_PATH, IDENTIFY)]
 
 
-async def test_a_replica_identifies_as_its_own_shard(core: Core, settings_factory: Any, standin: DiscordStandIn):
+async def test_a_replica_identifies_as_its_own_shard(core: AdapterPort, settings_factory: Any, standin: DiscordStandIn):
     settings = settings_factory(
         discord_bot_token=TOKEN, discord_api_base_url=standin.api, discord_shard_count=2, discord_shard_id=1
     )
@@ -106,18 +106,18 @@ async def test_a_replica_identifies_as_its_own_shard(core: Core, settings_factor
 
 
 async def test_discord_sync_pushes_the_tree_through_the_rest_proxy(
-    core: Core, settings_factory: Any, standin: DiscordStandIn
+    core: AdapterPort, settings_factory: Any, standin: DiscordStandIn
 ):
     settings = settings_factory(discord_bot_token=TOKEN, discord_api_base_url=standin.api)
 
-    await sync_commands(settings, core.registry, core.port)
+    await sync_commands(settings, core.registry, core)
 
     assert ("PUT", f"/api/v10/applications/{BOT_ID}/commands") in standin.rest
     assert standin.sessions == []
 
 
 async def test_without_proxy_settings_the_client_uses_discords_own_even_after_a_proxied_one(
-    core: Core, settings_factory: Any, standin: DiscordStandIn
+    core: AdapterPort, settings_factory: Any, standin: DiscordStandIn
 ):
     DiscordEndpoints(standin.api, standin.ws_url(PROXY_GATEWAY_PATH)).apply()  # as a proxied client left them
     running = await start_bot(core, settings_factory(discord_bot_token=TOKEN))  # Discord faked at discord.py's HTTP

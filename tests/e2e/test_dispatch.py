@@ -16,10 +16,10 @@ import pytest
 from sqlmodel import select
 
 from adapters.console import ConsoleAdapter
-from bot.errors import DeliveryFailed, RecipientGone, RetryLater
-from bot.messages import Alert, Button, Reply, reply_to_json
-from bot.pacing import Pacing
-from bot.watch.dispatch import Dispatcher, DispatchStats
+from bot.alerts.dispatch import Dispatcher, DispatchStats
+from bot.core.errors import DeliveryFailed, RecipientGone, RetryLater
+from bot.core.messages import Alert, Button, Reply, reply_to_json
+from bot.core.pacing import Pacing
 from storage import outbox, users
 from storage import watches as watch_rows
 from storage.models import Notification, Watch
@@ -341,7 +341,7 @@ async def test_alerts_for_a_platform_without_adapter_stay_queued_and_are_logged_
     sender = FakeSender()
     dispatch = dispatcher(services, clock, sender)
 
-    with caplog.at_level(logging.WARNING, logger="bot.watch.dispatch"):
+    with caplog.at_level(logging.WARNING, logger="bot.alerts.dispatch"):
         first = await dispatch.run_once(limit=1)  # the discord row is older, yet does not fill the batch
         clock.advance(600)
         second = await dispatch.run_once(limit=1)

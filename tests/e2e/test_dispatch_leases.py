@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from bot.errors import DeliveryFailed
-from bot.services import open_services
-from bot.watch.dispatch import LEASE, SEND_MARGIN, DispatchStats
+from bot.alerts.dispatch import LEASE, SEND_MARGIN, DispatchStats
+from bot.core.errors import DeliveryFailed
+from bot.wiring.dependencies import open_services
 from storage import outbox
 from storage.models import Notification
 from tests.e2e.test_dispatch import Clock, FakeSender, dispatcher, enqueue, stored

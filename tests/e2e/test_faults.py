@@ -21,9 +21,11 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from bot.commands import build_registry
-from bot.core import Core
-from bot.messages import Outcome
+from bot.alerts.poller import Poller
+from bot.core.adapter_port import AdapterPort
+from bot.core.messages import Outcome
+from bot.core.routing import Core
+from bot.core.services import Services
 from bot.sandbox.auctionity_data import (
     SANDBOX_ALICE_EMAIL,
     SANDBOX_ALICE_ID,
@@ -34,8 +36,7 @@ from bot.sandbox.auctionity_data import (
     SANDBOX_RIVAL_ID,
     SEED_IDS,
 )
-from bot.services import Services, open_services
-from bot.watch.poller import Poller
+from bot.wiring.dependencies import open_services
 from storage.models import AuctionState, Notification
 from tests.conftest import Chat
 from tests.hardening import assert_polite, backend, login, report
@@ -142,7 +143,7 @@ async def test_every_command_answers_in_time_with_its_reply_or_a_polite_error_un
     amounts = itertools.count(1000, 7)  # every bid above the last, whoever sends it
     tally = Tally()
     async with open_services(settings) as services:
-        core = Core(build_registry(), services)
+        core = AdapterPort(Core(services))
         chats = [Chat(core, platform="telegram", user_id=str(5000 + n)) for n in range(len(users))]
         for chat, (email, password) in zip(chats, users, strict=True):
             assert (await login(chat, email, password)).outcome is Outcome.SUCCESS  # healthy, to start with
@@ -227,7 +228,7 @@ async def test_poller_backs_off_under_faults_and_catches_up_with_no_alert_lost_o
         ticks = itertools.count(1)
         # Each poll happens 16 minutes after the last: past the longest backoff (15 min), so failed batches are due.
         services.clock = lambda: start
-        core = Core(build_registry(), services)
+        core = AdapterPort(Core(services))
         credentials = {
             "alice": (SANDBOX_ALICE_EMAIL, SANDBOX_ALICE_PASSWORD),
             "bob": (SANDBOX_BOB_EMAIL, SANDBOX_BOB_PASSWORD),

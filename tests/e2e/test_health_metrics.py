@@ -18,10 +18,10 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.health import serve_health
-from bot.messages import Reply, reply_to_json
-from bot.watch.dispatch import Dispatcher
-from bot.watch.poller import Poller
+from bot.alerts.dispatch import Dispatcher
+from bot.alerts.poller import Poller
+from bot.core.messages import Reply, reply_to_json
+from bot.wiring.health import serve_health
 from storage import outbox, users, watches
 from storage.db import Database, create_db_engine
 
@@ -243,7 +243,7 @@ async def test_the_image_health_check_passes_when_healthy_and_fails_when_the_dat
 
 @pytest.mark.parametrize("port", ["0", "65536", "http"])
 def test_metrics_port_must_be_a_port(settings_factory, port):
-    from bot.config import SettingsError
+    from bot.core.config import SettingsError
 
     with pytest.raises(SettingsError, match="METRICS_PORT"):
         settings_factory(metrics_port=port)

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
-from bot import i18n
-from bot.commands import build_registry
-from bot.messages import reply_from_json
+from bot.alerts.poller import Poller
+from bot.core import i18n
+from bot.core.messages import reply_from_json
 from bot.sandbox.auctionity_data import (
     SANDBOX_ALICE_EMAIL,
     SANDBOX_ALICE_PASSWORD,
@@ -20,7 +20,7 @@ from bot.sandbox.auctionity_data import (
     SEED_IDS,
 )
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
-from bot.watch.poller import Poller
+from bot.wiring.commands import build_registry
 from storage.models import Notification
 from tests.hardening import assert_polite
 

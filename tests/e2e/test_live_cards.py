@@ -13,13 +13,13 @@ from typing import Any
 from sqlmodel import col, select
 
 from adapters.telegram.adapter import TelegramAdapter
-from bot.commands import build_registry
-from bot.core import Core
-from bot.messages import CARD_KIND, Alert, Reply
+from bot.alerts.dispatch import Dispatcher
+from bot.alerts.poller import Poller
+from bot.core.adapter_port import AdapterPort
+from bot.core.messages import CARD_KIND, Alert, Reply
+from bot.core.routing import Core
 from bot.sandbox.auctionity_data import SANDBOX_RIVAL_ID, SEED_IDS
-from bot.services import open_services
-from bot.watch.dispatch import Dispatcher
-from bot.watch.poller import Poller
+from bot.wiring.dependencies import open_services
 from storage import users, watches
 from storage.models import LiveCard, Notification, Watch
 from tests.fakes.discord_fakes import CHANNEL_ID, MANAGE_ROLES, http_error
@@ -66,7 +66,7 @@ def labels(call: Call) -> list[str]:
     return [button["text"] for button in call.buttons]
 
 
-async def post_in_group(telegram: FakeTelegram, core: Core, adapter: TelegramAdapter) -> Call:
+async def post_in_group(telegram: FakeTelegram, core: AdapterPort, adapter: TelegramAdapter) -> Call:
     """A group admin posts the card; the dispatcher sends it. Returns the card's sendMessage."""
     telegram.set_member(GROUP, BOB, "administrator")
     (answer,) = await say(telegram, f"/post {LIVE}", user=BOB, chat=GROUP)
@@ -186,7 +186,7 @@ async def test_a_card_survives_a_restart(adapter, telegram, core, telegram_setti
 
     async with open_services(telegram_settings) as services:  # a new process on the same database
         services.clock = core.services.clock
-        restarted = TelegramAdapter(Core(build_registry(), services), telegram_settings, poll_timeout=1)
+        restarted = TelegramAdapter(AdapterPort(Core(services)), telegram_settings, poll_timeout=1)
         await restarted.start()
         try:
             auctionity_sandbox.data.place_bid_as(SANDBOX_RIVAL_ID, LIVE, 150)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import select
 
-from bot.messages import Outcome, Request, RoleChoice
+from bot.core.messages import Outcome, Request, RoleChoice
 from bot.sandbox.auctionity_data import SANDBOX_ALICE_EMAIL, SANDBOX_ALICE_PASSWORD
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
 from storage import claims, places, users
@@ -177,7 +177,7 @@ async def test_moderator_maps_an_item_to_a_plain_role_below_their_own(core, serv
 
 
 async def test_claims_made_before_normalisation_are_re_keyed_so_another_spelling_cannot_claim_them(make_chat, services):
-    from bot.upkeep import normalise_stored_codes
+    from bot.access.upkeep import normalise_stored_codes
 
     # As the old code stored it: hashed and encrypted exactly as typed, in capitals.
     with services.db.session() as session:

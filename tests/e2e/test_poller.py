@@ -9,7 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
-from bot.messages import reply_from_json
+from bot.alerts.cadence import hot_every
+from bot.alerts.poller import MISSING_LIMIT, Poller
+from bot.core.messages import reply_from_json
 from bot.sandbox.auctionity_data import (
     SANDBOX_ALICE_EMAIL,
     SANDBOX_ALICE_ID,
@@ -19,9 +21,7 @@ from bot.sandbox.auctionity_data import (
     SANDBOX_RIVAL_ID,
     SEED_IDS,
 )
-from bot.watch.cadence import hot_every
-from bot.watch.poller import MISSING_LIMIT, Poller
-from bot.watch.scheduler import start_alerts
+from bot.wiring.scheduler import start_alerts
 from storage import users, watches
 from storage.models import AuctionState, Notification
 
@@ -249,7 +249,7 @@ async def wait_for(condition, timeout=10.0):
 @pytest.fixture
 async def fast_services(settings_factory):
     """Services whose poller runs every second, for the scheduler."""
-    from bot.services import open_services
+    from bot.wiring.dependencies import open_services
 
     async with open_services(settings_factory(poll_interval_seconds=1)) as built:
         yield built
@@ -333,7 +333,7 @@ async def test_an_auction_in_its_last_minutes_is_polled_every_hot_tick_and_the_o
 
 
 async def test_with_hot_minutes_zero_every_auction_waits_its_interval(settings_factory, auctionity_sandbox):
-    from bot.services import open_services
+    from bot.wiring.dependencies import open_services
 
     async with open_services(settings_factory(hot_minutes=0)) as services:
         data = auctionity_sandbox.data
@@ -352,7 +352,7 @@ async def test_with_hot_minutes_zero_every_auction_waits_its_interval(settings_f
 
 async def test_two_pollers_on_one_database_poll_each_auction_once_a_round(settings_factory, auctionity_sandbox):
     """Two processes' pollers at once: the leases split the round, nothing is fetched twice."""
-    from bot.services import open_services
+    from bot.wiring.dependencies import open_services
 
     data = auctionity_sandbox.data
     ids = data.bulk_create(300)

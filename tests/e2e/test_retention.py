@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from bot.watch.retention import prune_once
+from bot.wiring.retention import prune_once
 from storage import auction_states, buttons, outbox, users, watches
 from storage.auction_states import AuctionSnapshot
 from storage.models import AuctionState, ButtonToken, Notification, Watch

@@ -23,9 +23,10 @@ import pytest
 from sqlalchemy import select as sa_select
 from sqlmodel import SQLModel, select
 
-from bot import logs
-from bot.logs import RedactingFilter, setup_logging
-from bot.messages import Outcome, Reply
+from bot.alerts.poller import Poller
+from bot.core import logs
+from bot.core.logs import RedactingFilter, setup_logging
+from bot.core.messages import Outcome, Reply
 from bot.sandbox.auctionity_data import (
     SANDBOX_ALICE_EMAIL,
     SANDBOX_ALICE_PASSWORD,
@@ -34,7 +35,6 @@ from bot.sandbox.auctionity_data import (
     SEED_IDS,
 )
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES, SANDBOX_API_KEY
-from bot.watch.poller import Poller
 from storage.models import AuctionitySession
 from tests.hardening import backend, report
 

@@ -11,10 +11,10 @@ import json
 
 import pytest
 
-from bot.messages import Alert, Reply
+from bot.access.rechecks import Rechecker
+from bot.alerts.dispatch import Dispatcher
+from bot.core.messages import Alert, Reply
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
-from bot.watch.dispatch import Dispatcher
-from bot.watch.rechecks import Rechecker
 from storage import places
 from tests.fakes.discord_fakes import BUYER_ROLE_ID, CHANNEL_ID, GUILD_ID, MANAGE_ROLES
 from tests.fakes.telegram_api import BOT_ID

@@ -15,16 +15,17 @@ from sqlmodel import select
 
 from adapters.telegram.access import INVITE_FAILED, JOIN_LABEL
 from adapters.telegram.adapter import EDITED_NOTE, EXPIRED_BUTTON, TelegramAdapter
-from bot import i18n
-from bot.charts import price_chart
-from bot.commands import build_registry
-from bot.core import Core
-from bot.errors import RecipientGone, RetryLater
-from bot.messages import Alert, Button, Image, Outcome, Reply, reply_to_json
-from bot.registry import Scope
+from bot.auctions.charts import price_chart
+from bot.core import i18n
+from bot.core.adapter_port import AdapterPort
+from bot.core.errors import RecipientGone, RetryLater
+from bot.core.messages import Alert, Button, Image, Outcome, Reply, reply_to_json
+from bot.core.registry import Scope
+from bot.core.routing import Core
 from bot.sandbox.auctionity_data import SANDBOX_ALICE_EMAIL, SANDBOX_ALICE_PASSWORD, SANDBOX_RIVAL_ID, SEED_IDS
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
-from bot.services import open_services
+from bot.wiring.commands import build_registry
+from bot.wiring.dependencies import open_services
 from storage import users, watches
 from storage.models import Watch
 from tests.fakes.telegram_api import BOT_ID, BOT_USERNAME, TOKEN
@@ -333,7 +334,7 @@ async def test_alert_to_a_user_who_blocked_the_bot_raises_recipient_gone(adapter
 
 
 async def test_alerts_to_one_chat_are_spaced_by_telegrams_limits_through_the_dispatcher(adapter, telegram, core):
-    from bot.watch.dispatch import Dispatcher
+    from bot.alerts.dispatch import Dispatcher
     from storage import outbox
 
     with core.services.db.session() as session:
@@ -459,7 +460,7 @@ async def test_button_from_before_a_restart_still_works(adapter, telegram, teleg
     old_message = telegram.sent_message(listing)
     await adapter.stop()
     async with open_services(telegram_settings) as services:  # a new process over the same database
-        restarted = TelegramAdapter(Core(build_registry(), services), telegram_settings, poll_timeout=1)
+        restarted = TelegramAdapter(AdapterPort(Core(services)), telegram_settings, poll_timeout=1)
         await restarted.start()
         try:
             since = telegram.mark()

@@ -183,7 +183,7 @@ async def test_when_a_password_cannot_be_deleted_the_user_is_told_to_change_it(a
 
 
 async def test_a_group_upgraded_to_a_supergroup_keeps_its_watches_grants_and_settings(adapter, telegram, core):
-    from bot.messages import Alert, Reply
+    from bot.core.messages import Alert, Reply
 
     new_group = -1005555555555
     grant_group(core)

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.messages import Outcome
+from bot.access.rechecks import Rechecker
+from bot.core.messages import Outcome
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
-from bot.watch.rechecks import Rechecker
 from storage import claims, places, staff_logs
 from storage.models import Notification, PurchaseClaim, VerifyAttempt
 from tests.conftest import Chat
@@ -210,12 +210,12 @@ async def test_upstream_trouble_never_revokes_anything(core, services, cryptogig
 
 
 async def test_re_checks_are_spread_over_the_period_and_paced(settings_factory, cryptogig_sandbox):
-    from bot.commands import build_registry
-    from bot.core import Core
-    from bot.services import open_services
+    from bot.core.adapter_port import AdapterPort
+    from bot.core.routing import Core
+    from bot.wiring.dependencies import open_services
 
     async with open_services(settings_factory(verify_recheck_per_minute=600)) as services:
-        core = Core(build_registry(), services)
+        core = AdapterPort(Core(services))
         for n, code in enumerate(SAMPLE_PURCHASE_CODES.values()):
             await buyer(core, f"60{n}").say(f"/verify {code}")
         with services.db.session() as session:

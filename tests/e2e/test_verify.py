@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.messages import Outcome
+from bot.core.messages import Outcome
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
 from storage import places
 from storage.models import PurchaseClaim, VerifyAttempt
@@ -120,13 +120,13 @@ async def test_verify_same_user_can_verify_again(chat):
 
 
 async def test_verify_allows_more_claims_when_configured(settings_factory, make_chat):
-    from bot.commands import build_registry
-    from bot.core import Core
-    from bot.services import open_services
+    from bot.core.adapter_port import AdapterPort
+    from bot.core.routing import Core
+    from bot.wiring.dependencies import open_services
     from tests.conftest import Chat
 
     async with open_services(settings_factory(max_claims_per_code=2)) as services:
-        core = Core(build_registry(), services)
+        core = AdapterPort(Core(services))
         for user in ("alice", "bob"):
             assert (await Chat(core, user_id=user).say(f"/verify {REGULAR}")).outcome is Outcome.SUCCESS
         assert (await Chat(core, user_id="carol").say(f"/verify {REGULAR}")).outcome is Outcome.ERROR

@@ -72,7 +72,7 @@ async def test_gavel_worker_sends_alerts_through_the_bot_api_and_takes_no_update
     log = (tmp_path / "worker.log").open("wb")
     since = telegram.mark()
     worker = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "worker"], env=env, cwd=tmp_path, stdout=log, stderr=log
+        [sys.executable, "-m", "bot.wiring.cli", "worker"], env=env, cwd=tmp_path, stdout=log, stderr=log
     )
     try:
 

@@ -15,13 +15,13 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from bot.app import wait_for_stop
-from bot.config import SettingsError, load_settings
-from bot.logs import setup_logging
-from bot.messages import Alert
-from bot.services import open_services
-from bot.watch import dispatch
-from bot.watch.scheduler import start_alerts
+from bot.alerts import dispatch
+from bot.core.config import SettingsError, load_settings
+from bot.core.logs import setup_logging
+from bot.core.messages import Alert
+from bot.wiring.app import wait_for_stop
+from bot.wiring.dependencies import open_services
+from bot.wiring.scheduler import start_alerts
 from storage.db import upgrade
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from adapters.discord.adapter import DiscordAdapter
-from bot.core import Core
+from bot.core.adapter_port import AdapterPort
 from tests.fakes.discord_fakes import DiscordUser, FakeDiscord
 
 ALICE = 800_000_000_000_000_001
@@ -28,7 +28,7 @@ class RunningBot:
         return DiscordUser(self.adapter.client, self.fake, user_id=user_id, **options)
 
 
-async def start_bot(core: Core, settings: Any, fake: FakeDiscord | None = None) -> RunningBot:
+async def start_bot(core: AdapterPort, settings: Any, fake: FakeDiscord | None = None) -> RunningBot:
     """Start the adapter as `gavel run` does, with Discord's API faked; returns once the 'gateway' is up."""
     fake = fake or FakeDiscord()
     adapter = DiscordAdapter(core, settings, http=fake.http)
@@ -43,7 +43,7 @@ def discord_settings(settings_factory: Any) -> Any:
 
 
 @pytest.fixture
-async def bot(core: Core, discord_settings: Any):
+async def bot(core: AdapterPort, discord_settings: Any):
     running = await start_bot(core, discord_settings)
     yield running
     await running.adapter.stop()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from adapters.telegram.adapter import TelegramAdapter
-from bot.core import Core
+from bot.core.adapter_port import AdapterPort
 from bot.sandbox.server import serve_in_thread
 from tests.fakes.telegram_api import TOKEN, Call, FakeTelegram
 
@@ -41,7 +41,7 @@ def telegram_settings(settings_factory: Any, _telegram_server: tuple[FakeTelegra
 
 
 @pytest.fixture
-async def adapter(core: Core, telegram: FakeTelegram, telegram_settings: Any) -> AsyncIterator[TelegramAdapter]:
+async def adapter(core: AdapterPort, telegram: FakeTelegram, telegram_settings: Any) -> AsyncIterator[TelegramAdapter]:
     """The real Application, long polling the fake, started by hand as `gavel run` does."""
     running = TelegramAdapter(core, telegram_settings, poll_timeout=1)
     await running.start()
@@ -68,7 +68,7 @@ async def settle(telegram: FakeTelegram, *, user: int = ALICE, chat: int | None 
     return telegram.mark()
 
 
-def grant_group(core: Core, group: int = GROUP, item_id: int = 101) -> None:
+def grant_group(core: AdapterPort, group: int = GROUP, item_id: int = 101) -> None:
     """Open ``group`` to verified buyers of ``item_id``, as /verify_setup in that group would."""
     from datetime import UTC, datetime
 

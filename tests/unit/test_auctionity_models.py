@@ -29,7 +29,7 @@ from bot.clients.auctionity import (
     parse_winner_email,
     user_id_from_token,
 )
-from bot.errors import (
+from bot.core.errors import (
     AuctionClosed,
     AuctionNotFound,
     BadRequest,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.charts import price_chart
+from bot.auctions.charts import price_chart
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bot.config import SettingsError, load_settings
+from bot.core.config import SettingsError, load_settings
 
 
 def test_defaults_follow_the_configuration_contract(monkeypatch):
@@ -50,7 +50,12 @@ def test_bad_setting_gives_one_line_naming_it(monkeypatch, name, value, expected
 def test_gavel_cli_stops_on_a_bad_setting_without_traceback(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "POLL_INTERVAL_SECONDS": "abc", "HOME": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "bot.wiring.cli", "run"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
@@ -61,7 +66,12 @@ def test_gavel_cli_stops_on_a_bad_setting_without_traceback(tmp_path):
 def test_gavel_run_refuses_to_start_without_secret_key(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TELEGRAM_BOT_TOKEN": "1:x"}
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "bot.wiring.cli", "run"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "gavel keygen" in result.stderr and "Traceback" not in result.stderr
@@ -70,7 +80,7 @@ def test_gavel_run_refuses_to_start_without_secret_key(tmp_path):
 def test_env_example_lists_every_setting():
     from pathlib import Path
 
-    from bot.config import Settings
+    from bot.core.config import Settings
 
     example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
     listed = {line.split("=", 1)[0] for line in example.splitlines() if "=" in line and not line.startswith("#")}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.commands import build_registry
-from bot.messages import Outcome, Request, split_command
-from bot.registry import Scope
+from bot.core.messages import Outcome, Request, split_command
+from bot.core.registry import Scope
+from bot.wiring.commands import build_registry
 
 
 def test_split_command_strips_bot_suffix_and_honours_quotes():

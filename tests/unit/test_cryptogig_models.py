@@ -21,7 +21,7 @@ from bot.clients.cryptogig import (
     SupportStatus,
     parse_response,
 )
-from bot.errors import (
+from bot.core.errors import (
     BadApiKey,
     InvalidPurchaseCode,
     ItemNotFound,
@@ -129,7 +129,7 @@ def test_item_without_an_id_is_rejected() -> None:
 def test_purchase_without_supported_until_has_no_support() -> None:
     purchase = Purchase.model_validate({"license_type": "Regular", "item": {"id": 1}})
     assert purchase.supported_until is None
-    assert purchase.support_status() is SupportStatus.NONE
+    assert purchase.support_status(datetime.now(UTC)) is SupportStatus.NONE
 
 
 def test_purchase_support_is_active_until_supported_until_then_expired() -> None:
@@ -326,4 +326,4 @@ def test_any_answer_parses_to_the_endpoint_model_or_raises_only_our_upstream_err
     else:
         assert isinstance(result, EXPECTED[endpoint])
     if isinstance(result, Purchase):
-        assert result.support_status() in SupportStatus
+        assert result.support_status(datetime.now(UTC)) in SupportStatus

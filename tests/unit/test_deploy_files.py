@@ -11,8 +11,8 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from bot.cli import build_parser
-from bot.config import Settings
+from bot.core.config import Settings
+from bot.wiring.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = {name.upper() for name in Settings.model_fields}

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from bot import formatting as fmt
-from bot.arguments import parse_when
+from bot.core import formatting as fmt
+from bot.core.arguments import parse_when
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

@@ -38,15 +38,17 @@ from hypothesis import strategies as st
 
 from adapters.discord import render as discord_render
 from adapters.telegram import render as telegram_render
-from bot import i18n
 from bot.clients.auctionity import AuctionityClient
 from bot.clients.cryptogig import CryptoGigClient
-from bot.commands import build_registry
-from bot.config import load_settings
-from bot.core import Core
-from bot.errors import GavelError
-from bot.messages import Reply, Request, split_command
-from bot.registry import ArgKind, Argument, Command
+from bot.core import i18n
+from bot.core.adapter_port import AdapterPort
+from bot.core.config import load_settings
+from bot.core.errors import GavelError
+from bot.core.languages import Languages
+from bot.core.messages import Reply, Request, split_command
+from bot.core.registry import ArgKind, Argument, Command
+from bot.core.routing import Core
+from bot.core.services import Services
 from bot.sandbox.auctionity import create_auctionity_app
 from bot.sandbox.auctionity_data import (
     SANDBOX_ALICE_EMAIL,
@@ -56,7 +58,7 @@ from bot.sandbox.auctionity_data import (
     SEED_IDS,
 )
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES, SANDBOX_API_KEY, create_cryptogig_app
-from bot.services import Services
+from bot.wiring.commands import build_registry
 from storage.crypto import SecretBox
 from storage.db import Database, create_db_engine
 from tests.hardening import backend, report, shows_internal_error
@@ -319,7 +321,7 @@ def assert_fits_every_platform(reply: Reply | None, asked: Any) -> None:
 @dataclass
 class Rig:
     loop: asyncio.AbstractEventLoop
-    core: Core
+    core: AdapterPort
     services: Services
     requests: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)  # how the replies went: the deep paths must run too
@@ -371,10 +373,12 @@ def rig(database_url: str, secret_key: str) -> Iterator[Rig]:
         auctionity=AuctionityClient(
             settings.auctionity_base_url, transport=httpx.ASGITransport(app=auctionity_app), retry_attempts=1
         ),
-        db=InlineDatabase(create_db_engine(database_url)),
+        db=(database := InlineDatabase(create_db_engine(database_url))),
         box=SecretBox(secret_key),
+        registry=REGISTRY,
+        languages=Languages(database, default_language=settings.default_language),
     )
-    core = Core(REGISTRY, services)
+    core = Core(services)
     credentials = {
         "alice": (SANDBOX_ALICE_EMAIL, SANDBOX_ALICE_PASSWORD),
         "bob": (SANDBOX_BOB_EMAIL, SANDBOX_BOB_PASSWORD),

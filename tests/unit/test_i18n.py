@@ -12,9 +12,9 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-from bot import formatting as fmt
-from bot import i18n
-from bot.i18n_extract import extract_template
+from bot.core import formatting as fmt
+from bot.core import i18n
+from bot.core.i18n_extract import extract_template
 
 TRANSLATED = [language for language in i18n.LANGUAGES if language != i18n.SOURCE_LANGUAGE]
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from bot import logs
 from bot.clients.cryptogig import CryptoGigClient
-from bot.logs import RedactingFilter, add_secret, setup_logging
+from bot.core import logs
+from bot.core.logs import RedactingFilter, add_secret, setup_logging
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES, SANDBOX_API_KEY
 
 JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI0MiIsImV4cCI6MTcwMDAwMDAwMH0.c2lnbmF0dXJlLWJ5dGVz"

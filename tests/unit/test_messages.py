@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.messages import Button, Field, Image, Outcome, Reply, reply_from_json, reply_to_json
+from bot.core.messages import Button, Field, Image, Outcome, Reply, reply_from_json, reply_to_json
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))  # bytes no text encoding would carry unchanged
 

@@ -299,7 +299,7 @@ def test_verify_rejects_code_claimed_by_another_user(engine: Engine) -> None:
     _claim(engine, alice)
     with pytest.raises(AlreadyClaimed) as caught:
         _claim(engine, bob)
-    assert caught.value.max_claims == 1  # storage says what happened; bot.errors.user_message words it
+    assert caught.value.max_claims == 1  # storage says what happened; bot.core.errors.user_message words it
     with session_scope(engine) as session:
         assert claims.claims_for_user(session, chat_user_id=bob) == []
 

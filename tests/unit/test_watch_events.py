@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.alerts.events import AuctionSnapshot, Event, EventKind, WatcherInfo, dedupe_key, diff_auction
 from bot.clients.auctionity import Auction
-from bot.watch.events import AuctionSnapshot, Event, EventKind, WatcherInfo, dedupe_key, diff_auction
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 END = T0 + timedelta(hours=3)

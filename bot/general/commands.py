@@ -1,0 +1,81 @@
+"""start, help and cancel: the commands that explain the bot."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.core import i18n
+from bot.core.i18n import N_, _
+from bot.core.messages import Button, Field, Reply, Request
+from bot.core.registry import Argument, CommandGroup, Scope
+
+if TYPE_CHECKING:
+    from bot.core.services import Services
+
+# Translators: the greeting of /start; keep the commands (/verify, /items, ...) as they are
+WELCOME = N_(
+    "Hi! I'm Gavel. I check your CryptoGig purchases and let you bid on Auctionity auctions from chat.\n"
+    "• /verify <purchase code> unlocks what you bought\n"
+    "• /items shows the catalogue\n"
+    "• /auctions, /bid and /watch follow auctions, and I tell you when you are outbid"
+)
+
+DEEP_LINKS = {
+    "verify": N_("Send me your purchase code with /verify <code> — or just /verify and I will ask for it."),
+    "login": N_("Send /login and I will ask for your Auctionity email and password, here in private."),
+    "items": N_("Send /items to browse the catalogue."),
+}
+
+commands = CommandGroup()
+closing = CommandGroup()  # listed last in help
+
+
+@commands.command(args=(Argument("payload", "where a deep link should take you", required=False),))
+async def start(request: Request, services: Services) -> Reply:
+    """Say hello and show what I can do.
+
+    ``/start verify`` (a deep link) goes straight to that flow.
+    """
+    text = _(DEEP_LINKS.get(str(request.values.get("payload", "")).lower(), WELCOME))
+    return Reply(title=_("Welcome to Gavel"), text=text).with_buttons(
+        [Button(_("Browse items"), "items"), Button(_("Live auctions"), "auctions")],
+        # Translators: a button label: lists the commands
+        [Button(_("Help"), "help")],
+    )
+
+
+@commands.command("help", args=(Argument("command", "a command name", required=False),))
+async def help_(request: Request, services: Services) -> Reply:
+    """List every command, or explain one."""
+    registry = services.registry
+    wanted = str(request.values.get("command", "")).lstrip("/").lower()
+    if wanted:
+        command = registry.find(wanted)
+        if command is None or command.hidden:
+            # Translators: {command} is what the reader typed, a command name that does not exist
+            return Reply(_("There is no command /{command}. Send /help to see them all.").format(command=wanted[:40]))
+        fields = tuple(Field(f"<{i18n.argument_name(a.name)}>", _(a.help), inline=False) for a in command.positional)
+        scope = {
+            # Translators: in a command's help: it works only in a private chat with the bot
+            Scope.PRIVATE: _("Private chat only."),
+            # Translators: in a command's help: only the bot's admins may use it
+            Scope.ADMIN: _("Admins only."),
+        }.get(command.scope, "")
+        aliases = ", ".join("/" + a for a in command.aliases)
+        # Translators: in a command's help: its other names, like "/h, /commands"
+        also = _("Also: {aliases}.").format(aliases=aliases) if command.aliases else ""
+        text = "\n".join(t for t in (_(command.help), scope, also) if t)
+        return Reply(title=command.usage, text=text, fields=fields)
+    is_admin = services.settings.is_admin(request.who)
+    lines = [
+        f"{command.usage} — {_(command.help)}"
+        for command in registry.visible(conversations=not request.asks_in_forms)
+        if command.scope is not Scope.ADMIN or is_admin
+    ]
+    return Reply(title=_("Commands"), text="\n".join(lines), footer=_("Send /help <command> for details."))
+
+
+@closing.command(conversational=True)
+async def cancel(request: Request, services: Services) -> Reply:
+    """Stop what you were doing (a login, say)."""
+    return Reply(_("There is nothing to cancel."), ephemeral=True)  # the core ends any conversation first
