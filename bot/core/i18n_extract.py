@@ -72,11 +72,11 @@ def pybabel(*args: str) -> None:
 def extract_template(output: Path = TEMPLATE) -> None:
     """Write the template of every marked string in the code."""
     keywords = [arg for keyword in KEYWORDS for arg in ("-k", keyword)]
-    # Locations relative to the repository, whoever runs it from where; file names without line numbers,
-    # so a catalogue changes when a string does, not when code moves.
+    # Sorted by message, with no locations: a catalogue changes when a string does, not when code moves
+    # between files, and two changes that add different strings merge without touching each other.
     with contextlib.chdir(ROOT):
-        pybabel("extract", "-F", str(MAPPING), *keywords, "-c", "Translators:", "--sort-by-file",
-                "--add-location=file", "--project", "Gavel", "--no-wrap", "-o", str(output.resolve()),
+        pybabel("extract", "-F", str(MAPPING), *keywords, "-c", "Translators:", "--sort-output",
+                "--no-location", "--project", "Gavel", "--no-wrap", "-o", str(output.resolve()),
                 *SOURCES)  # fmt: skip
 
 
@@ -96,6 +96,14 @@ def fill_source_catalogue() -> None:
         write_po(po, catalog, width=0, include_previous=True)
 
 
+def _rewrite_sorted(path: Path) -> None:
+    """A catalogue sorted by message and free of locations, like the template (pybabel update keeps neither)."""
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=path.parent.parent.name)
+    with path.open("wb") as po:
+        write_po(po, catalog, width=0, include_previous=True, no_location=True, sort_output=True)
+
+
 def main(argv: list[str]) -> int:
     """Extract, then merge the template into every catalogue (``--init xx`` starts a new language first)."""
     extract_template()
@@ -104,6 +112,8 @@ def main(argv: list[str]) -> int:
     pybabel("update", "-i", str(TEMPLATE), "-d", str(LOCALES_DIR), "-D", DOMAIN, "--previous", "--no-wrap",
             "--ignore-obsolete")  # fmt: skip
     fill_source_catalogue()
+    for path in LOCALES_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"):
+        _rewrite_sorted(path)
     return 0
 
 
