@@ -29,6 +29,7 @@ bench: $(STAMP)
 	-@if [ -n "$$GAVEL_BENCH_DATABASE_URL" ]; then $(BIN)/python benchmarks/scale.py; \
 	else echo "benchmarks/scale.py skipped: set GAVEL_BENCH_DATABASE_URL to a throw-away PostgreSQL database"; fi
 	$(BIN)/python benchmarks/dispatch.py
+	$(BIN)/python benchmarks/dashboard.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -10,6 +10,12 @@ from sqlmodel import Field, SQLModel
 
 from storage.bidding_models import AutoBid, AutoBidIntent, BidOffer, LiveCard  # tables of their own module
 from storage.columns import TZDateTime, chat_user_column, id_column, when_column
+from storage.dashboard_models import (  # tables of their own module
+    DashboardImport,
+    DashboardLogin,
+    DashboardSession,
+    StaffAction,
+)
 
 
 class ChatUser(SQLModel, table=True):
@@ -253,11 +259,15 @@ __all__ = [
     "ButtonToken",
     "ChatUser",
     "Conversation",
+    "DashboardImport",
+    "DashboardLogin",
+    "DashboardSession",
     "KeyValue",
     "LiveCard",
     "Notification",
     "PurchaseClaim",
     "RateAttempt",
+    "StaffAction",
     "StaffLog",
     "TZDateTime",
     "VerifyAttempt",

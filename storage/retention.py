@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_, delete, exists, or_
 from sqlmodel import Session, col
 
-from storage import attempts, claims, conversations, offers
+from storage import attempts, claims, conversations, dashboard, offers
 from storage.models import AuctionState, AutoBid, AutoBidIntent, ButtonToken, LiveCard, Notification, Watch
 
 
@@ -38,6 +38,7 @@ def prune(session: Session, ages: Ages) -> dict[str, int]:
     done["offers"] = offers.prune_offers(session, before=ages.now)
     done["rate_attempts"] = attempts.prune_attempts(session, before=ages.attempts)
     done["verify_attempts"] = claims.prune_verify_attempts(session, before=ages.audit)
+    done["dashboard"] = dashboard.prune_dashboard(session, now=ages.now, audit_before=ages.audit)
     done["intents"] = session.exec(
         delete(AutoBidIntent).where(
             col(AutoBidIntent.state).in_(("placed", "superseded", "stopped")),

@@ -6,7 +6,7 @@ import html
 import re
 from collections.abc import Callable, Iterable
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from bot.core.messages import Button, Outcome, Reply
 
@@ -136,13 +136,21 @@ def parse_callback_data(data: str | None) -> tuple[str, bool] | None:
     return None
 
 
-def keyboard(rows: Iterable[Iterable[Button]], token_for: Callable[[str], str]) -> InlineKeyboardMarkup | None:
-    """Inline keyboard: link buttons open their URL, the others carry a stored token for their command."""
+def keyboard(
+    rows: Iterable[Iterable[Button]], token_for: Callable[[str], str], *, private: bool = False
+) -> InlineKeyboardMarkup | None:
+    """Inline keyboard: link buttons open their URL, the others carry a stored token for their command.
+
+    A web-app button opens its page inside Telegram (which hands the page signed initData) where Telegram allows
+    one: in a private chat, to an https page. Anywhere else it is a plain link.
+    """
     keyboard_rows = []
     for row in rows:
         buttons = []
         for button in row:
-            if button.url:
+            if button.url and button.web_app and private and button.url.startswith("https://"):
+                buttons.append(InlineKeyboardButton(button.label, web_app=WebAppInfo(button.url)))
+            elif button.url:
                 # Telegram refuses the whole message over one odd link (an upstream's demo URL): drop the button.
                 if LINK.match(button.url):
                     buttons.append(InlineKeyboardButton(button.label, url=button.url))

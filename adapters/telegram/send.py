@@ -63,10 +63,11 @@ class TelegramSender:
         link = f"https://t.me/{self.bot.username}"
         return f"{link}?start={command}" if command and DEEP_LINK_PAYLOAD.match(command) else link
 
-    async def keyboard(self, reply: Reply) -> InlineKeyboardMarkup | None:
+    async def keyboard(self, reply: Reply, *, private: bool = False) -> InlineKeyboardMarkup | None:
         """The reply's buttons; each command is stored under a short token that outlives restarts.
 
-        A private button becomes a link into the presser's private chat, landing in its command.
+        A private button becomes a link into the presser's private chat, landing in its command. ``private``: the
+        message goes to a private chat (where web-app buttons may open inside Telegram).
         """
         rows = tuple(
             tuple(Button(b.label, url=self.deep_link(b.command)) if b.private and b.command else b for b in row)
@@ -75,7 +76,7 @@ class TelegramSender:
         tokens = await self.port.button_tokens(
             button.command for row in rows for button in row if button.command and not button.url
         )
-        return keyboard(rows, tokens.__getitem__)
+        return keyboard(rows, tokens.__getitem__, private=private)
 
     async def deliver(self, chat_id: int, reply: Reply, *, reply_to: int | None = None, alert: bool = False) -> None:
         """Send a reply as a photo with caption (falling back to text) or as text split within 4,096 characters.
@@ -83,7 +84,7 @@ class TelegramSender:
         Text too long for a caption (1,024 characters) follows the photo in messages of its own, the buttons
         under the last one: the chart stays under the title it illustrates, the buttons at the bottom of the chat.
         """
-        markup = await self.keyboard(reply)
+        markup = await self.keyboard(reply, private=chat_id > 0)  # groups and channels have negative ids
         quote = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
         photo = InputFile(reply.image.data, filename=reply.image.filename) if reply.image else reply.image_url
         if photo:
@@ -138,7 +139,7 @@ class TelegramSender:
         chunks = text_chunks(reply)
         if reply.image_url or len(chunks) != 1:
             return False
-        markup = await self.keyboard(reply)
+        markup = await self.keyboard(reply, private=message.chat.id > 0)
         ids = {"chat_id": message.chat.id, "message_id": message.message_id}
         try:
             if message.photo:
@@ -161,7 +162,7 @@ class TelegramSender:
         try:
             await self.bot.edit_message_media(
                 chat_id=message.chat.id, message_id=message.message_id, media=media,
-                reply_markup=await self.keyboard(reply),
+                reply_markup=await self.keyboard(reply, private=message.chat.id > 0),
             )  # fmt: skip
         except BadRequest as error:
             return "not modified" in error.message.lower()

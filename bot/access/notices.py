@@ -19,6 +19,7 @@ from bot.core.i18n import N_, _
 from bot.core.messages import AccessChange, Outcome, Reply, access_to_json, reply_to_json
 from storage import claims, outbox, places, staff_logs, users
 from storage.claims import ClaimView
+from storage.crypto import SecretBox
 
 # Why a claim was revoked, as the staff log and the buyer read it (translated where shown: see why_revoked()).
 REASONS = {
@@ -41,6 +42,14 @@ def who(platform: str, user_id: str, name: str = "") -> str:
     # Translators: stands for a chat user whose name is unknown, as in "someone (telegram:123)"
     shown = fmt.clip(name, 40) or _("someone")
     return f"{shown} ({platform}:{user_id})"
+
+
+def masked_code(box: SecretBox, code_encrypted: str) -> str:
+    """A stored code as staff may see it (``abcd…6789``); "…" when it was stored under another key."""
+    try:
+        return fmt.mask(box.decrypt(code_encrypted))
+    except ValueError:  # written with an older key: the code cannot be shown even masked
+        return "…"
 
 
 def item_label(item_id: int, name: str | None = None) -> str:

@@ -10,6 +10,7 @@ follow the licence once support has ended, with a private reminder three days be
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +24,7 @@ from bot.core import formatting as fmt
 from bot.core.errors import InvalidPurchaseCode, UpstreamError
 from bot.core.i18n import _
 from bot.core.messages import Outcome, Reply
-from storage import claims, places
+from storage import claims, key_values, places
 from storage.claims import ClaimView
 from storage.crypto import UndecryptableSecret
 from storage.places import SupportEnd
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=15)  # a taken check comes due again after this if its process dies
 RETRY_AFTER_ERROR = timedelta(hours=1)
 REMIND_BEFORE = timedelta(days=3)
+LAST_RUN_KEY = "recheck:last_run"  # the last run's tally, for staff (the dashboard's Numbers page)
 
 
 @dataclass
@@ -69,7 +71,7 @@ class Rechecker:
         for view in due:
             await self.pace.acquire()
             await self._check(view, stats)
-        await self.services.db.run(lambda s: self._support(s, self.services.now(), stats))
+        await self.services.db.run(lambda s: self._support_and_tally(s, self.services.now(), stats))
         if stats.revoked or stats.put_off or stats.support_ended:
             log.info("re-checks: %s", stats)
         return stats
@@ -107,6 +109,12 @@ class Rechecker:
 
     async def _schedule(self, claim_id: int, at: datetime) -> None:
         await self.services.db.run(lambda s: claims.schedule_check(s, claim_id=claim_id, at=at))
+
+    def _support_and_tally(self, session: Session, now: datetime, stats: RecheckStats) -> None:
+        self._support(session, now, stats)
+        tally = {"at": now.isoformat(), "checked": stats.checked, "still_valid": stats.still_valid,
+                 "revoked": stats.revoked, "put_off": stats.put_off}  # fmt: skip
+        key_values.set_value(session, key=LAST_RUN_KEY, value=json.dumps(tally))
 
     def _support(self, session: Session, now: datetime, stats: RecheckStats) -> None:
         """End the access of grants that follow the licence once support has ended; remind three days before.

@@ -32,7 +32,8 @@ SWITCH = Argument("state", "off to stop", ArgKind.CHOICE, required=False, choice
 MAX_LISTED = 20
 
 
-def _state(view: ClaimView) -> str:
+def claim_state(view: ClaimView) -> str:
+    """A claim's state in words, for staff (/buyer, /code, the dashboard)."""
     if view.active:
         # Translators: the state of a verified purchase, in staff's listing
         return _("active")
@@ -55,10 +56,7 @@ def _support(view: ClaimView, services: Services) -> str:
 
 
 def _masked(services: Services, view: ClaimView) -> str:
-    try:
-        return fmt.mask(services.box.decrypt(view.code_encrypted))
-    except ValueError:  # written with an older key: the code cannot be shown even masked
-        return "…"
+    return buyers.masked_code(services.box, view.code_encrypted)
 
 
 def _private_only(request: Request, command: str) -> None:
@@ -112,7 +110,7 @@ async def buyer(request: Request, services: Services) -> Reply:
                 licence=v.license or _("licence unknown"),
                 support=_support(v, services),
                 day=fmt.day(v.verified_at),
-                state=_state(v),
+                state=claim_state(v),
             ),
             inline=False,
         )
@@ -142,7 +140,7 @@ async def code(request: Request, services: Services) -> Reply:
             buyers.who(v.platform, v.platform_user_id, v.display_name),
             # Translators: a claim of a purchase code in staff's listing: "item #3, verified 2 May 2025; active"
             _("{item}, verified {day}; {state}").format(
-                item=buyers.item_label(v.item_id), day=fmt.day(v.verified_at), state=_state(v)
+                item=buyers.item_label(v.item_id), day=fmt.day(v.verified_at), state=claim_state(v)
             ),
             inline=False,
         )

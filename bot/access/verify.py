@@ -331,3 +331,18 @@ def _setup_target(request: Request) -> tuple[str, str | None]:
     if role.outranks_invoker:
         raise NotAllowed("role_outranks_you")
     return role.id, f"@{role.name or role.id}"
+
+
+async def verify_for(services: Services, request: Request, code: str) -> Purchase:
+    """/verify's check and claim on behalf of ``request``'s person (a staff import): the same audit and staff-log
+    lines, and the same refusals raised (InvalidPurchaseCode, CodeAlreadyClaimed, NotAllowed, upstream errors);
+    without the asker's rate limits, which guard a person typing, not staff importing."""
+    user_id = await chat_user_id(services, request)
+    audit = Audit(services, request, user_id, fmt.mask(code))
+    try:
+        purchase = await services.cryptogig.validate_purchase(code)
+        await _claim(services, request, audit, code, services.box.keyed_hash(code), purchase)
+    except (InvalidPurchaseCode, CodeAlreadyClaimed, NotAllowed) as refused:
+        await audit.refused(refused)
+        raise
+    return purchase

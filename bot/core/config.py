@@ -12,7 +12,8 @@ from sqlalchemy.exc import ArgumentError
 
 from bot.core import i18n
 
-ADMIN_ENTRY = re.compile(r"^(telegram|discord|console):[A-Za-z0-9_.@-]{1,64}$")
+PLATFORMS = ("telegram", "discord", "console")  # every platform a person can be on (GAVEL_ADMINS, imports)
+ADMIN_ENTRY = re.compile(rf"^({'|'.join(PLATFORMS)}):[A-Za-z0-9_.@-]{{1,64}}$")
 
 # What each setting expects, said once, for the one-line start-up error.
 EXPECTATIONS = {
@@ -49,6 +50,10 @@ EXPECTATIONS = {
     "metrics_port": "a TCP port between 1 and 65535, or nothing to serve no /healthz and /metrics",
     "default_language": f"a language Gavel speaks: {', '.join(i18n.LANGUAGES)}",
     "metrics_listen": "an address to listen on, such as 127.0.0.1 or 0.0.0.0",
+    "dashboard_port": "a TCP port between 1 and 65535, or nothing to serve no dashboard",
+    "dashboard_listen": "an address to listen on, such as 127.0.0.1 or 0.0.0.0",
+    "dashboard_url": "the dashboard's public http(s) URL, such as https://desk.example.com",
+    "cryptogig_per_second": "a number of calls a second, above 0 and at most 1000",
 }
 
 
@@ -130,6 +135,13 @@ class Settings(BaseSettings):
     # /healthz and /metrics (Prometheus); off unless a port is set. Loopback unless told otherwise.
     metrics_port: int | None = Field(None, gt=0, lt=65536)
     metrics_listen: str = "127.0.0.1"
+    # The staff web dashboard (bot/dashboard): off unless a port is set; loopback unless told otherwise, behind a
+    # TLS proxy. DASHBOARD_URL is its public base, used in the sign-in links the bot sends.
+    dashboard_port: int | None = Field(None, gt=0, lt=65536)
+    dashboard_listen: str = "127.0.0.1"
+    dashboard_url: str | None = None
+    # The budget of CryptoGig calls that are not a user's own (a staff import), evenly paced.
+    cryptogig_per_second: float = Field(10, gt=0, le=1000)
 
     @field_validator(
         "cryptogig_base_url",
@@ -137,6 +149,7 @@ class Settings(BaseSettings):
         "telegram_api_base_url",
         "telegram_webhook_url",
         "discord_api_base_url",
+        "dashboard_url",
     )
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
@@ -147,7 +160,9 @@ class Settings(BaseSettings):
     def _check_gateway_url(cls, value: str | None) -> str | None:
         return _ws_url(value)
 
-    @field_validator("metrics_port", "discord_guild_id", "discord_shard_count", "discord_shard_id", mode="before")
+    @field_validator(
+        "metrics_port", "dashboard_port", "discord_guild_id", "discord_shard_count", "discord_shard_id", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         # .env.example lists these as NAME= ; copied as is, that means "not set", not "invalid".
@@ -206,6 +221,16 @@ class Settings(BaseSettings):
 
     def is_admin(self, who: str) -> bool:
         return who in self.gavel_admins
+
+    @property
+    def dashboard_base_url(self) -> str | None:
+        """Where the dashboard's links point: DASHBOARD_URL, else the address it listens on; None when it is off."""
+        if self.dashboard_port is None:
+            return None
+        if self.dashboard_url:
+            return self.dashboard_url
+        host = "127.0.0.1" if self.dashboard_listen in ("", "0.0.0.0", "::") else self.dashboard_listen  # noqa: S104
+        return f"http://[{host}]:{self.dashboard_port}" if ":" in host else f"http://{host}:{self.dashboard_port}"
 
     def secrets(self) -> list[str]:
         """Every secret value set, for the log redaction filter."""

@@ -69,7 +69,8 @@ class Button:
     """A button that runs ``command`` (a command line such as ``items 2``) for whoever presses it.
 
     ``edits`` asks the adapter to replace the message the button sits under (paging) rather than
-    post a new one. ``url`` makes it a link button instead.
+    post a new one. ``url`` makes it a link button instead; with ``web_app`` the link is a web page meant to
+    open inside the chat app, which tells the page who opened it (platforms that cannot make it a plain link).
     """
 
     label: str
@@ -77,6 +78,7 @@ class Button:
     edits: bool = False
     url: str | None = None
     private: bool = False  # runs in the presser's private chat (a code or password follows), wherever it sits
+    web_app: bool = False  # with ``url``: opens that page inside the chat app where the platform can
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,12 @@ def _waiting(error: RateLimited) -> str:
             "Too many failed logins. Please wait {count} minutes before you try again.",
             minutes,
         )
+    elif error.action == "dashboard":
+        text = ngettext(
+            "You asked for enough sign-in links for now. Please wait {count} minute, then ask again.",
+            "You asked for enough sign-in links for now. Please wait {count} minutes, then ask again.",
+            minutes,
+        )
     elif error.action == "reset":
         text = ngettext(
             "I have sent enough reset emails for now. Please wait {count} minute, and check your spam folder.",

@@ -152,10 +152,30 @@ async def run_bot(settings: Settings) -> int:
     async with open_services(settings) as services, serve_health(services, settings):
         await normalise_stored_codes(services)
         adapters = build_adapters(settings, AdapterPort(Core(services)))
-        async with started_adapters(adapters, receive=True), alerts(services, adapters):
+        async with (
+            started_adapters(adapters, receive=True),
+            alerts(services, adapters),
+            dashboard(services, settings),
+        ):
             await wait_for_stop()
             log.info("stopping")
     return 0
+
+
+@contextlib.asynccontextmanager
+async def dashboard(services: Services, settings: Settings) -> AsyncIterator[str | None]:
+    """The staff dashboard when DASHBOARD_PORT is set, with each platform's web-app sign-in (Telegram's initData)."""
+    from bot.dashboard.web import serve_dashboard
+
+    checks: dict[str, Any] = {}
+    frames: tuple[str, ...] = ()
+    if settings.telegram_bot_token:
+        from adapters.telegram.webapp import init_data_checker
+
+        checks["telegram"] = init_data_checker(settings.telegram_bot_token.get_secret_value())
+        frames = ("https://web.telegram.org",)  # Telegram's web client shows a Web App in a frame
+    async with serve_dashboard(services, settings, web_app_checks=checks, frames=frames) as url:
+        yield url
 
 
 async def run_worker(settings: Settings) -> int:

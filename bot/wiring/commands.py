@@ -12,6 +12,7 @@ from bot.auctions import accounts, bidding, cards
 from bot.auctions import commands as auction_commands
 from bot.catalog import items
 from bot.core.registry import CommandGroup, Registry
+from bot.dashboard import command as dashboard
 from bot.general import commands as general
 from bot.general import language
 
@@ -25,6 +26,7 @@ COMMAND_GROUPS: tuple[CommandGroup, ...] = (
     watches.commands,
     cards.commands,
     staff.commands,
+    dashboard.commands,
     language.commands,
     general.closing,
 )

@@ -10,10 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 from collections.abc import AsyncIterator
 
-import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import text
 from sqlmodel import Session
@@ -25,13 +23,13 @@ from starlette.routing import Route
 from bot.core import metrics
 from bot.core.config import Settings
 from bot.core.services import Services
+from bot.core.serving import serving
 from storage import outbox
 
 log = logging.getLogger(__name__)
 
 # Under the container's HEALTHCHECK timeout, so a stuck database reads as "unhealthy", not as a hung probe.
 HEALTH_TIMEOUT_SECONDS = 3.0
-STOP_TIMEOUT_SECONDS = 5.0
 
 
 def _ping(session: Session) -> None:
@@ -77,26 +75,7 @@ async def serve_health(
     if settings.metrics_port is None:
         yield None
         return
-    # Bound here rather than by uvicorn, whose bind failure is a sys.exit inside a task: a taken port
-    # must stop start-up with an ordinary error instead.
-    sock = socket.create_server((settings.metrics_listen, settings.metrics_port))
-    config = uvicorn.Config(
-        create_health_app(services, check_timeout=check_timeout), log_level="warning", access_log=False, lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-                raise RuntimeError("the health server stopped while starting")
-            await asyncio.sleep(0.01)
-        host, port = sock.getsockname()[:2]
-        url = f"http://{host}:{port}" if ":" not in host else f"http://[{host}]:{port}"
+    app = create_health_app(services, check_timeout=check_timeout)
+    async with serving(app, settings.metrics_listen, settings.metrics_port) as url:
         log.info("health and metrics on %s/healthz and %s/metrics", url, url)
         yield url
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, STOP_TIMEOUT_SECONDS)
-        sock.close()

@@ -165,6 +165,7 @@ MAY_IMPORT = {
     "bot.access": {"bot.core", "bot.clients", "storage"},
     "bot.auctions": {"bot.core", "bot.clients", "storage"},
     "bot.alerts": {"bot.core", "bot.clients", "bot.auctions", "storage"},
+    "bot.dashboard": {"bot.core", "bot.clients", "bot.access", "storage"},
     "bot.wiring": {"*"},
 }
 
