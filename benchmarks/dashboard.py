@@ -26,12 +26,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # a plain script: the repo's packages import from the checkout
 
 import httpx  # noqa: E402
-from bot.dashboard.command import create_link  # noqa: E402
 
 from bot.core.config import load_settings  # noqa: E402
 from bot.core.formatting import utcnow  # noqa: E402
 from bot.core.services import open_services  # noqa: E402
 from bot.core.serving import serving  # noqa: E402
+from bot.dashboard.command import create_link  # noqa: E402
 from bot.dashboard.web import create_dashboard_app  # noqa: E402
 from storage.crypto import SecretBox, generate_key  # noqa: E402
 from storage.db import create_db_engine, session_scope, upgrade  # noqa: E402

@@ -31,12 +31,19 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # a plain script: the repo's packages and benchmarks/ import from the checkout
 
+from sqlalchemy import func  # noqa: E402
+from sqlmodel import col, select  # noqa: E402
+
 from benchmarks.fake_telegram import FloodState, create_fake_telegram_app  # noqa: E402
 from bot.core.clock import utcnow  # noqa: E402
-from bot.core.messages import Reply, reply_from_json, reply_to_json  # noqa: E402
+from bot.core.messages import Reply  # noqa: E402
+from bot.core.payloads import decode, encode_reply  # noqa: E402
 from bot.sandbox.server import serve_in_thread  # noqa: E402
 from storage import outbox  # noqa: E402
 from storage.db import create_db_engine, session_scope, upgrade  # noqa: E402
+from storage.models import Notification  # noqa: E402
+
+PENDING = (col(Notification.sent_at).is_(None), col(Notification.gave_up).is_(False))
 
 TOKEN = "123456:bench-token-not-a-secret"
 TICK_SECONDS = 1.0  # bot/wiring/scheduler.py runs the dispatcher every second
@@ -84,7 +91,7 @@ class Workload:
                     chat_id=str(chat_id),
                     chat_user_id=None,
                     kind="outbid",
-                    payload=reply_to_json(reply),
+                    payload=encode_reply(reply),
                     now=now,
                 )
         engine.dispose()
@@ -120,11 +127,11 @@ async def run_naive(database_url: str, api_url: str, flood: FloodState, workload
 
     engine = create_db_engine(database_url)
     with session_scope(engine) as session:
-        rows = [(n.id, n.chat_id, n.payload) for n in outbox.due_notifications(session, now=utcnow(), limit=100_000)]
+        rows = [(n.id, n.chat_id, n.payload) for n in session.exec(select(Notification).order_by(col(Notification.id)))]
     async with Bot(TOKEN, base_url=f"{api_url}/bot") as bot:
         started = time.monotonic()
         for notification_id, chat_id, payload in rows:
-            text = reply_from_json(payload).plain_text()
+            text = decode(payload).plain_text()
             while True:
                 try:
                     await bot.send_message(chat_id=int(chat_id), text=text)
@@ -172,7 +179,7 @@ async def run_gavel(
                 await dispatcher.run_once()
                 rounds += 1
                 with services.db.session() as session:
-                    if outbox.count_notifications(session, sent=False, gave_up=False) == 0:
+                    if not session.exec(select(func.count()).select_from(Notification).where(*PENDING)).one():
                         break
                 elapsed = time.monotonic() - started
                 await asyncio.sleep((math.floor(elapsed / TICK_SECONDS) + 1) * TICK_SECONDS - elapsed)

@@ -66,32 +66,6 @@ def enqueue_notification(
     return session.exec(statement).first() is not None
 
 
-def due_notifications(
-    session: Session, *, now: datetime, limit: int = 100, platforms: Collection[str] | None = None
-) -> list[Notification]:
-    """Unsent notifications whose next attempt is due, oldest first; only for ``platforms`` when given.
-
-    The dispatcher asks only for platforms it can send to right now, so rows waiting for an
-    unconfigured (or paused) platform never fill the batch and starve the others.
-    """
-    conditions = [
-        col(Notification.sent_at).is_(None),
-        col(Notification.gave_up).is_(False),
-        col(Notification.next_attempt_at) <= now,
-    ]
-    if platforms is not None:
-        if not platforms:
-            return []
-        conditions.append(col(Notification.platform).in_(list(platforms)))
-    query = (
-        select(Notification)
-        .where(*conditions)
-        .order_by(col(Notification.next_attempt_at), col(Notification.id))
-        .limit(limit)
-    )
-    return list(session.exec(query))
-
-
 def lease_due_notifications(
     session: Session, *, now: datetime, until: datetime, platforms: Collection[str], limit: int
 ) -> list[Notification]:
@@ -198,27 +172,6 @@ def mark_notification_failed(
     notification.leased_until = None
     session.flush()
     return True
-
-
-def count_notifications(
-    session: Session,
-    *,
-    kind: str | None = None,
-    sent: bool | None = None,
-    gave_up: bool | None = None,
-    chat_user_id: int | None = None,
-) -> int:
-    """How many notifications match every filter given (all of them when none is)."""
-    query = select(func.count()).select_from(Notification)
-    if kind is not None:
-        query = query.where(Notification.kind == kind)
-    if sent is not None:
-        query = query.where(col(Notification.sent_at).is_not(None) if sent else col(Notification.sent_at).is_(None))
-    if gave_up is not None:
-        query = query.where(col(Notification.gave_up).is_(gave_up))
-    if chat_user_id is not None:
-        query = query.where(Notification.chat_user_id == chat_user_id)
-    return session.exec(query).one()
 
 
 def platforms_with_due_notifications(session: Session, *, now: datetime) -> set[str]:

@@ -16,7 +16,8 @@ from sqlmodel import Session
 from bot.core import formatting as fmt
 from bot.core import i18n
 from bot.core.i18n import N_, _
-from bot.core.messages import AccessChange, Outcome, Reply, access_to_json, reply_to_json
+from bot.core.messages import AccessChange, Outcome, Reply
+from bot.core.payloads import encode_access, encode_reply
 from storage import claims, outbox, places, staff_logs, users
 from storage.claims import ClaimView
 from storage.crypto import SecretBox
@@ -68,7 +69,7 @@ def staff_line(session: Session, *, key: str, words: Words, now: datetime) -> in
             reply = words()
         sent += outbox.enqueue_notification(
             session, dedupe_key=f"staff:{key}:{platform}:{chat_id}"[:200], platform=platform, chat_id=chat_id,
-            chat_user_id=None, kind="staff_log", payload=reply_to_json(reply), now=now,
+            chat_user_id=None, kind="staff_log", payload=encode_reply(reply), now=now,
         )  # fmt: skip
     return sent
 
@@ -83,7 +84,7 @@ def tell_buyer(session: Session, *, view: ClaimView, key: str, words: Words, now
         reply = words()
     return outbox.enqueue_notification(
         session, dedupe_key=f"buyer:{key}"[:200], platform=view.platform, chat_id=view.platform_user_id,
-        chat_user_id=view.chat_user_id, kind="buyer_notice", payload=reply_to_json(reply), now=now,
+        chat_user_id=view.chat_user_id, kind="buyer_notice", payload=encode_reply(reply), now=now,
     )  # fmt: skip
 
 
@@ -104,7 +105,7 @@ def take_access(
         change = AccessChange(grant.place_id, grant.target_id, view.platform_user_id)
         taken += outbox.enqueue_notification(
             session, dedupe_key=f"access:{key}:{grant.id}"[:200], platform=view.platform, chat_id=grant.place_id,
-            chat_user_id=view.chat_user_id, kind="access", payload=access_to_json(change), now=now,
+            chat_user_id=view.chat_user_id, kind="access", payload=encode_access(change), now=now,
         )  # fmt: skip
     return taken
 

@@ -39,9 +39,9 @@ from sqlmodel import Session
 from bot.alerts.outcomes import DispatchStats, OutboxRow, Outcomes, Round
 from bot.alerts.slots import Slots
 from bot.auctions import card_updates as cards
-from bot.core import i18n
+from bot.core import i18n, payloads
 from bot.core.errors import RecipientGone, RetryLater
-from bot.core.messages import Alert, Reply, access_from_json, reply_from_json
+from bot.core.messages import AccessChange, Alert, Reply
 from bot.core.pacing import Pacing
 from bot.core.services import Services
 from storage import outbox, users
@@ -182,20 +182,14 @@ class Dispatcher:
         """Send one row and record the outcome; True if the chat may go on to its next row."""
         stats = round_.stats
         try:
-            access = access_from_json(row.payload)
-            alert = Alert(
-                row.platform,
-                row.chat_id,
-                row.user_id,
-                Reply() if access else reply_from_json(row.payload),
-                row.kind,
-                extra={"dedupe_key": row.dedupe_key},
-                access=access,
-            )
-        except Exception as error:  # retrying cannot fix a payload we cannot read
-            await self.outcomes.give_up(row, f"unreadable payload: {self.outcomes.describe(error)}")
+            held = payloads.decode(row.payload)
+        except payloads.UnreadablePayload as error:  # retrying cannot fix a payload we cannot read
+            await self.outcomes.give_up(row, f"unreadable payload: {error}")
             stats.gave_up += 1
             return True
+        access = held if isinstance(held, AccessChange) else None
+        reply = held if isinstance(held, Reply) else Reply()
+        alert = Alert(row.platform, row.chat_id, row.user_id, reply, row.kind, {"dedupe_key": row.dedupe_key}, access)
         if row.kind == cards.KIND:
             addressed = await cards.address(self.services, alert)
             if addressed is None:  # a newer update of that card replaced this one: settled, nothing to send

@@ -28,7 +28,7 @@ from bot.auctions import card_updates as cards
 from bot.clients.auctionity import Auction
 from bot.core import i18n, metrics
 from bot.core.errors import UpstreamError
-from bot.core.messages import reply_to_json
+from bot.core.payloads import encode_reply
 from storage import auction_states, outbox, watches
 from storage.auction_states import DueAuction
 from storage.models import split_minutes
@@ -246,7 +246,7 @@ class Poller:
                     chat_id=event.chat_id,
                     chat_user_id=event.chat_user_id,
                     kind=event.kind.value,
-                    payload=reply_to_json(event.reply),
+                    payload=encode_reply(event.reply),
                     now=now,
                 )
             if events or _differs(old, new):

@@ -28,7 +28,8 @@ from bot.core import formatting as fmt
 from bot.core import i18n
 from bot.core.errors import AuctionClosed, AuctionNotFound, BidTooLow, SessionExpired, UpstreamError
 from bot.core.i18n import N_, _
-from bot.core.messages import Button, Outcome, Reply, reply_to_json
+from bot.core.messages import Button, Outcome, Reply
+from bot.core.payloads import encode_reply
 from storage import autobids, outbox
 from storage.autobids import AutoBidView, IntentView
 from storage.crypto import UndecryptableSecret
@@ -265,5 +266,5 @@ def _name(auction: Auction) -> str:
 def _tell(session: Session, view: AutoBidView, key: str, reply: Reply, now: datetime) -> None:
     outbox.enqueue_notification(
         session, dedupe_key=key, platform=view.platform, chat_id=view.chat_id, chat_user_id=view.chat_user_id,
-        kind="autobid", payload=reply_to_json(reply), now=now,
+        kind="autobid", payload=encode_reply(reply), now=now,
     )  # fmt: skip

@@ -25,7 +25,8 @@ from sqlmodel import Session
 from bot.auctions.cards import KIND, card_digest, card_of_key, card_reply, post_prefix, update_key
 from bot.clients.auctionity import Auction
 from bot.core import i18n
-from bot.core.messages import Alert, reply_to_json
+from bot.core.messages import Alert
+from bot.core.payloads import encode_reply
 from storage import cards, outbox
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def queue_card_updates(session: Session, auctions: dict[str, Auction], now: date
             language = i18n.pick(card.language)
             if language not in payloads:
                 with i18n.speaking(language):
-                    payloads[language] = reply_to_json(card_reply(auction, now))
+                    payloads[language] = encode_reply(card_reply(auction, now))
             payload = payloads[language]
             written += outbox.enqueue_notification(
                 session,

@@ -22,7 +22,8 @@ from bot.core.clock import as_utc
 from bot.core.common import AUCTION_ID
 from bot.core.errors import AuctionNotFound
 from bot.core.i18n import _
-from bot.core.messages import CARD_KIND, Button, Field, Outcome, Reply, Request, reply_to_json
+from bot.core.messages import CARD_KIND, Button, Field, Outcome, Reply, Request
+from bot.core.payloads import encode_reply
 from bot.core.registry import CommandGroup, Scope
 from storage import cards, outbox
 from storage.cards import CardView
@@ -128,7 +129,7 @@ async def post(request: Request, services: Services) -> Reply:
         outbox.enqueue_notification(
             session,
             dedupe_key=update_key(card, shown), platform=request.platform, chat_id=request.chat_id,
-            chat_user_id=None, kind=KIND, payload=reply_to_json(reply), now=now,
+            chat_user_id=None, kind=KIND, payload=encode_reply(reply), now=now,
         )  # fmt: skip
 
     await services.db.run(queue)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -208,8 +209,6 @@ def split_command(text: str) -> tuple[str | None, tuple[str, ...]]:
     Quotes group words (``/newauction "Old lamp" 100 now +2h``); unbalanced quotes fall back
     to plain splitting rather than failing.
     """
-    import shlex
-
     stripped = text.strip()
     if not stripped.startswith("/") or len(stripped) < 2:
         return None, ()
@@ -220,51 +219,3 @@ def split_command(text: str) -> tuple[str | None, tuple[str, ...]]:
     except ValueError:
         args = rest.split()
     return name, tuple(args)
-
-
-def reply_to_json(reply: Reply) -> str:
-    """A Reply as JSON text, for the outbox (alerts are rendered when written, sent later).
-
-    An attached picture travels as base64, so what is read back is the Reply that was written.
-    """
-    import base64
-    import json
-    from dataclasses import asdict
-
-    data = asdict(reply)
-    if reply.image is not None:
-        data["image"]["data"] = base64.b64encode(reply.image.data).decode("ascii")
-    return json.dumps(data, ensure_ascii=False, default=str)
-
-
-def access_to_json(change: AccessChange) -> str:
-    """An access change as JSON text, for the outbox (carried out by the dispatcher, retried like an alert)."""
-    import json
-    from dataclasses import asdict
-
-    return json.dumps({"access": asdict(change)})
-
-
-def access_from_json(text: str) -> AccessChange | None:
-    """The access change an outbox payload holds, or None when it holds a Reply."""
-    import json
-
-    data = json.loads(text)
-    return AccessChange(**data["access"]) if isinstance(data, dict) and "access" in data else None
-
-
-def reply_from_json(text: str) -> Reply:
-    """The Reply that ``reply_to_json`` stored."""
-    import base64
-    import json
-
-    data = json.loads(text)
-    data["fields"] = tuple(Field(**f) for f in data.get("fields") or ())
-    data["buttons"] = tuple(tuple(Button(**b) for b in row) for row in data.get("buttons") or ())
-    data["grants"] = tuple(Grant(**g) for g in data.get("grants") or ())
-    data["grant_checks"] = tuple(Grant(**g) for g in data.get("grant_checks") or ())
-    data["outcome"] = Outcome(data.get("outcome", "info"))
-    data["prompt"] = Prompt(**data["prompt"]) if data.get("prompt") else None
-    image = data.get("image")
-    data["image"] = Image(**{**image, "data": base64.b64decode(image["data"])}) if image else None
-    return Reply(**data)

@@ -10,7 +10,8 @@ from sqlmodel import col, select
 from bot.alerts.poller import Poller
 from bot.auctions.autobids import AutoBidder, lease
 from bot.auctions.rules import suggested_bid
-from bot.core.messages import Outcome, reply_from_json
+from bot.core.messages import Outcome
+from bot.core.payloads import decode
 from bot.sandbox.auctionity_data import (
     SANDBOX_ALICE_EMAIL,
     SANDBOX_ALICE_ID,
@@ -42,7 +43,7 @@ def outbox(services, kind=None):
         query = select(Notification).order_by(col(Notification.id))
         if kind is not None:
             query = query.where(Notification.kind == kind)
-        return [(row.chat_id, reply_from_json(row.payload)) for row in session.exec(query)]
+        return [(row.chat_id, decode(row.payload)) for row in session.exec(query)]
 
 
 async def next_round(poller):

@@ -18,8 +18,9 @@ from sqlmodel import select
 from adapters.console import ConsoleAdapter
 from bot.alerts.dispatch import Dispatcher, DispatchStats
 from bot.core.errors import DeliveryFailed, RecipientGone, RetryLater
-from bot.core.messages import Alert, Button, Reply, reply_to_json
+from bot.core.messages import Alert, Button, Reply
 from bot.core.pacing import Pacing
+from bot.core.payloads import encode_reply
 from storage import outbox, users
 from storage import watches as watch_rows
 from storage.models import Notification, Watch
@@ -109,7 +110,7 @@ def enqueue(
             chat_id=chat_id,
             chat_user_id=chat_user_id,
             kind="outbid",
-            payload=payload if payload is not None else reply_to_json(Reply(text=text)),
+            payload=payload if payload is not None else encode_reply(Reply(text=text)),
             now=clock() + timedelta(seconds=delay),
         )
 
@@ -459,7 +460,7 @@ async def test_an_alert_reaches_the_console_exactly_once(services, core, clock):
             chat_id="local",
             chat_user_id=None,
             kind="outbid",
-            payload=reply_to_json(reply),
+            payload=encode_reply(reply),
             now=clock(),
         )
     dispatch = Dispatcher(services, {"console": console}, clock=clock)

@@ -20,7 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.alerts.dispatch import Dispatcher
 from bot.alerts.poller import Poller
-from bot.core.messages import Reply, reply_to_json
+from bot.core.messages import Reply
+from bot.core.payloads import encode_reply
 from bot.wiring.health import serve_health
 from storage import outbox, users, watches
 from storage.db import Database, create_db_engine
@@ -132,7 +133,7 @@ async def test_sends_are_counted_by_platform_and_outcome_and_the_due_backlog_is_
                 chat_id="100",
                 chat_user_id=None,
                 kind="outbid",
-                payload=reply_to_json(Reply(text=text)),
+                payload=encode_reply(Reply(text=text)),
                 now=now,
             )
 

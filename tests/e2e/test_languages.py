@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from bot.alerts.poller import Poller
 from bot.core import i18n
-from bot.core.messages import reply_from_json
+from bot.core.payloads import decode
 from bot.sandbox.auctionity_data import (
     SANDBOX_ALICE_EMAIL,
     SANDBOX_ALICE_PASSWORD,
@@ -118,7 +118,7 @@ async def test_each_outbid_watcher_is_alerted_in_their_own_language(make_chat, s
     with services.db.session() as session:
         query = select(Notification).where(Notification.kind == "outbid").order_by(col(Notification.id))
         rows = list(session.exec(query))
-    alerts = {row.chat_id: reply_from_json(row.payload) for row in rows}
+    alerts = {row.chat_id: decode(row.payload) for row in rows}
     assert set(alerts) == {"ana", "boris"}
     assert alerts["ana"].title == said("es", "You were outbid") != "You were outbid"
     assert alerts["boris"].title == said("ru", "You were outbid")

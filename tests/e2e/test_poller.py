@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from bot.alerts.cadence import hot_every
 from bot.alerts.poller import MISSING_LIMIT, Poller
-from bot.core.messages import reply_from_json
+from bot.core.payloads import decode
 from bot.sandbox.auctionity_data import (
     SANDBOX_ALICE_EMAIL,
     SANDBOX_ALICE_ID,
@@ -94,7 +94,7 @@ async def test_a_rival_bid_gives_the_outbid_watcher_exactly_one_alert(make_chat,
     [row] = outbox(services)
     assert row.kind == "outbid" and row.platform == "console" and row.chat_id == "alice"
     assert row.dedupe_key.startswith(f"outbid:{LIVE}:")
-    reply = reply_from_json(row.payload)
+    reply = decode(row.payload)
     assert "150 DRT" in reply.text and "left" in reply.text
     labels = [b.label for line in reply.buttons for b in line]
     assert labels == ["Bid 158", "Show", "Unwatch"]

@@ -19,7 +19,8 @@ from bot.auctions.charts import price_chart
 from bot.core import i18n
 from bot.core.adapter_port import AdapterPort
 from bot.core.errors import RecipientGone, RetryLater
-from bot.core.messages import Alert, Button, Image, Outcome, Reply, reply_to_json
+from bot.core.messages import Alert, Button, Image, Outcome, Reply
+from bot.core.payloads import encode_reply
 from bot.core.registry import Scope
 from bot.core.routing import Core
 from bot.sandbox.auctionity_data import SANDBOX_ALICE_EMAIL, SANDBOX_ALICE_PASSWORD, SANDBOX_RIVAL_ID, SEED_IDS
@@ -341,7 +342,7 @@ async def test_alerts_to_one_chat_are_spaced_by_telegrams_limits_through_the_dis
         for n, chat in enumerate((ALICE, ALICE, BOB, GROUP, GROUP)):
             outbox.enqueue_notification(
                 session, dedupe_key=f"pace:{n}", platform="telegram", chat_id=str(chat), chat_user_id=None,
-                kind="outbid", payload=reply_to_json(Reply(f"alert {n}")), now=core.services.now(),
+                kind="outbid", payload=encode_reply(Reply(f"alert {n}")), now=core.services.now(),
             )  # fmt: skip
     assert (await Dispatcher(core.services, {"telegram": adapter}).run_once()).sent == 5
     alice, bob, group = ([c.at for c in telegram.sent_to(chat)] for chat in (ALICE, BOB, GROUP))

@@ -6,7 +6,7 @@ test_staff_discord.py; here the outbox shows what the core decided.
 
 from __future__ import annotations
 
-import json
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from bot.access.rechecks import Rechecker
 from bot.core.messages import Outcome
+from bot.core.payloads import decode
 from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
 from storage import claims, places, staff_logs
 from storage.models import Notification, PurchaseClaim, VerifyAttempt
@@ -70,7 +71,7 @@ async def test_every_attempt_is_audited_with_its_outcome_item_and_masked_code(co
         ("invalid", None, "0000…0000"),
         ("claimed", None, "3f6c…9e01"),
     ]
-    lines = [json.loads(n.payload)["text"] for n in outbox(services, "staff_log")]
+    lines = [decode(n.payload).text for n in outbox(services, "staff_log")]
     assert lines[0].startswith("✅ Verified: someone (telegram:555) — Neon Admin Dashboard (#101), code 3f6c…9e01")
     assert "⛔ Refused" in lines[1] and "not a valid code" in lines[1]
     assert "already linked to another account" in lines[2]
@@ -122,7 +123,7 @@ async def test_revoke_takes_access_away_tells_the_buyer_and_the_claim_stays_revo
     reply = await staff(core).say(f"/revoke {BUYER} 101")
     assert reply.outcome is Outcome.SUCCESS and "item #101" in reply.text
     (access,) = outbox(services, "access")
-    assert (access.chat_id, json.loads(access.payload)["access"]) == (
+    assert (access.chat_id, asdict(decode(access.payload))) == (
         GROUP, {"place_id": GROUP, "target_id": GROUP, "user_id": BUYER, "grant": False}
     )  # fmt: skip
     (notice,) = outbox(services, "buyer_notice")
@@ -190,7 +191,7 @@ async def test_a_refunded_purchase_loses_its_access_at_the_next_re_check(core, s
     with services.db.session() as session:
         (view,) = claims.claims_of(session, platform="telegram", platform_user_id=BUYER)
     assert (view.active, view.revoke_reason) == (False, "refunded")
-    assert [json.loads(n.payload)["access"]["user_id"] for n in outbox(services, "access")] == [BUYER]
+    assert [decode(n.payload).user_id for n in outbox(services, "access")] == [BUYER]
     assert "refunded or charged back" in outbox(services, "buyer_notice")[0].payload
     assert any("🔒 Revoked" in n.payload and "refunded" in n.payload for n in outbox(services, "staff_log"))
     assert (await Rechecker(services).run_once()).checked == 0, "the other claim's next check is a period away"
@@ -248,7 +249,7 @@ async def test_access_that_follows_the_licence_ends_with_support_after_a_reminde
     assert (await rechecker.run_once()).support_ended == 0, "ended once"
     notices = [n.payload for n in outbox(services, "buyer_notice")]
     assert "Support ends soon" in notices[0] and "Support ended" in notices[1]
-    assert [json.loads(n.payload)["access"]["user_id"] for n in outbox(services, "access")] == [BUYER]
+    assert [decode(n.payload).user_id for n in outbox(services, "access")] == [BUYER]
     with services.db.session() as session:
         left = places.entitled_targets(
             session, platform="telegram", place_id=GROUP, platform_user_id=BUYER, now=services.now()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -325,6 +324,12 @@ def test_any_json_shape_gives_a_model_or_upstream_malformed(payload: Any) -> Non
 @settings(max_examples=300, deadline=None)
 @given(status=st.sampled_from([200, 201, 400, 401, 403, 404, 409, 422, 429, 500, 503]), payload=PAYLOADS)
 def test_any_answer_through_the_client_gives_a_result_or_a_gavel_error(status: int, payload: Any) -> None:
-    for operation in ("login", "bid", "winner", "mine"):
-        with contextlib.suppress(GavelError):
-            asyncio.run(call(respond(status, payload), operation))
+    # What each operation promises when it does not raise one of ours: its typed model, never raw JSON.
+    promised = {"login": Token, "bid": BidReceipt, "winner": str, "mine": AuctionPage}
+    for operation, kind in promised.items():
+        try:
+            result = asyncio.run(call(respond(status, payload), operation))
+        except GavelError:
+            continue
+        assert isinstance(result, kind), f"{operation} gave {type(result).__name__} for {status} {payload!r:.80}"
+        assert status < 400, f"{operation} accepted an error status {status}"

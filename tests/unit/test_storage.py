@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, func, text
 from sqlalchemy.exc import StatementError
-from sqlmodel import SQLModel, select
+from sqlmodel import SQLModel, col, select
 
 from storage import auction_states, buttons, claims, key_values, outbox, places, users, watches
 from storage.auction_states import AuctionSnapshot
@@ -644,6 +644,25 @@ def _enqueue(session, key: str, *, now: datetime = NOW, chat_user_id: int | None
     )
 
 
+PLATFORMS = ("telegram", "discord", "console")
+
+
+def _due(session, *, now: datetime, limit: int = 100, platforms=PLATFORMS) -> list[Notification]:
+    """What a dispatcher would take now, through the query it runs, leased no longer than this instant."""
+    return outbox.lease_due_notifications(session, now=now, until=now, platforms=platforms, limit=limit)
+
+
+def _count(session, *, kind: str | None = None, sent: bool | None = None, gave_up: bool | None = None) -> int:
+    query = select(func.count()).select_from(Notification)
+    if kind is not None:
+        query = query.where(Notification.kind == kind)
+    if sent is not None:
+        query = query.where(col(Notification.sent_at).is_not(None) if sent else col(Notification.sent_at).is_(None))
+    if gave_up is not None:
+        query = query.where(col(Notification.gave_up).is_(gave_up))
+    return session.exec(query).one()
+
+
 def _find(session, key: str) -> Notification | None:
     return session.exec(select(Notification).where(Notification.dedupe_key == key)).first()
 
@@ -656,7 +675,7 @@ def test_enqueueing_a_duplicate_dedupe_key_returns_false_and_keeps_the_transacti
         auction_states.save_snapshots(session, inserts=[AuctionSnapshot(AUCTION_A, bid_count=1, updated_at=NOW)])
     with session_scope(engine) as session:
         assert not _enqueue(session, f"outbid:{AUCTION_A}:1:{alice}")
-        assert outbox.count_notifications(session) == 1
+        assert _count(session) == 1
         assert auction_states.load_snapshots(session, auction_ids=[AUCTION_A])[AUCTION_A].bid_count == 1
         stored = _find(session, f"outbid:{AUCTION_A}:1:{alice}")
     assert stored is not None and stored.payload == '{"text": "message outbid:' + AUCTION_A + f':1:{alice}"}}'
@@ -667,7 +686,7 @@ def test_enqueue_refuses_a_dedupe_key_longer_than_the_column(engine: Engine) -> 
         _enqueue(session, "k" * 201)
 
 
-def test_due_notifications_are_the_unsent_due_ones_oldest_first(engine: Engine) -> None:
+def test_a_dispatcher_takes_the_unsent_due_ones_oldest_first(engine: Engine) -> None:
     with session_scope(engine) as session:
         _enqueue(session, "later", now=NOW + timedelta(minutes=1))
         _enqueue(session, "second", now=NOW - timedelta(minutes=1))
@@ -677,15 +696,15 @@ def test_due_notifications_are_the_unsent_due_ones_oldest_first(engine: Engine) 
         assert sent is not None and sent.id is not None
         outbox.mark_notification_sent(session, notification_id=sent.id, at=NOW)
     with session_scope(engine) as session:
-        assert [n.dedupe_key for n in outbox.due_notifications(session, now=NOW)] == ["first", "second"]
-        assert [n.dedupe_key for n in outbox.due_notifications(session, now=NOW, limit=1)] == ["first"]
+        assert [n.dedupe_key for n in _due(session, now=NOW)] == ["first", "second"]
+        assert [n.dedupe_key for n in _due(session, now=NOW, limit=1)] == ["first"]
 
 
 def test_a_failed_send_is_retried_later_and_a_given_up_one_never_again(engine: Engine) -> None:
     with session_scope(engine) as session:
         _enqueue(session, "flaky")
         _enqueue(session, "hopeless")
-        ids = {n.dedupe_key: n.id for n in outbox.due_notifications(session, now=NOW)}
+        ids = {n.dedupe_key: n.id for n in _due(session, now=NOW)}
     retry_at = NOW + timedelta(seconds=30)
     with session_scope(engine) as session:
         assert outbox.mark_notification_failed(
@@ -696,18 +715,18 @@ def test_a_failed_send_is_retried_later_and_a_given_up_one_never_again(engine: E
         )
         assert not outbox.mark_notification_sent(session, notification_id=999_999, at=NOW)
     with session_scope(engine) as session:
-        assert outbox.due_notifications(session, now=NOW) == []
-        (flaky,) = outbox.due_notifications(session, now=retry_at)
+        assert _due(session, now=NOW) == []
+        (flaky,) = _due(session, now=retry_at)
         assert (flaky.dedupe_key, flaky.attempts, len(flaky.last_error or "")) == ("flaky", 1, 500)
         outbox.mark_notification_sent(session, notification_id=ids["flaky"], at=retry_at)
     with session_scope(engine) as session:
         stored = session.get(Notification, ids["flaky"])
         assert stored is not None and (stored.attempts, stored.sent_at) == (2, retry_at)
-        assert outbox.due_notifications(session, now=retry_at + timedelta(days=1)) == []
-        assert outbox.count_notifications(session, sent=True) == 1
-        assert outbox.count_notifications(session, sent=False, gave_up=True) == 1
-        assert outbox.count_notifications(session, kind="outbid", gave_up=False) == 1
-        assert outbox.count_notifications(session, kind="won") == 0
+        assert _due(session, now=retry_at + timedelta(days=1)) == []
+        assert _count(session, sent=True) == 1
+        assert _count(session, sent=False, gave_up=True) == 1
+        assert _count(session, kind="outbid", gave_up=False) == 1
+        assert _count(session, kind="won") == 0
 
 
 # --- button tokens and key-values -------------------------------------------------------------------
@@ -828,21 +847,21 @@ def test_due_notifications_can_be_limited_to_the_platforms_that_can_send(engine:
         _enqueue(session, "tg-later", now=NOW + timedelta(hours=1))
     with session_scope(engine) as session:
         assert outbox.platforms_with_due_notifications(session, now=NOW) == {"telegram", "discord"}
-        due = outbox.due_notifications(session, now=NOW, platforms={"discord"})
+        due = _due(session, now=NOW, platforms={"discord"})
         assert [n.dedupe_key for n in due] == ["dc"]
-        assert outbox.due_notifications(session, now=NOW, platforms=[]) == []
+        assert _due(session, now=NOW, platforms=[]) == []
 
 
 def test_deferring_a_notification_moves_its_retry_without_counting_an_attempt(engine: Engine) -> None:
     later = NOW + timedelta(seconds=30)
     with session_scope(engine) as session:
         _enqueue(session, "slow-down")
-        (row,) = outbox.due_notifications(session, now=NOW)
+        (row,) = _due(session, now=NOW)
         assert outbox.defer_notification(session, notification_id=row.id, until=later, error="retry after 30s")
         assert not outbox.defer_notification(session, notification_id=999_999, until=later, error="x")
     with session_scope(engine) as session:
-        assert outbox.due_notifications(session, now=NOW) == []
-        (row,) = outbox.due_notifications(session, now=later)
+        assert _due(session, now=NOW) == []
+        (row,) = _due(session, now=later)
         assert (row.attempts, row.last_error) == (0, "retry after 30s")
 
 
@@ -864,8 +883,8 @@ def test_deferring_or_giving_up_a_chat_touches_only_that_chats_pending_notificat
     with session_scope(engine) as session:
         assert outbox.defer_chat_notifications(session, platform="telegram", chat_id="1", until=later) == 1
     with session_scope(engine) as session:
-        assert [n.dedupe_key for n in outbox.due_notifications(session, now=NOW)] == ["chat-2"]
+        assert [n.dedupe_key for n in _due(session, now=NOW)] == ["chat-2"]
         assert outbox.give_up_chat_notifications(session, platform="telegram", chat_id="1", error="bot blocked") == 2
     with session_scope(engine) as session:
-        assert outbox.count_notifications(session, gave_up=True) == 2
-        assert [n.dedupe_key for n in outbox.due_notifications(session, now=NOW + timedelta(days=1))] == ["chat-2"]
+        assert _count(session, gave_up=True) == 2
+        assert [n.dedupe_key for n in _due(session, now=NOW + timedelta(days=1))] == ["chat-2"]
