@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test run bench lint format messages
+.PHONY: install demo test test-thorough test-postgres coverage-summary run bench lint format messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,27 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/gavel demo
 
+# Every test, on both cores, with the 15 slowest shown and line coverage of the shipped packages (subprocesses
+# included). `make test` uses the `dev` hypothesis profile; `make test-thorough` the 2,000-example one CI runs;
+# `make test-postgres` runs the tests that touch the test database again on GAVEL_TEST_POSTGRES_URL's server.
+PYTEST_RUN := $(BIN)/pytest -n auto --durations=15 --cov --cov-report=
+
 test: $(STAMP)
-	$(BIN)/pytest -n auto
+	$(PYTEST_RUN)
+	@$(MAKE) --no-print-directory coverage-summary
+
+test-thorough: $(STAMP)
+	$(PYTEST_RUN) --hypothesis-profile=thorough
+	@$(MAKE) --no-print-directory coverage-summary
+
+test-postgres: $(STAMP)
+	@test -n "$$GAVEL_TEST_POSTGRES_URL" || { echo "set GAVEL_TEST_POSTGRES_URL to a throw-away PostgreSQL database"; exit 2; }
+	GAVEL_TEST_DATABASE_URL="$$GAVEL_TEST_POSTGRES_URL" $(BIN)/pytest -n auto --durations=15 -m database
+
+coverage-summary:
+	@printf 'line coverage:'; for part in bot adapters storage; do \
+	  printf ' %s %s %%,' $$part "$$($(BIN)/coverage report --include="$$part/*" --format=total)"; done; \
+	  printf ' all %s %%\n' "$$($(BIN)/coverage report --format=total)"
 
 run: $(STAMP)
 	$(BIN)/gavel run

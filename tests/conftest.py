@@ -10,7 +10,11 @@ from typing import Any
 
 import pytest
 
+from tests.support import profiles
+
 pytest_plugins = ["tests.support.telegram", "tests.support.discord"]
+
+profiles.register()
 
 
 def _is_loopback(address: Any) -> bool:
@@ -106,29 +110,29 @@ def secret_key() -> str:
     return generate_key()
 
 
+@pytest.fixture(scope="session")
+def migrated_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Migrated databases for this session (this xdist worker), copied for each test: see tests/support/databases.py."""
+    from tests.support.databases import MigratedDatabases
+
+    databases = MigratedDatabases(tmp_path_factory.mktemp("migrated"))
+    yield databases
+    databases.close()
+
+
 @pytest.fixture
-def database_url(tmp_path: Any) -> str:
-    """A fresh SQLite file, migrated with Alembic (as `gavel run` does)."""
+def database_url(migrated_databases: Any, tmp_path: Any) -> str:
+    """A database of this test's own, migrated with Alembic (as `gavel run` does): a copy of a migrated template.
+
+    SQLite, or the PostgreSQL server GAVEL_TEST_DATABASE_URL names. Tests that use this fixture (even through
+    another, such as ``core``) are marked ``database``: the PostgreSQL pass runs them again there.
+    """
     import os
 
-    from storage.db import upgrade
-
-    url = os.environ.get("GAVEL_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'gavel-test.db'}"
+    url = os.environ.get("GAVEL_TEST_DATABASE_URL", "")
     if url.startswith("postgresql"):
-        _reset_postgres(url)
-    upgrade(url)
-    return url
-
-
-def _reset_postgres(url: str) -> None:
-    from sqlalchemy import text
-
-    from storage.db import create_db_engine
-
-    engine = create_db_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    engine.dispose()
+        return migrated_databases.postgres(url)
+    return migrated_databases.sqlite(tmp_path / "gavel-test.db")
 
 
 @pytest.fixture
@@ -235,6 +239,18 @@ def make_chat(core: Any):
         return Chat(core, **options)
 
     return make
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Mark every test that reaches the test database through the ``database_url`` fixture, however indirectly.
+
+    Found from the fixtures a test asks for, so a new database test is in the PostgreSQL pass (`-m database`)
+    without anyone listing it.
+    """
+    for item in items:
+        if "database_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.database)
 
 
 def pytest_configure(config: Any) -> None:

@@ -10,13 +10,14 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Engine, func, text
+from sqlalchemy import Engine, func
 from sqlalchemy.exc import StatementError
-from sqlmodel import SQLModel, col, select
+from sqlmodel import col, select
 
 from storage import auction_states, buttons, claims, key_values, outbox, places, users, watches
 from storage.auction_states import AuctionSnapshot
@@ -39,35 +40,24 @@ AUCTION_A_UPPERCASE = "0x" + "A" * 64
 KEY = generate_key()
 
 
-def _reset_postgres(engine: Engine) -> None:
-    SQLModel.metadata.drop_all(engine)
-    with engine.begin() as connection:
-        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A freshly migrated database (upgraded by Alembic, not create_all)."""
+def engine(request: pytest.FixtureRequest, tmp_path: Path, migrated_databases: Any) -> Iterator[Engine]:
+    """A freshly migrated database (a copy of one upgraded by Alembic, not create_all)."""
     if request.param == "sqlite":
-        engine = create_db_engine(f"sqlite:///{tmp_path / 'gavel.db'}")
-        upgrade(engine)
-        yield engine
-        engine.dispose()
-        return
-    if not POSTGRES_URL:
+        url = migrated_databases.sqlite(tmp_path / "gavel.db")
+    elif not POSTGRES_URL:
         pytest.skip(POSTGRES_SKIP)
-    engine = create_db_engine(POSTGRES_URL)
-    _reset_postgres(engine)
-    upgrade(engine)
+    else:
+        url = migrated_databases.postgres(POSTGRES_URL)
+    engine = create_db_engine(url)
     yield engine
-    _reset_postgres(engine)
     engine.dispose()
 
 
 @pytest.fixture
-def sqlite_path(tmp_path: Path) -> Path:
+def sqlite_path(tmp_path: Path, migrated_databases: Any) -> Path:
     path = tmp_path / "gavel.db"
-    upgrade(f"sqlite:///{path}")
+    migrated_databases.sqlite(path)
     return path
 
 
