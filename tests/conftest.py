@@ -243,7 +243,8 @@ def make_chat(core: Any):
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
-    """Mark every test that reaches the test database through the ``database_url`` fixture, however indirectly.
+    """Mark every test that reaches the test database through the ``database_url`` fixture, however indirectly;
+    put the slow ones first.
 
     Found from the fixtures a test asks for, so a new database test is in the PostgreSQL pass (`-m database`)
     without anyone listing it.
@@ -251,6 +252,8 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     for item in items:
         if "database_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.database)
+    # The longest tests first: started last, one of them would keep a core busy long after the other ran out.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def pytest_configure(config: Any) -> None:

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 KILLS = 6
 MAXIMUM = 100_000
-SETTLE_SECONDS = 45.0  # a killed bid's intent is reconciled once its lease (15 s here) has passed
+SETTLE_SECONDS = 45.0  # a killed bid's intent is reconciled once its lease (8 s here: 4 HTTP timeouts) has passed
 
 
 async def test_sigkilled_auto_bidder_never_bids_twice_for_one_outbid(

@@ -130,6 +130,7 @@ async def _one_user(load: Load, chat: Chat, user: User, everyone: list[User], da
     load.leave()
 
 
+@pytest.mark.slow
 async def test_two_hundred_users_at_once_get_only_their_own_answers_and_no_errors(
     settings_factory, cryptogig_sandbox, auctionity_sandbox, capsys
 ):

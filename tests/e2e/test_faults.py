@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlmodel import col, select
 
 from bot.alerts.poller import Poller
@@ -130,6 +131,7 @@ async def _user_session(
             await tally.say(chat, text)
 
 
+@pytest.mark.slow
 async def test_every_command_answers_in_time_with_its_reply_or_a_polite_error_under_faults(
     settings_factory, cryptogig_sandbox, auctionity_sandbox, capsys
 ):

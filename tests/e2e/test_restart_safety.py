@@ -33,7 +33,7 @@ pytestmark = pytest.mark.slow
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KILLS = 10
 AUCTIONS = 8
-SETTLE_SECONDS = 40.0  # a killed poll's leases run out after 15 s
+SETTLE_SECONDS = 40.0  # a killed poll's leases run out after 5 s (tests/support/alert_worker.py)
 EARLY_KILLS = 0.3  # the share of kills aimed at start-up rather than at a working worker
 
 

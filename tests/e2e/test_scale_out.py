@@ -29,7 +29,7 @@ AUCTIONS = 300
 ONLOOKERS = 8  # users who only watch (no bids of theirs): 300 x (2 + 8) = 3,000 watches
 BIDS_PER_STEP = 4
 MEASURE_SECONDS = 6.0
-SETTLE_SECONDS = 40.0  # a killed poll's leases run out after 15 s
+SETTLE_SECONDS = 40.0  # a killed poll's leases run out after 5 s (tests/support/alert_worker.py)
 
 
 def test_three_workers_share_the_work_and_a_killed_one_loses_and_repeats_nothing(

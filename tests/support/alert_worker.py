@@ -15,7 +15,8 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from bot.alerts import dispatch
+from bot.alerts import dispatch, poller
+from bot.auctions import autobids
 from bot.core.config import SettingsError, load_settings
 from bot.core.logs import setup_logging
 from bot.core.messages import Alert
@@ -69,6 +70,9 @@ async def run_worker(sink: Path) -> None:
     # them: a couple of minutes in production, a few seconds here, so a restart test sees them within its
     # settle time. One run at a time, whose sends take milliseconds: nothing else changes.
     dispatch.LEASE, dispatch.SEND_MARGIN = timedelta(seconds=3), timedelta(seconds=1)
+    # Likewise a killed run's leased auctions and auto-bid intents: 15 s at least in production, here still many
+    # times what a poll of a few hundred sandbox auctions or a bid takes, so a live run never loses its lease.
+    poller.LEASE, autobids.LEASE = timedelta(seconds=5), timedelta(seconds=5)
     async with open_services(settings) as services, start_alerts(services, {"console": FileSink(sink)}):
         log.info("worker: polling every %d s, alerts to %s", settings.poll_interval_seconds, sink)
         await wait_for_stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -47,8 +48,13 @@ def test_bad_setting_gives_one_line_naming_it(monkeypatch, name, value, expected
     assert "\n" not in str(caught.value)
 
 
+def _coverage_env() -> dict[str, str]:
+    """coverage.py's own variables, so that `make test` measures these `gavel` processes too; Gavel reads none."""
+    return {name: value for name, value in os.environ.items() if name.startswith("COVERAGE_")}
+
+
 def test_gavel_cli_stops_on_a_bad_setting_without_traceback(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "POLL_INTERVAL_SECONDS": "abc", "HOME": str(tmp_path)}
+    env = {"PATH": "/usr/bin:/bin", "POLL_INTERVAL_SECONDS": "abc", "HOME": str(tmp_path), **_coverage_env()}
     result = subprocess.run(
         [sys.executable, "-m", "bot.wiring.cli", "run"],
         env=env,
@@ -64,7 +70,7 @@ def test_gavel_cli_stops_on_a_bad_setting_without_traceback(tmp_path):
 
 
 def test_gavel_run_refuses_to_start_without_secret_key(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TELEGRAM_BOT_TOKEN": "1:x"}
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TELEGRAM_BOT_TOKEN": "1:x", **_coverage_env()}
     result = subprocess.run(
         [sys.executable, "-m", "bot.wiring.cli", "run"],
         env=env,
