@@ -247,7 +247,8 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     put the slow ones first.
 
     Found from the fixtures a test asks for, so a new database test is in the PostgreSQL pass (`-m database`)
-    without anyone listing it.
+    without anyone listing it. The storage and migration tests are not marked: they take both databases in every
+    run (PostgreSQL from GAVEL_TEST_POSTGRES_URL), so a second pass would only repeat them.
     """
     for item in items:
         if "database_url" in getattr(item, "fixturenames", ()):

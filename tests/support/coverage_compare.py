@@ -20,7 +20,7 @@ def _lines(path: str) -> dict[str, set[int]]:
 def _percent(path: str) -> float:
     coverage = Coverage(data_file=path, data_suffix=False)  # this one file, not a parallel run's pieces
     coverage.load()
-    return coverage.report(file=_Discard())
+    return coverage.report(file=_Discard(), ignore_errors=True)  # a file gone since: not this report's business
 
 
 class _Discard:
