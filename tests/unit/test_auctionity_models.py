@@ -333,3 +333,8 @@ def test_any_answer_through_the_client_gives_a_result_or_a_gavel_error(status: i
             continue
         assert isinstance(result, kind), f"{operation} gave {type(result).__name__} for {status} {payload!r:.80}"
         assert status < 400, f"{operation} accepted an error status {status}"
+
+
+async def test_a_bid_receipt_that_names_no_bidder_is_credited_to_the_tokens_user() -> None:
+    receipt = await call(respond(200, {"id": "0xb3", "amount": 10}), "bid")
+    assert receipt.user_id == "16fd2706-8baf-433b-82eb-8c7fada847da"  # the token's sub

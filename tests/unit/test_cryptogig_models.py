@@ -55,6 +55,7 @@ def respond(payload: Any, status: int = 200) -> httpx.Response:
         ("", None),
         (None, None),
         (True, None),
+        ({"major": 1}, None),  # neither: unreadable, so absent
     ],
 )
 def test_item_version_is_always_a_string_whether_sent_as_string_or_number(sent: Any, read: str | None) -> None:
@@ -86,6 +87,11 @@ def test_video_item_is_recognised_by_its_preview_video() -> None:
 def test_item_without_screenshots_has_an_empty_list(screenshots: Any) -> None:
     media = {"thumbnail": "t"} if screenshots == "absent" else {"thumbnail": "t", "screenshots": screenshots}
     assert Item.model_validate({"id": 1, "media": media}).media.screenshots == []
+
+
+@pytest.mark.parametrize(("sent", "read"), [("s1", ["s1"]), ("  ", [])])
+def test_one_screenshot_sent_as_a_bare_string_reads_as_a_list(sent: str, read: list[str]) -> None:
+    assert Item.model_validate({"id": 1, "media": {"screenshots": sent}}).media.screenshots == read
 
 
 @pytest.mark.parametrize("empty", [None, [], {}])

@@ -563,6 +563,45 @@ async def test_digits_that_int_cannot_read_are_refused_politely(chat: Any, line:
     assert not shows_internal_error(reply.text) and expected in reply.text
 
 
+# Refusals the thorough profile's 2,000 examples reach and the dev profile's may miss: kept here, so that `make test`
+# checks them every time (and covers every line `make test-thorough` covers).
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("/auctions 1 2 3 4 5 6 7 8 9 10 11", "Ask for at most 10 auctions at once."),
+        (f"/watch {AUCTION_IDS[0]} remind 1m,2m,3m,4m,5m,6m", "At most 5 reminders per auction."),
+        ('/newauction "Old lamp" 10 2001-01-01 +2h', "The start cannot be in the past; use now."),
+    ],
+)
+async def test_rare_refusals_are_worded_for_the_user(chat: Any, line: str, expected: str) -> None:
+    reply = await chat.say(line)
+    assert not shows_internal_error(reply.text) and expected in reply.text
+
+
+async def test_an_empty_password_in_a_form_is_refused_before_reaching_auctionity(
+    chat: Any, auctionity_sandbox: Any
+) -> None:
+    reply = await chat.say("/login", options={"email": SANDBOX_ALICE_EMAIL, "password": ""})  # as a modal sends it
+    assert "That password cannot be right" in reply.text
+    assert auctionity_sandbox.data.requests["/login"] == 0
+
+
+def test_a_bare_web_address_stays_clickable_on_discord_and_markdown_around_one_is_escaped() -> None:
+    assert discord_render.escape("https://example.com/item?id=1&x=*y*") == "https://example.com/item?id=1&x=*y*"
+    assert discord_render.escape("**bold** https://x.example") == "\\*\\*bold\\*\\* https://x.example"
+
+
+def test_the_card_of_an_auction_not_yet_started_says_when_it_starts() -> None:
+    from bot.auctions.cards import card_reply
+    from bot.clients.auctionity_models import Auction
+
+    upcoming = Auction.model_validate(
+        {"id": "0x01", "name": "Lamp", "amount": 100, "start_date": "2030-01-01T02:00:00Z",
+         "end_date": "2030-01-02T00:00:00Z", "history": []}
+    )  # fmt: skip
+    assert card_reply(upcoming, datetime(2030, 1, 1, tzinfo=UTC)).text == "Starts in 2h."
+
+
 async def test_an_email_with_a_control_character_is_refused_before_reaching_auctionity(
     chat: Any, auctionity_sandbox: Any
 ) -> None:
