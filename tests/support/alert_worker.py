@@ -67,9 +67,10 @@ async def run_worker(sink: Path) -> None:
     setup_logging(settings.log_level, secrets=settings.secrets())
     upgrade(settings.database_url)
     # A SIGKILLed run's leased alerts (and so their chats) wait for the lease to end before the next run sends
-    # them: a couple of minutes in production, a few seconds here, so a restart test sees them within its
-    # settle time. One run at a time, whose sends take milliseconds: nothing else changes.
-    dispatch.LEASE, dispatch.SEND_MARGIN = timedelta(seconds=3), timedelta(seconds=1)
+    # them: a couple of minutes in production, seconds here, so a restart test sees them within its settle time.
+    # Sends take milliseconds, but on a loaded CI machine a live process can stall for a second or two between a
+    # send and its mark: a margin of 1 s let a second live process take the row and send it again (scale-out).
+    dispatch.LEASE, dispatch.SEND_MARGIN = timedelta(seconds=8), timedelta(seconds=4)
     # Likewise a killed run's leased auctions and auto-bid intents: 15 s at least in production, here still many
     # times what a poll of a few hundred sandbox auctions or a bid takes, so a live run never loses its lease.
     poller.LEASE, autobids.LEASE = timedelta(seconds=5), timedelta(seconds=5)
