@@ -1,4 +1,12 @@
-"""Auto-bids and their intents: what a user asked Gavel to bid, and each bid decided on their behalf."""
+"""Auto-bids and their intents: what a user asked Gavel to bid, and each bid decided on their behalf.
+
+An intent is pending (decided), placing (leased to a process fetching the auction), bidding (that process
+checked the auto-bid's current maximum and is sending the bid), then placed, superseded or stopped.
+Changing an auto-bid deletes its pending and placing intents in the same transaction, and stopping it stops
+them: a process that leased one finds it gone or stopped when it asks to bid (``begin_bid``), which re-reads
+the maximum under a lock on the auto-bid's row. Only a bidding intent is left alone: its bid may be on the
+wire, and it is reconciled with the auction's history like any other.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -43,14 +51,29 @@ class IntentView:
     token_encrypted: str | None
 
 
+UNDECIDED = ("pending", "placing")  # nothing sent yet: a change or a stop takes these back
+
+
 def set_auto_bid(
     session: Session, *, chat_user_id: int, auction_id: str, max_amount: int, platform: str, chat_id: str, now: datetime
 ) -> int:
-    """Start (or change the maximum of) the user's auto-bid on an auction; its id."""
+    """Start (or change the maximum of) the user's auto-bid on an auction; its id.
+
+    A change takes back what was decided under the old maximum and not sent yet (deleted, so the same outbid
+    may be answered again under the new one), in this transaction: no process bids it afterwards.
+    """
     key = auction_key(auction_id)
     row = session.exec(
-        select(AutoBid).where(col(AutoBid.chat_user_id) == chat_user_id, col(AutoBid.auction_id) == key)
+        select(AutoBid)
+        .where(col(AutoBid.chat_user_id) == chat_user_id, col(AutoBid.auction_id) == key)
+        .with_for_update()  # ``begin_bid`` reads the maximum under this lock: one of the two goes first
     ).first()
+    if row is not None:
+        session.exec(
+            delete(AutoBidIntent).where(
+                col(AutoBidIntent.auto_bid_id) == row.id, col(AutoBidIntent.state).in_(UNDECIDED)
+            )
+        )
     if row is None:
         row = AutoBid(
             chat_user_id=chat_user_id, auction_id=key, max_amount=max_amount, platform=platform, chat_id=chat_id,
@@ -65,7 +88,7 @@ def set_auto_bid(
 
 
 def stop_auto_bid(session: Session, *, auto_bid_id: int, reason: str, now: datetime) -> bool:
-    """Stop an auto-bid; False if it had stopped already. Its undecided intents stop with it."""
+    """Stop an auto-bid; False if it had stopped already. Its intents not sent yet stop with it."""
     stopped = session.exec(
         update(AutoBid)
         .where(col(AutoBid.id) == auto_bid_id, col(AutoBid.active).is_(True))
@@ -73,8 +96,8 @@ def stop_auto_bid(session: Session, *, auto_bid_id: int, reason: str, now: datet
     ).rowcount
     session.exec(
         update(AutoBidIntent)
-        .where(col(AutoBidIntent.auto_bid_id) == auto_bid_id, col(AutoBidIntent.state) == "pending")
-        .values(state="stopped", done_at=now)
+        .where(col(AutoBidIntent.auto_bid_id) == auto_bid_id, col(AutoBidIntent.state).in_(UNDECIDED))
+        .values(state="stopped", done_at=now, leased_until=None)
     )
     return bool(stopped)
 
@@ -143,8 +166,8 @@ def decide(
     amount: int,
     now: datetime,
     placing_until: datetime | None = None,
-) -> bool:
-    """Write the intent to answer ``trigger_bid_id``; False (nothing written) if it was decided before.
+) -> int | None:
+    """Write the intent to answer ``trigger_bid_id``; its id, or None (nothing written) if it was decided before.
 
     ``placing_until``: the caller bids itself now, so the intent is leased to it from the start.
     """
@@ -160,17 +183,19 @@ def decide(
         .on_conflict_do_nothing(index_elements=["auto_bid_id", "trigger_bid_id"])
         .returning(col(AutoBidIntent.id))
     )
-    return session.exec(statement).first() is not None  # type: ignore[call-overload]
+    written = session.exec(statement).first()  # type: ignore[call-overload]
+    return None if written is None else written[0]
 
 
 def lease_intents(session: Session, *, now: datetime, lease_until: datetime, limit: int = 100) -> list[IntentView]:
-    """Take pending intents, and placing ones whose process died (lease over), for one process to act on."""
+    """Take pending intents, and placing or bidding ones whose process died (lease over), for one process to act
+    on; a bidding one is reconciled with the auction's history before anything is sent again."""
     query = (
         select(AutoBidIntent)
         .where(
             or_(
                 col(AutoBidIntent.state) == "pending",
-                (col(AutoBidIntent.state) == "placing") & (col(AutoBidIntent.leased_until) <= now),
+                col(AutoBidIntent.state).in_(("placing", "bidding")) & (col(AutoBidIntent.leased_until) <= now),
             )
         )
         .order_by(col(AutoBidIntent.id))
@@ -216,22 +241,52 @@ def lease_intents(session: Session, *, now: datetime, lease_until: datetime, lim
     ]
 
 
+@dataclass(frozen=True)
+class Go:
+    """What ``begin_bid`` allows: bid ``amount`` now; ``max_amount`` is the auto-bid's maximum at this moment."""
+
+    amount: int
+    max_amount: int
+
+
+def begin_bid(
+    session: Session,
+    *,
+    intent_id: int,
+    auto_bid_id: int,
+    amount: int,
+    now: datetime,
+    lease_until: datetime,
+) -> Go | None:
+    """Right before a bid: the auto-bid's current state and maximum, read under a lock on its row (a change or a
+    stop waits for this transaction, or this one reads what they wrote). None when the intent is no longer this
+    caller's to place (taken back by a change or a stop) or the auto-bid stopped; else the amount to bid, never
+    above the maximum, and the intent is marked bidding (a change leaves it alone from here on).
+    """
+    bid = session.exec(
+        select(AutoBid.active, AutoBid.max_amount).where(col(AutoBid.id) == auto_bid_id).with_for_update()
+    ).first()
+    intent = session.get(AutoBidIntent, intent_id)
+    if intent is None or intent.state != "placing" or intent.amount != amount:
+        return None
+    if bid is None or not bid.active:
+        finish_intent(session, intent_id=intent_id, state="stopped", now=now)
+        return None
+    # Lowered below what was decided: the maximum is bid (Auctionity refuses it if it no longer beats the price).
+    allowed = min(amount, bid.max_amount)
+    intent.state, intent.amount, intent.leased_until = "bidding", allowed, lease_until
+    session.add(intent)
+    session.flush()
+    return Go(allowed, bid.max_amount)
+
+
 def finish_intent(session: Session, *, intent_id: int, state: str, now: datetime) -> None:
-    """placed, superseded or stopped; a placing intent left as is is retried (reconciled) after its lease."""
+    """placed, superseded or stopped; an intent left placing or bidding is reconciled after its lease.
+
+    Only an intent still in flight is finished: one a change took back, or a stop stopped, stays as it is.
+    """
     session.exec(
         update(AutoBidIntent)
-        .where(col(AutoBidIntent.id) == intent_id)
+        .where(col(AutoBidIntent.id) == intent_id, col(AutoBidIntent.state).in_(("pending", "placing", "bidding")))
         .values(state=state, done_at=now, leased_until=None)
     )
-
-
-def finish_trigger(session: Session, *, auto_bid_id: int, trigger_bid_id: str, state: str, now: datetime) -> None:
-    session.exec(
-        update(AutoBidIntent)
-        .where(col(AutoBidIntent.auto_bid_id) == auto_bid_id, col(AutoBidIntent.trigger_bid_id) == trigger_bid_id)
-        .values(state=state, done_at=now, leased_until=None)
-    )
-
-
-def is_active(session: Session, *, auto_bid_id: int) -> bool:
-    return bool(session.exec(select(AutoBid.active).where(col(AutoBid.id) == auto_bid_id)).first())

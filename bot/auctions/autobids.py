@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -155,22 +155,24 @@ class AutoBidder:
         mine = _mine_since(auction, intent.trigger_bid_id, view.auctionity_user_id)
         if mine is not None:  # placed before the process died: tell them, do not bid again
             stats.reconciled += 1
-            await self._finish(intent, "placed", self._placed_reply(intent, auction, mine))
+            reply = self._placed_reply(intent, auction, mine, intent.auto_bid.max_amount)
+            await self._finish(intent, "placed", reply)
             return
         top = auction.top_bid
         if auction.has_ended(now) or top is None or top.id != intent.trigger_bid_id:
             stats.superseded += 1  # ended (the watch says so) or someone bid since: the next poll decides
             await self._finish(intent, "superseded")
             return
-        if not await self.services.db.read(lambda s: autobids.is_active(s, auto_bid_id=view.id)):
-            await self._finish(intent, "stopped")
-            return
         token = self._token(intent)
         if token is None:
             await self._stop(intent, auction, "logged out", STOPPED_LOGGED_OUT, stats)
             return
+        go = await self.services.db.run(lambda s: begin(s, intent, self.services))
+        if go is None:  # changed or stopped since it was decided: nothing is sent
+            stats.superseded += 1
+            return
         try:
-            await self.services.auctionity.bid(token, view.auction_id, intent.amount)
+            await self.services.auctionity.bid(token, view.auction_id, go.amount)
         except SessionExpired:
             await self._stop(intent, auction, "session expired", STOPPED_SESSION_EXPIRED, stats)
         except BidTooLow:
@@ -184,7 +186,7 @@ class AutoBidder:
             log.info("auto-bid %s: no answer to the bid (%s); reconciling later", view.id, type(error).__name__)
         else:
             stats.placed += 1
-            await self._finish(intent, "placed", self._placed_reply(intent, auction, intent.amount))
+            await self._finish(intent, "placed", self._placed_reply(intent, auction, go.amount, go.max_amount))
 
     def _token(self, intent: IntentView) -> str | None:
         if intent.token_encrypted is None:
@@ -194,7 +196,7 @@ class AutoBidder:
         except UndecryptableSecret:
             return None
 
-    def _placed_reply(self, intent: IntentView, auction: Auction, amount: int) -> Reply:
+    def _placed_reply(self, intent: IntentView, auction: Auction, amount: int, maximum: int) -> Reply:
         currency = auction.currency or "DRT"
         with _their_language(intent.auto_bid):
             # Translators: {price} is the bid that outbid the user, {maximum} the most they let Gavel bid
@@ -206,7 +208,7 @@ class AutoBidder:
                     price=fmt.money(intent.trigger_amount, currency),
                     name=_name(auction),
                     amount=fmt.money(amount, currency),
-                    maximum=fmt.money(intent.auto_bid.max_amount, currency),
+                    maximum=fmt.money(maximum, currency),
                 ),
                 outcome=Outcome.INFO,
                 buttons=(
@@ -250,6 +252,15 @@ class AutoBidder:
         await self.services.db.run(stop)
 
 
+def begin(session: Session, intent: IntentView, services: Services) -> autobids.Go | None:
+    """The last word before an intent's bid: the auto-bid's maximum now (see ``storage.autobids.begin_bid``)."""
+    now = services.now()
+    return autobids.begin_bid(
+        session, intent_id=intent.id, auto_bid_id=intent.auto_bid.id, amount=intent.amount, now=now,
+        lease_until=now + lease(services.settings.http_timeout_seconds),
+    )  # fmt: skip
+
+
 def _mine_since(auction: Auction, trigger_bid_id: str, me: str | None) -> int | None:
     """The amount of the user's first bid after ``trigger_bid_id``, if there is one."""
     history = auction.history
@@ -264,6 +275,9 @@ def _name(auction: Auction) -> str:
 
 
 def _tell(session: Session, view: AutoBidView, key: str, reply: Reply, now: datetime) -> None:
+    """Queue an auto-bid's alert for its owner alone: it names their maximum, so it is private wherever the auto-bid
+    was set up (the adapter sends it to their private chat, never to a group)."""
+    reply = replace(reply, private=True, ephemeral=True)
     outbox.enqueue_notification(
         session, dedupe_key=key, platform=view.platform, chat_id=view.chat_id, chat_user_id=view.chat_user_id,
         kind="autobid", payload=encode_reply(reply), now=now,

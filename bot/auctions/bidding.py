@@ -214,47 +214,50 @@ async def _first_bid(
     services: Services, login: AuctionityLogin, auction: Auction, auto_bid_id: int, maximum: int
 ) -> int:
     """Bid now for a new auto-bid whose owner is not on top; recorded as its first intent, so the poller does
-    not answer the same top bid again. 0 when someone was quicker (the poller answers them)."""
+    not answer the same top bid again. 0 when someone was quicker (the poller answers them), or when the auto-bid
+    was changed or stopped meanwhile (another /autobid of theirs decides)."""
     amount = min(suggested_bid(auction), maximum)
     top, now = auction.top_bid, services.now()
     trigger = top.id if top is not None else f"start:{auction.id}"
     # Leased to this command from the start: the poller's auto-bidder leaves it alone meanwhile.
     lease = now + auto_bidding.lease(services.settings.http_timeout_seconds)
-    written = await services.db.run(
-        lambda s: autobids.decide(
-            s,
-            auto_bid_id=auto_bid_id,
-            trigger_bid_id=trigger,
-            trigger_amount=auction.amount,
-            amount=amount,
-            now=now,
-            placing_until=lease,
+
+    def decide_and_begin(session: Session) -> tuple[int, autobids.Go | None]:
+        intent_id = autobids.decide(
+            session, auto_bid_id=auto_bid_id, trigger_bid_id=trigger, trigger_amount=auction.amount, amount=amount,
+            now=now, placing_until=lease,
+        )  # fmt: skip
+        if intent_id is None:
+            return 0, None
+        go = autobids.begin_bid(
+            session, intent_id=intent_id, auto_bid_id=auto_bid_id, amount=amount, now=now, lease_until=lease
         )
-    )
-    if not written:
+        return intent_id, go
+
+    intent_id, go = await services.db.run(decide_and_begin)
+    if go is None:
         return 0
     try:
-        await services.auctionity.bid(login.token, auction.id, amount)
+        await services.auctionity.bid(login.token, auction.id, go.amount)
     except SessionExpired:
         await forget_login(services, login.chat_user_id)
         await services.db.run(
             lambda s: autobids.stop_auto_bid(s, auto_bid_id=auto_bid_id, reason="session expired", now=now)
         )
+        await _settle(services, intent_id, "stopped")
         raise
     except BidTooLow:
-        await _settle(services, auto_bid_id, trigger, "superseded")
+        await _settle(services, intent_id, "superseded")
         return 0
     except UpstreamError:
         return 0  # left leased: once the lease ends, the auto-bidder reconciles it with the history
-    await _settle(services, auto_bid_id, trigger, "placed")
-    return amount
+    await _settle(services, intent_id, "placed")
+    return go.amount
 
 
-async def _settle(services: Services, auto_bid_id: int, trigger: str, state: str) -> None:
+async def _settle(services: Services, intent_id: int, state: str) -> None:
     now = services.now()
-    await services.db.run(
-        lambda s: autobids.finish_trigger(s, auto_bid_id=auto_bid_id, trigger_bid_id=trigger, state=state, now=now)
-    )
+    await services.db.run(lambda s: autobids.finish_intent(s, intent_id=intent_id, state=state, now=now))
 
 
 @commands.command(args=(AUCTION_ID,))
