@@ -1,4 +1,5 @@
-"""Watch alerts on Discord: a DM first, the watch's channel (mentioning the user) when DMs are closed.
+"""Watch alerts on Discord: a DM first, the watch's channel (mentioning the user) when DMs are closed; a private
+alert (an auto-bid's, naming its maximum) by DM only.
 
 An alert is one user's: when it cannot reach them, only that user's watches stop (RecipientGone with
 whole_chat=False), never those of everyone else in the channel they watched from.
@@ -27,6 +28,8 @@ async def deliver_alert(client: discord.Client, alert: Alert, render: Renderer) 
     if alert.access is not None:
         await change_access(client, alert.access)
         return
+    if not alert.user_id and alert.reply.private:
+        raise RecipientGone("a private alert with no one to send it to", whole_chat=False)
     if not alert.user_id:  # the channel's own message (a staff-log line): no DM, nobody to mention
         await _post(client, alert.chat_id, await render(alert.reply))
         return
@@ -44,6 +47,8 @@ async def deliver_alert(client: discord.Client, alert: Alert, render: Renderer) 
             log.info("DM to %s refused (code %s); trying the channel", user_id, error.code)
     except Exception as error:
         raise delivery_error(error) from error
+    if alert.reply.private:  # only its owner may read it (an auto-bid's maximum): never in a channel
+        raise RecipientGone("the user's DMs are closed, and this alert is theirs alone", whole_chat=False)
     await _send_to_channel(client, alert.reply, alert.chat_id, user_id, channel.id if channel else None, render)
 
 

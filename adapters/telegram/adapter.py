@@ -380,7 +380,7 @@ class TelegramAdapter:
             raise RecipientGone(f"not a Telegram chat id: {alert.chat_id[:40]!r}") from None
         if alert.kind == CARD_KIND:  # a live card: posted once, then edited in place; its message id goes back
             return await send_card(sender, chat_id, alert)
-        await sender.push(chat_id, alert.reply)
+        await sender.push(chat_id, alert.reply, for_user=alert.user_id)
 
     # --- errors -----------------------------------------------------------------------------------------
 

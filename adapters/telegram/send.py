@@ -182,8 +182,16 @@ class TelegramSender:
         except TelegramError as error:  # usually: the bot is no longer an admin there
             raise DeliveryFailed(redact(str(error))) from None
 
-    async def push(self, chat_id: int, reply: Reply) -> None:
-        """An alert: RetryLater, RecipientGone or DeliveryFailed tell the dispatcher what to do next."""
+    async def push(self, chat_id: int, reply: Reply, *, for_user: str = "") -> None:
+        """An alert: RetryLater, RecipientGone or DeliveryFailed tell the dispatcher what to do next.
+
+        A private reply (an auto-bid's maximum) goes to ``for_user``'s private chat, never to ``chat_id``; when
+        that chat is closed, only that user is gone, not the chat the alert was queued for.
+        """
+        if reply.private:
+            if not for_user.isdigit():
+                raise RecipientGone("a private alert with no one to send it to", whole_chat=False)
+            chat_id = int(for_user)  # a private chat's id is its user's id
         try:
             try:
                 await self.deliver(chat_id, reply, alert=True)
@@ -194,12 +202,12 @@ class TelegramSender:
             seconds = retry_seconds(error)
             raise RetryLater(f"Telegram asked to wait {seconds:g}s", retry_after=seconds) from None
         except Forbidden as error:  # blocked by the user, user deactivated, bot kicked from the group
-            raise RecipientGone(error.message) from None
+            raise RecipientGone(error.message, whole_chat=not reply.private) from None
         except ChatMigrated as error:
             raise DeliveryFailed(f"the group moved twice, now to {error.new_chat_id}") from None
         except BadRequest as error:
             if "chat not found" in error.message.lower():
-                raise RecipientGone(error.message) from None
+                raise RecipientGone(error.message, whole_chat=not reply.private) from None
             raise DeliveryFailed(error.message) from None
         except TelegramError as error:
             raise DeliveryFailed(redact(str(error))) from None

@@ -103,7 +103,7 @@ async def unwatch(request: Request, services: Services) -> Reply:
 async def watches(request: Request, services: Services) -> Reply:
     """List the auctions you watch.
 
-    With time left, price, whether you are on top, and your auto-bids' maximums.
+    With time left, price, whether you are on top, and (in a private chat) your auto-bids' maximums.
     """
     known = await known_user(services, request)
     watched, bidding = (
@@ -130,7 +130,7 @@ async def watches(request: Request, services: Services) -> Reply:
             continue
         status, fields = describe_auction(auction, now, me)
         name, price, leader = fmt.clip(auction.name, 50), fields[0].value, fields[2].value
-        if item.auction_id in bidding:
+        if item.auction_id in bidding and request.is_private:  # a maximum is shown to its owner alone
             maximum = fmt.money(bidding[item.auction_id], auction.currency or "DRT")
             # Translators: a watched auction: {leader} is like "you are on top", {status} like "ends in 2h 5m"
             line = _("{name} — {price}, {leader}, {status}; auto-bid up to {maximum}").format(
@@ -144,4 +144,8 @@ async def watches(request: Request, services: Services) -> Reply:
         buttons.append(Button(label, f"unwatch {item.auction_id}"))
     # Translators: a title: {count} is how many auctions the reader watches
     title = _("Watching {count}").format(count=len(watched))
-    return Reply(title=title, text="\n".join(lines)).with_buttons(*[[b] for b in buttons[:5]])
+    footer = None
+    if bidding and not request.is_private:
+        footer = _("Your auto-bids and their maximums are shown only in our private chat.")
+    reply = Reply(title=title, text="\n".join(lines), footer=footer)
+    return reply.with_buttons(*[[b] for b in buttons[:5]])

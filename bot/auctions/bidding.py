@@ -114,7 +114,8 @@ async def offer_cancel(request: Request, services: Services) -> Reply:
     return Reply(_("Cancelled: nothing was sent to Auctionity."))
 
 
-@commands.command(args=(AUCTION_ID, MAXIMUM), slow=True, ephemeral=True, subcommands=(("off", "autobid_off"),))
+# Private: a maximum is its owner's alone (asked in a group, the question and its answer go to their private chat).
+@commands.command(args=(AUCTION_ID, MAXIMUM), slow=True, private=True, subcommands=(("off", "autobid_off"),))
 async def autobid(request: Request, services: Services) -> Reply:
     """Bid for you up to a maximum: /autobid <id> <max> (asks first); /autobid off <id> stops it.
 
@@ -162,7 +163,7 @@ async def autobid(request: Request, services: Services) -> Reply:
     )
 
 
-@commands.command(args=(OFFER,), slow=True, hidden=True, ephemeral=True)
+@commands.command(args=(OFFER,), slow=True, hidden=True, private=True)
 async def autobid_confirm(request: Request, services: Services) -> Reply:
     """Start the auto-bid that was asked about (only its owner, once)."""
     offer = await _take(services, request, "autobid")
