@@ -9,15 +9,15 @@ settles it (ok / failed) or cancels it (the upstream failed: not the user's faul
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
+from storage.db import lock_names
 from storage.errors import LimitReached
 from storage.models import RateAttempt
 
@@ -48,11 +48,7 @@ class Limit:
 
 
 def _lock_buckets(session: Session, buckets: Iterable[str]) -> None:
-    if session.get_bind().dialect.name != "postgresql":
-        return  # SQLite: BEGIN IMMEDIATE already holds the one write lock for the whole transaction
-    for bucket in sorted(set(buckets)):  # one order for everyone, so two reservations cannot deadlock
-        key = int.from_bytes(hashlib.sha256(bucket.encode()).digest()[:8], "big", signed=True)
-        session.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=key))  # type: ignore[call-overload]
+    lock_names(session, buckets)  # one order for everyone, so two reservations cannot deadlock
 
 
 def reserve_attempts(session: Session, *, limits: Sequence[Limit], now: datetime) -> list[int]:

@@ -77,6 +77,7 @@ class LiveCard(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("platform", "chat_id", "auction_id", name="uq_live_card_place_auction"),
         Index("ix_live_card_auction_active", "auction_id", "active"),
+        Index("ix_live_card_created_by_active", "created_by", "active"),  # CARDS_PER_USER counts these
     )
 
     id: int | None = id_column()

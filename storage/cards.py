@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import true, update
+from sqlalchemy import exists, func, true, update
 from sqlmodel import Session, col, select
 
-from storage.db import insert_or_find
-from storage.models import LiveCard
+from storage.db import insert_or_find, lock_names
+from storage.errors import CardLimitReached
+from storage.models import AuctionState, LiveCard
 from storage.watches import auction_key, keys_in_chunks
 
 
@@ -55,14 +57,29 @@ def post_card(
     created_by: str,
     language: str | None = None,
     now: datetime,
+    per_chat: int | None = None,
+    per_user: int | None = None,
 ) -> CardView:
     """A card to post in this chat: a new one, or this chat's card of that auction started afresh.
 
     Starting afresh forgets the message posted before (it is no longer kept current): ``created_at``
-    moves to ``now``, which tells this post's updates from the earlier one's.
+    moves to ``now``, which tells this post's updates from the earlier one's. CardLimitReached when the chat
+    would have more than ``per_chat`` active cards, or ``created_by`` more than ``per_user``: counted under a
+    lock on both, so two posts at once cannot both take the last place.
     """
     key = auction_key(auction_id)
+    lock_names(session, (f"live-cards:chat:{platform}:{chat_id}", f"live-cards:user:{created_by}"))
     card = _find(session, platform, chat_id, key)
+    # A card of an ended auction shows its final price and is never edited again: it takes no place.
+    ended = exists().where(col(AuctionState.auction_id) == col(LiveCard.auction_id), col(AuctionState.ended) == true())
+    others = (col(LiveCard.active) == true(), ~ended) + (() if card is None else (col(LiveCard.id) != card.id,))
+    if (
+        per_chat is not None
+        and _count(session, *others, LiveCard.platform == platform, LiveCard.chat_id == chat_id) >= per_chat
+    ):
+        raise CardLimitReached(where="chat", limit=per_chat)
+    if per_user is not None and _count(session, *others, LiveCard.created_by == created_by) >= per_user:
+        raise CardLimitReached(where="user", limit=per_user)
     if card is None:
         card = insert_or_find(
             session,
@@ -81,6 +98,10 @@ def post_card(
     card.edited_at = None
     session.flush()
     return _view(card)
+
+
+def _count(session: Session, *conditions: Any) -> int:
+    return session.exec(select(func.count()).select_from(LiveCard).where(*conditions)).one()
 
 
 def active_cards_by_auction(session: Session, *, auction_ids: Iterable[str]) -> dict[str, list[CardView]]:

@@ -2,6 +2,7 @@
 
 StorageError
 ├── AlreadyClaimed     a purchase code is bound to as many chat users as it may be
+├── CardLimitReached   a chat, or a poster, has as many live cards as allowed
 └── LimitReached       a rate-limit bucket is full; carries retry_after and the bucket
 """
 
@@ -26,6 +27,15 @@ class ClaimRevoked(StorageError):
     def __init__(self, *, reason: str) -> None:
         super().__init__(f"claim revoked ({reason})")
         self.reason = reason
+
+
+class CardLimitReached(StorageError):
+    """``where`` (``chat`` or ``user``) already has ``limit`` active live cards."""
+
+    def __init__(self, *, where: str, limit: int) -> None:
+        super().__init__(f"live card limit reached per {where} ({limit})")
+        self.where = where
+        self.limit = limit
 
 
 class LimitReached(StorageError):

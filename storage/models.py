@@ -42,7 +42,6 @@ class AuctionitySession(SQLModel, table=True):
 
     id: int | None = id_column()
     chat_user_id: int = chat_user_column()
-    email: str = Field(max_length=320)
     token_encrypted: str = Field(sa_type=Text)
     expires_at: datetime | None = when_column(nullable=True)
     created_at: datetime = when_column()
@@ -199,14 +198,18 @@ class Notification(SQLModel, table=True):
 
 
 class ButtonToken(SQLModel, table=True):
-    """A short stand-in for a button's command: Telegram callback data must fit in 64 bytes."""
+    """What a button does, kept server side under a short opaque token (all its callback data or custom id
+    carries): the command line it runs, and whether its answer replaces the message it sits under. Kept while
+    it is used: retention goes by ``last_used_at`` (shown again or pressed), refreshed at most daily."""
 
     __tablename__ = "button_token"
-    __table_args__ = (UniqueConstraint("command", name="uq_button_token_command"),)
+    __table_args__ = (UniqueConstraint("command", "edits", name="uq_button_token_command_edits"),)
 
     token: str = Field(primary_key=True, max_length=16)
     command: str = Field(max_length=500)
+    edits: bool = Field(default=False)
     created_at: datetime = when_column()
+    last_used_at: datetime = when_column(index=True)
 
 
 class Conversation(SQLModel, table=True):

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import and_, delete, exists, or_
 from sqlmodel import Session, col
 
-from storage import attempts, claims, conversations, dashboard, offers
-from storage.models import AuctionState, AutoBid, AutoBidIntent, ButtonToken, LiveCard, Notification, Watch
+from storage import attempts, buttons, claims, conversations, dashboard, offers
+from storage.models import AuctionState, AutoBid, AutoBidIntent, LiveCard, Notification, Watch
 
 
 @dataclass(frozen=True)
@@ -17,11 +17,12 @@ class Ages:
     """The oldest moment each kind of row is kept from (anything before it goes)."""
 
     notifications: datetime  # sent or given up
-    buttons: datetime  # button tokens made before it: their buttons answer "expired"
+    buttons: datetime  # button tokens not used since: their buttons answer "expired"
     auctions: datetime  # ended auctions' state, inactive watches, finished auto-bids and their intents
     attempts: datetime  # rate-limit attempts
     audit: datetime  # verification attempts (the audit log)
-    now: datetime  # conversations and offers that expired before it
+    now: datetime  # offers that expired before it
+    conversations: datetime  # conversations whose grace ended before it (a late password is still recognised)
 
 
 def prune(session: Session, ages: Ages) -> dict[str, int]:
@@ -33,8 +34,8 @@ def prune(session: Session, ages: Ages) -> dict[str, int]:
             col(Notification.created_at) < ages.notifications,
         )
     ).rowcount
-    done["buttons"] = session.exec(delete(ButtonToken).where(col(ButtonToken.created_at) < ages.buttons)).rowcount
-    done["conversations"] = conversations.prune_conversations(session, expired_before=ages.now)
+    done["buttons"] = buttons.prune_buttons(session, unused_since=ages.buttons)
+    done["conversations"] = conversations.prune_conversations(session, expired_before=ages.conversations)
     done["offers"] = offers.prune_offers(session, before=ages.now)
     done["rate_attempts"] = attempts.prune_attempts(session, before=ages.attempts)
     done["verify_attempts"] = claims.prune_verify_attempts(session, before=ages.audit)

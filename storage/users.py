@@ -98,23 +98,22 @@ def get_auctionity_session(session: Session, *, chat_user_id: int) -> Auctionity
 
 
 def save_auctionity_session(
-    session: Session, *, chat_user_id: int, email: str, token_encrypted: str, expires_at: datetime | None, now: datetime
+    session: Session, *, chat_user_id: int, token_encrypted: str, expires_at: datetime | None, now: datetime
 ) -> AuctionitySession:
-    """Store the user's (encrypted) Auctionity token, replacing the previous login."""
+    """Store the user's (encrypted) Auctionity token, replacing the previous login. The email they logged in with
+    is not kept: nothing reads it back, and what is not stored cannot leak."""
     login = get_auctionity_session(session, chat_user_id=chat_user_id)
     if login is None:
         login = insert_or_find(
             session,
             AuctionitySession(
                 chat_user_id=chat_user_id,
-                email=email,
                 token_encrypted=token_encrypted,
                 expires_at=expires_at,
                 created_at=now,
             ),
             lambda: get_auctionity_session(session, chat_user_id=chat_user_id),
         )
-    login.email = email
     login.token_encrypted = token_encrypted
     login.expires_at = expires_at
     session.flush()

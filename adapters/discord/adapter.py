@@ -25,10 +25,11 @@ from adapters.discord.endpoints import DiscordEndpoints
 from adapters.discord.render import (
     CUSTOM_ID_TEMPLATE,
     EDIT_FLAG,
+    PREFIX,
     TOKEN_PREFIX,
     Rendered,
+    actions_needing_tokens,
     is_token_reference,
-    references_needing_tokens,
     render,
 )
 from adapters.discord.roles import describe_role, grant_role, is_privileged, role_problem
@@ -197,12 +198,9 @@ class DiscordAdapter:
         await self._answer(interaction, command, self._request(interaction, command, options=named))
 
     async def press(self, interaction: discord.Interaction, reference: str) -> None:
-        """A button: run its command line for whoever pressed it; ``e:`` lines edit the message in place."""
+        """A button: run what its stored token says, edit in place included, for whoever pressed it."""
         await self._speak(interaction)
-        if is_token_reference(reference):
-            reference = await self.port.button_command(reference[len(TOKEN_PREFIX) :]) or ""
-        edit = reference.startswith(EDIT_FLAG)
-        line = reference[len(EDIT_FLAG) :] if edit else reference
+        line, edit = await self._pressed(interaction, reference)
         name, args = split_command("/" + line) if line else (None, ())
         command = self.port.registry.find(name) if name else None
         if command is None:
@@ -213,6 +211,22 @@ class DiscordAdapter:
             await interaction.response.send_modal(self._form(command, given))
             return
         await self._answer(interaction, command, self._request(interaction, command, args=args), edit=edit)
+
+    async def _pressed(self, interaction: discord.Interaction, reference: str) -> tuple[str, bool]:
+        """(command line, edits in place) of a press; ("", False) for one that runs nothing: a custom id that is not
+        one of the buttons under its message, or a token this database does not know. An older message's command
+        line (or token standing for one) still runs, and never edits: its flag was the client's to change."""
+        if not _under(interaction.message, PREFIX + reference):
+            return "", False
+        line, edit = reference, False
+        if is_token_reference(reference):
+            action = await self.port.button_action(reference[len(TOKEN_PREFIX) :])
+            if action is None:
+                return "", False
+            line, edit = action.command, action.edits
+        if line.startswith(EDIT_FLAG):
+            line, edit = line[len(EDIT_FLAG) :], False
+        return line, edit
 
     async def submit_form(self, interaction: discord.Interaction, command: Command, values: dict[str, Any]) -> None:
         await self._answer(interaction, command, self._request(interaction, command, options=values))
@@ -287,7 +301,7 @@ class DiscordAdapter:
             log.warning("could not answer a Discord interaction: %s", error)
 
     async def _render(self, reply: Reply, *, mention_user_id: str | None = None) -> Rendered:
-        tokens = await self.port.button_tokens(references_needing_tokens(reply))
+        tokens = await self.port.button_tokens(actions_needing_tokens(reply))
         me = self.client.user
         return render(
             reply,
@@ -359,3 +373,15 @@ class DiscordAdapter:
             return await send_card(self.client, alert, self._render)
         await deliver_alert(self.client, alert, self._render)
         return None
+
+
+def _under(message: discord.Message | None, custom_id: str) -> bool:
+    """Whether ``custom_id`` is one of the buttons under ``message`` (a press carries its message; without one,
+    nothing is checked)."""
+    if message is None:
+        return True
+    return any(
+        getattr(child, "custom_id", None) == custom_id
+        for row in message.components
+        for child in getattr(row, "children", (row,))
+    )

@@ -13,14 +13,16 @@ import discord
 from bot.core.formatting import clip
 from bot.core.i18n import _
 from bot.core.messages import Button, Image, Outcome, Reply
+from bot.core.port import ButtonAction
 
 PREFIX = "gavel:"
 TOKEN_PREFIX = "t:"
-EDIT_FLAG = "e:"  # the button replaces the message it sits under (paging)
+# Older messages carry their command line itself (``gavel:<line>``), with ``e:`` for a button that edited its
+# message in place: they still run, and never edit (the flag rode where a client could change it).
+EDIT_FLAG = "e:"
 MAX_CUSTOM_ID = 100
-MAX_INLINE_LINE = MAX_CUSTOM_ID - len(PREFIX)
-# Every custom id we ever put on a button; older messages keep working after a restart because
-# the command line (or a stored token for it) is the whole state.
+# Every custom id we ever put on a button; older messages keep working after a restart because the stored
+# token (or, on older messages, the command line) is the whole state.
 CUSTOM_ID_TEMPLATE = re.compile(r"gavel:(?P<ref>[^\n]{1,94})")
 
 COLOURS = {
@@ -72,7 +74,8 @@ def attachment_name(image: Image) -> str:
 
 
 class CommandButton(discord.ui.DynamicItem[discord.ui.Button], template=CUSTOM_ID_TEMPLATE):
-    """A button whose custom id is ``gavel:<command line>`` or ``gavel:t:<token>``; it survives restarts."""
+    """A button whose custom id is ``gavel:t:<token>`` (or, on older messages, ``gavel:<command line>``); it survives
+    restarts."""
 
     def __init__(self, custom_id: str, *, label: str | None = None, style: discord.ButtonStyle | None = None) -> None:
         super().__init__(
@@ -160,34 +163,25 @@ def render_embed(reply: Reply) -> discord.Embed:
     return embed
 
 
-def _reference(button: Button) -> str:
-    return " ".join(((EDIT_FLAG if button.edits else "") + button.command).split())
+def _action(button: Button) -> ButtonAction:
+    return ButtonAction(" ".join(button.command.split()), button.edits)
 
 
-def references_needing_tokens(reply: Reply) -> list[str]:
-    """The button references too long for a custom id: fetch a stored token for each before rendering."""
-    return [
-        reference
-        for row in reply.buttons
-        for button in row
-        if button.command and not button.url
-        if len(reference := _reference(button)) > MAX_INLINE_LINE or is_token_reference(reference)
-    ]
+def actions_needing_tokens(reply: Reply) -> list[ButtonAction]:
+    """What each command button of the reply does: a stored token is fetched for each before rendering."""
+    return [_action(button) for row in reply.buttons for button in row if button.command and not button.url]
 
 
-def custom_id_for(reference: str, store_token: Callable[[str], str]) -> str:
-    """``gavel:<reference>`` when it fits Discord's 100 characters, else ``gavel:t:<stored token>``.
-
-    A reference is a command line, prefixed with ``e:`` when the button edits its message in place.
-    """
-    reference = " ".join(reference.split())
-    if len(reference) <= MAX_INLINE_LINE and not is_token_reference(reference):
-        return PREFIX + reference
-    return PREFIX + TOKEN_PREFIX + store_token(reference)
+def custom_id_for(action: ButtonAction, store_token: Callable[[ButtonAction], str]) -> str:
+    """``gavel:t:<stored token>``: what the button does stays on our side, the custom id is opaque."""
+    return PREFIX + TOKEN_PREFIX + store_token(action)
 
 
 def render_view(
-    rows: tuple[tuple[Button, ...], ...], store_token: Callable[[str], str], *, extra: list[Button] | None = None
+    rows: tuple[tuple[Button, ...], ...],
+    store_token: Callable[[ButtonAction], str],
+    *,
+    extra: list[Button] | None = None,
 ) -> discord.ui.View | None:
     """Buttons in rows of at most five; link buttons for URLs; nothing when there are none."""
     flat_rows: list[list[Button]] = []
@@ -206,7 +200,7 @@ def render_view(
                 view.add_item(discord.ui.Button(label=label, url=button.url, row=number))
             else:
                 style = discord.ButtonStyle.secondary if button.edits else discord.ButtonStyle.primary
-                item = CommandButton(custom_id_for(_reference(button), store_token), label=label, style=style)
+                item = CommandButton(custom_id_for(_action(button), store_token), label=label, style=style)
                 item.row = number
                 view.add_item(item)
     return view
@@ -214,7 +208,7 @@ def render_view(
 
 def render(
     reply: Reply,
-    store_token: Callable[[str], str],
+    store_token: Callable[[ButtonAction], str],
     *,
     mention_user_id: str | None = None,
     private_chat_url: str | None = None,

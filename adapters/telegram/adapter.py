@@ -13,21 +13,22 @@ from typing import TYPE_CHECKING, Any
 
 from telegram import CallbackQuery, Chat, ChatMemberUpdated, LinkPreviewOptions, Message, Update, User
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import Forbidden, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
 from adapters.telegram.access import JoinAccess, join_link_key
+from adapters.telegram.answers import Answers
 from adapters.telegram.cards import CARD_KIND, send_card
 from adapters.telegram.menu import publish_commands
 from adapters.telegram.render import parse_callback_data
-from adapters.telegram.send import OVERALL_PER_SECOND, PLATFORM, PRIVATE_CHAT_LABEL, TelegramSender, chat_interval
+from adapters.telegram.send import OVERALL_PER_SECOND, PLATFORM, TelegramSender, chat_interval
 from adapters.telegram.turns import Turns
 from adapters.telegram.webhook import WebhookServer
 from bot.core import i18n
 from bot.core.errors import DeliveryFailed, RecipientGone
 from bot.core.i18n import N_, _
 from bot.core.logs import add_secret, redact
-from bot.core.messages import Alert, Button, Outcome, Reply, Request, split_command
+from bot.core.messages import Alert, Outcome, Reply, Request, split_command
 from bot.core.pacing import Pacing
 from bot.core.port import Port
 from bot.core.registry import ArgKind, Scope
@@ -42,9 +43,6 @@ ADMITTED_UPDATES = 4096  # PTB's limit, wide open: ours is in adapters/telegram/
 TOO_FAST = N_("You are sending messages faster than I can answer them, so I skipped some. Send them again slowly.")
 EXPIRED_BUTTON = N_("This button has expired, send the command again")
 EDITED_NOTE = N_("I only act on new messages. Send the command again if you meant to run it.")
-SENT_PRIVATELY = N_("I sent you the answer in a private message.")
-WILL_DELETE = N_("(I delete your message as soon as I have read it.)")
-PRIVATE_ONLY = N_("I can only answer this in a private chat. Open one with me, then send /{command} there.")
 
 
 def api_urls(base: str) -> tuple[str, str]:
@@ -73,6 +71,7 @@ class TelegramAdapter:
         self.application: Application | None = None
         self.sender: TelegramSender | None = None
         self.access: JoinAccess | None = None
+        self.answers: Answers | None = None
         self.webhook: WebhookServer | None = None
         self.turns = Turns()
 
@@ -96,6 +95,11 @@ class TelegramAdapter:
         if self.sender is None:
             raise DeliveryFailed("the Telegram adapter is not running")
         return self.sender
+
+    def _answers(self) -> Answers:
+        if self.answers is None:
+            raise DeliveryFailed("the Telegram adapter is not running")
+        return self.answers
 
     async def start(self, *, receive: bool = True) -> None:
         """Connect (getMe), publish the command list, then take updates by long polling or webhook.
@@ -131,6 +135,7 @@ class TelegramAdapter:
         self.application = application
         self.sender = TelegramSender(application.bot, self.port)
         self.access = JoinAccess(application.bot, self.port, self.sender.deep_link("verify"))
+        self.answers = Answers(self.sender, self.port, self.access)
         if not receive:
             log.info("telegram bot @%s sends alerts only", self.username)
             return
@@ -163,7 +168,7 @@ class TelegramAdapter:
             await application.stop()  # handlers in flight finish first, and they still need self.sender
         await application.shutdown()
         self.application = None
-        self.sender = None
+        self.sender = self.answers = None
 
     async def _start_webhook(self) -> None:
         secret = self.settings.telegram_webhook_secret
@@ -171,7 +176,7 @@ class TelegramAdapter:
             str(self.settings.telegram_webhook_url),
             listen=self.settings.telegram_webhook_listen,
             port=self.settings.telegram_webhook_port,
-            secret=secret.get_secret_value() if secret else None,
+            secret=secret.get_secret_value() if secret else "",
         )
         await self.webhook.start(self._on_webhook_update)
         await self.bot.set_webhook(
@@ -228,14 +233,28 @@ class TelegramAdapter:
         request = await self._request_for(
             user, message.chat, message.text or "", sender_chat=message.sender_chat, about=replied
         )
-        if request is None:
-            return
-        # Before anything else: a password, or a purchase code in a group, must not stay on screen.
+        if request is None:  # a command for another bot: still, a code in it is for everyone to copy
+            if private:
+                return
+            request = self._plain(user, message.chat, message.text or "")
+        await self._guarded(message, request)
+
+    async def _guarded(self, message: Message, request: Request) -> None:
+        """Before anything else: a password, or a purchase code in a group, must not stay on screen."""
         if await self.port.hides_secret(request) and not await self._delete(message):
             request = replace(request, secret_left_visible=True)
         reply = await self._ask_core(request)
         if reply is not None:
-            await self._answer(request, reply, reply_to=None if private else message.message_id)
+            await self._answers().answer(request, reply, reply_to=None if request.is_private else message.message_id)
+
+    def _plain(self, user: User, chat: Chat, text: str, *, edited: bool = False) -> Request:
+        """A message taken as words only (never a command to run): what a secret check needs."""
+        private = chat.type == ChatType.PRIVATE
+        return Request(
+            platform=PLATFORM, user_id=str(user.id), chat_id=str(chat.id), text=text, is_private=private,
+            display_name=user.full_name, place_id=None if private else str(chat.id), language=user.language_code,
+            edited=edited,
+        )  # fmt: skip
 
     async def _chat_moved(self, old_chat_id: int, new_chat_id: int) -> None:
         """A group became a supergroup: its watches, grants and settings follow it; its old join link is dead."""
@@ -243,8 +262,14 @@ class TelegramAdapter:
         await self.port.forget(join_link_key(old_chat_id))
 
     async def _on_edited(self, message: Message) -> None:
-        """Edits never re-run a command: a user fixing a typo must not bid twice."""
-        if message.chat.type == ChatType.PRIVATE and (message.text or "").startswith("/"):
+        """Edits never re-run a command (a user fixing a typo must not bid twice); a code edited into a group
+        message is deleted all the same."""
+        user = message.from_user
+        if user is None or user.is_bot or message.text is None:
+            return
+        if message.chat.type != ChatType.PRIVATE:
+            await self._guarded(message, self._plain(user, message.chat, message.text, edited=True))
+        elif message.text.startswith("/"):
             await self._sender().deliver(message.chat.id, Reply(_(EDITED_NOTE)))
 
     async def _on_membership(self, change: ChatMemberUpdated) -> None:
@@ -253,21 +278,23 @@ class TelegramAdapter:
             await self.port.chat_gone(PLATFORM, str(change.chat.id))
 
     async def _on_button(self, query: CallbackQuery) -> None:
-        parsed = parse_callback_data(query.data)
-        command_line = await self.port.button_command(parsed[0]) if parsed is not None else None
-        if command_line is None:
+        """A press runs what its stored token says, edit in place included; a press whose data is not one of the
+        buttons under its message (a forged one, from a modified client) runs nothing."""
+        message = query.message if isinstance(query.message, Message) else None
+        token = parse_callback_data(query.data)
+        action = await self.port.button_action(token) if token is not None and _under(message, query.data) else None
+        if action is None:
             await query.answer(_(EXPIRED_BUTTON))
             return
         await query.answer()
-        message = query.message if isinstance(query.message, Message) else None
         # A button under a message too old to read still works: the answer goes to the user privately.
         chat = message.chat if message is not None else Chat(query.from_user.id, ChatType.PRIVATE)
-        request = await self._request_for(query.from_user, chat, "/" + command_line)
+        request = await self._request_for(query.from_user, chat, "/" + action.command)
         if request is None:
             return
         reply = await self._ask_core(request)
         if reply is not None:
-            await self._answer(request, reply, edit=message if parsed and parsed[1] else None)
+            await self._answers().answer(request, reply, edit=message if action.edits else None)
 
     async def _request_for(
         self, user: User, chat: Chat, text: str, *, sender_chat: Chat | None = None, about: User | None = None
@@ -328,44 +355,6 @@ class TelegramAdapter:
             return False
         return True
 
-    # --- replies out ------------------------------------------------------------------------------------
-
-    async def _answer(
-        self, request: Request, reply: Reply, *, reply_to: int | None = None, edit: Message | None = None
-    ) -> None:
-        sender = self._sender()
-        if reply.grant_checks and self.access is not None:
-            reply = await self.access.check_grants(reply)
-        if reply.grants and self.access is not None:
-            reply = await self.access.with_join_links(reply)
-        if reply.open_private_chat and not request.is_private:
-            reply = reply.with_buttons([Button(_(PRIVATE_CHAT_LABEL), url=sender.deep_link(request.command))])
-        if reply.prompt is not None and reply.prompt.secret:  # here, the answer is a message others could read
-            reply = replace(reply, text=f"{reply.text}\n{_(WILL_DELETE)}")
-        if reply.private and not request.is_private:
-            await self._answer_privately(request, reply, reply_to=reply_to)
-            return
-        # An error under a paging button gets its own message rather than replacing the page.
-        if edit is not None and reply.outcome is not Outcome.ERROR and await sender.edit(edit, reply):
-            return
-        await sender.deliver(int(request.chat_id), reply, reply_to=reply_to)
-
-    async def _answer_privately(self, request: Request, reply: Reply, *, reply_to: int | None) -> None:
-        """A private answer asked for in a group goes to the asker's private chat; the group gets a pointer."""
-        sender = self._sender()
-        try:
-            await sender.deliver(int(request.user_id), reply)
-            pointer = Reply(_(SENT_PRIVATELY), outcome=Outcome.SUCCESS)
-        except Forbidden:  # the user never opened a private chat with the bot: nothing of the answer here
-            command = request.command or "start"
-            pointer = Reply(_(PRIVATE_ONLY).format(command=command), outcome=Outcome.WARNING).with_buttons(
-                [Button(_(PRIVATE_CHAT_LABEL), url=sender.deep_link(command))]
-            )
-        warning = await self.port.secret_warning(request)
-        if warning:  # the warning to delete the message belongs where the message is
-            pointer = replace(pointer, text=f"{pointer.text}\n\n{warning}")
-        await sender.deliver(int(request.chat_id), pointer, reply_to=reply_to)
-
     # --- alerts -----------------------------------------------------------------------------------------
 
     async def send(self, alert: Alert) -> str | None:
@@ -395,3 +384,13 @@ class TelegramAdapter:
 
     def _on_poll_error(self, error: TelegramError) -> None:
         log.warning("telegram polling: %s: %s", type(error).__name__, redact(str(error)))
+
+
+def _under(message: Message | None, data: str | None) -> bool:
+    """Whether ``data`` is one of the buttons under ``message`` (Telegram sends the message with the press; a
+    message too old for Telegram to send is not checked, and its answer never edits anything)."""
+    if message is None:
+        return True
+    markup = message.reply_markup
+    rows = markup.inline_keyboard if markup is not None else ()
+    return any(button.callback_data == data for row in rows for button in row)

@@ -9,10 +9,13 @@ from collections.abc import Callable, Iterable
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from bot.core.messages import Button, Outcome, Reply
+from bot.core.port import ButtonAction
 
 MAX_TEXT = 4096  # characters in one message, after entity parsing; we count the HTML, which is stricter
 MAX_CAPTION = 1024
-CALLBACK_PREFIX = {True: "e:", False: "n:"}  # e: the button edits its message in place (paging)
+# Callback data made before button tokens held their edit flag: ``e:<token>`` or ``n:<token>``. They still work,
+# and never edit in place: the flag was the client's to change.
+LEGACY_PREFIXES = ("e:", "n:")
 
 LINK = re.compile(r"^(https?|tg)://[^\s]+$")
 MARKERS = {Outcome.SUCCESS: "✅ ", Outcome.ERROR: "❌ ", Outcome.WARNING: "⚠️ "}
@@ -121,25 +124,27 @@ def caption_and_rest(reply: Reply) -> tuple[str, list[str]]:
     return "\n".join(caption).strip("\n"), []
 
 
-def callback_data(token: str, *, edits: bool) -> str:
-    """Callback data for a stored button token: at most 18 bytes, far under Telegram's 64."""
-    return CALLBACK_PREFIX[edits] + token
+def callback_data(token: str) -> str:
+    """Callback data for a stored button token: the token alone (16 bytes, far under Telegram's 64). What the button
+    does, whether it edits its message included, is looked up by the token, never read from the data."""
+    return token
 
 
-def parse_callback_data(data: str | None) -> tuple[str, bool] | None:
-    """(token, edits) from callback data, or None for data this bot did not make."""
+def parse_callback_data(data: str | None) -> str | None:
+    """The token in callback data (this bot's, or an older one's ``e:``/``n:`` form), or None for anything else."""
     if not data or len(data) > 64:
         return None
-    for edits, prefix in CALLBACK_PREFIX.items():
-        if data.startswith(prefix) and len(data) > len(prefix):
-            return data[len(prefix) :], edits
-    return None
+    for prefix in LEGACY_PREFIXES:
+        if data.startswith(prefix):
+            data = data[len(prefix) :]
+            break
+    return data or None
 
 
 def keyboard(
-    rows: Iterable[Iterable[Button]], token_for: Callable[[str], str], *, private: bool = False
+    rows: Iterable[Iterable[Button]], token_for: Callable[[ButtonAction], str], *, private: bool = False
 ) -> InlineKeyboardMarkup | None:
-    """Inline keyboard: link buttons open their URL, the others carry a stored token for their command.
+    """Inline keyboard: link buttons open their URL, the others carry a stored token for what they do.
 
     A web-app button opens its page inside Telegram (which hands the page signed initData) where Telegram allows
     one: in a private chat, to an https page. Anywhere else it is a plain link.
@@ -155,7 +160,7 @@ def keyboard(
                 if LINK.match(button.url):
                     buttons.append(InlineKeyboardButton(button.label, url=button.url))
             elif button.command:
-                data = callback_data(token_for(button.command), edits=button.edits)
+                data = callback_data(token_for(ButtonAction(button.command, button.edits)))
                 buttons.append(InlineKeyboardButton(button.label, callback_data=data))
         if buttons:
             keyboard_rows.append(buttons)

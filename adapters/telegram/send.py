@@ -21,7 +21,7 @@ from bot.core.errors import DeliveryFailed, RecipientGone, RetryLater
 from bot.core.i18n import N_
 from bot.core.logs import redact
 from bot.core.messages import AccessChange, Button, Reply
-from bot.core.port import Port
+from bot.core.port import ButtonAction, Port
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +73,8 @@ class TelegramSender:
             tuple(Button(b.label, url=self.deep_link(b.command)) if b.private and b.command else b for b in row)
             for row in reply.buttons
         )
-        tokens = await self.port.button_tokens(
-            button.command for row in rows for button in row if button.command and not button.url
-        )
+        actions = [ButtonAction(b.command, b.edits) for row in rows for b in row if b.command and not b.url]
+        tokens = await self.port.button_tokens(actions)
         return keyboard(rows, tokens.__getitem__, private=private)
 
     async def deliver(self, chat_id: int, reply: Reply, *, reply_to: int | None = None, alert: bool = False) -> None:

@@ -27,12 +27,15 @@ class _QuietServer(uvicorn.Server):
 class WebhookServer:
     """Serves ``url``'s path on ``listen:port``; a request without the secret token is refused (403)."""
 
-    def __init__(self, url: str, *, listen: str, port: int, secret: str | None) -> None:
+    def __init__(self, url: str, *, listen: str, port: int, secret: str) -> None:
+        if not secret:
+            # A secret made up here would differ between replicas; Telegram keeps the last one set, so every
+            # other replica would answer 403. `gavel run` refuses to start without one.
+            raise ValueError("the webhook needs TELEGRAM_WEBHOOK_SECRET, the same on every replica")
         self.url = url
         self.listen = listen
         self.port = port
-        # Telegram echoes whatever secret we register, so a random one per run is as good as a configured one.
-        self.secret = secret or secrets.token_urlsafe(32)
+        self.secret = secret
         self.bound_port: int | None = None
         self._server: _QuietServer | None = None
         self._task: asyncio.Task[None] | None = None

@@ -65,7 +65,7 @@ async def forget_login(services: Services, chat_user_id: int) -> None:
     await services.db.run(lambda s: users.delete_auctionity_session(s, chat_user_id=chat_user_id))
 
 
-async def _save_login(services: Services, request: Request, email: str, token: Token) -> datetime:
+async def _save_login(services: Services, request: Request, token: Token) -> datetime:
     now = services.now()
     expires_at = token.expires_at(now) or now + DEFAULT_TOKEN_LIFETIME
     user_id = await chat_user_id(services, request)
@@ -74,7 +74,7 @@ async def _save_login(services: Services, request: Request, email: str, token: T
 
     def save(session: Session) -> None:
         users.save_auctionity_session(
-            session, chat_user_id=user_id, email=email, token_encrypted=encrypted, expires_at=expires_at, now=now
+            session, chat_user_id=user_id, token_encrypted=encrypted, expires_at=expires_at, now=now
         )
         if auctionity_user_id:
             users.set_auctionity_user_id(session, chat_user_id=user_id, auctionity_user_id=auctionity_user_id)
@@ -105,7 +105,7 @@ async def signup(request: Request, services: Services) -> Reply:
         raise UserInputError("password_length", low=low, high=high, command="signup")
     await services.auctionity.signup(email, password)
     token = await services.auctionity.login(email, password)
-    expires_at = await _save_login(services, request, email, token)
+    expires_at = await _save_login(services, request, token)
     return _logged_in_reply(_("Welcome to Auctionity"), email, expires_at, services)
 
 
@@ -125,7 +125,7 @@ async def login(request: Request, services: Services) -> Reply:
     ]
     async with limited(services, limits, action="login", failures=(WrongCredentials,)):
         token = await services.auctionity.login(email, password)
-    expires_at = await _save_login(services, request, email, token)
+    expires_at = await _save_login(services, request, token)
     return _logged_in_reply(_("Logged in"), email, expires_at, services)
 
 

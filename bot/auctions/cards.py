@@ -20,13 +20,14 @@ from bot.core import formatting as fmt
 from bot.core import i18n
 from bot.core.clock import as_utc
 from bot.core.common import AUCTION_ID
-from bot.core.errors import AuctionNotFound
+from bot.core.errors import AuctionNotFound, UserInputError
 from bot.core.i18n import _
 from bot.core.messages import CARD_KIND, Button, Field, Outcome, Reply, Request
 from bot.core.payloads import encode_reply
 from bot.core.registry import CommandGroup, Scope
 from storage import cards, outbox
 from storage.cards import CardView
+from storage.errors import CardLimitReached
 
 if TYPE_CHECKING:
     from bot.core.services import Services
@@ -120,11 +121,14 @@ async def post(request: Request, services: Services) -> Reply:
     auction, now = found[0], services.now()
     reply, shown = card_reply(auction, now), card_digest(auction, now)
 
+    settings = services.settings
+
     def queue(session: Session) -> None:
         card = cards.post_card(
             session,
             platform=request.platform, chat_id=request.chat_id, auction_id=auction_id, shown=shown,
-            created_by=request.who, language=i18n.current(), now=now,
+            created_by=request.who, language=i18n.current(), now=now, per_chat=settings.cards_per_chat,
+            per_user=settings.cards_per_user,
         )  # fmt: skip
         outbox.enqueue_notification(
             session,
@@ -132,7 +136,10 @@ async def post(request: Request, services: Services) -> Reply:
             chat_user_id=None, kind=KIND, payload=encode_reply(reply), now=now,
         )  # fmt: skip
 
-    await services.db.run(queue)
+    try:
+        await services.db.run(queue)
+    except CardLimitReached as reached:  # every card is an edit after each bid, on the budget alerts share
+        raise UserInputError(f"card_limit_{reached.where}", limit=reached.limit) from None
     name = fmt.clip(auction.name, 100)
     if auction.has_ended(now):
         text = _("The card of {name} is on its way. The auction has ended, so it shows the final price.").format(

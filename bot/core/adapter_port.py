@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from bot.core.messages import Prompt, Reply, Request
-from bot.core.port import Suggestion
+from bot.core.port import ButtonAction, Suggestion
 from storage import buttons, key_values, places, users, watches
 
 if TYPE_CHECKING:
@@ -71,21 +71,33 @@ class AdapterPort:
     async def forget(self, key: str) -> None:
         await self.services.db.run(lambda s: key_values.delete_value(s, key=key))
 
-    # --- buttons: a short token stands for a command line (callback data is small), and outlives restarts ---
+    # --- buttons: a short token stands for what a button does (callback data is small and a client's to forge) ---
 
-    async def button_tokens(self, commands: Iterable[str]) -> dict[str, str]:
-        """A stored token for each command line, the same one every time for the same line."""
-        wanted = list(dict.fromkeys(commands))
+    async def button_tokens(self, actions: Iterable[ButtonAction]) -> dict[ButtonAction, str]:
+        """A stored token for each button's action, the same one every time for the same action."""
+        wanted = list(dict.fromkeys(actions))
         if not wanted:
             return {}
         now = self.services.now()
         return await self.services.db.run(
-            lambda s: {command: buttons.store_button_command(s, command=command, now=now) for command in wanted}
+            lambda s: {
+                action: buttons.store_button(s, command=action.command, edits=action.edits, now=now)
+                for action in wanted
+            }
         )
 
-    async def button_command(self, token: str) -> str | None:
-        """The command line a token stands for; None if this database never made it (or forgot it)."""
-        return await self.services.db.read(lambda s: buttons.resolve_button_token(s, token=token))
+    async def button_action(self, token: str) -> ButtonAction | None:
+        """What a token's button does; None if this database never made it (or it went unused and was forgotten).
+
+        A press is a use: written down when the last one written is a day old, so most presses only read.
+        """
+        found = await self.services.db.read(lambda s: buttons.find_button(s, token=token))
+        if found is None:
+            return None
+        now = self.services.now()
+        if found.stale(now):
+            await self.services.db.run(lambda s: buttons.touch_button(s, token=token, now=now))
+        return ButtonAction(found.command, found.edits)
 
     # --- places -------------------------------------------------------------------------------------------
 

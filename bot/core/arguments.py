@@ -41,6 +41,16 @@ def normalise_code(raw: str) -> str:
     return raw.strip().strip("`'\"<>").strip().casefold()
 
 
+# What a purchase code looks like wherever it is typed (CryptoGig's are UUIDs), in its normalised (case-folded)
+# spelling and set apart from other letters and digits: a group message holding one is deleted unread by others.
+CODE_LOOK = re.compile(r"(?<![0-9a-z])[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![0-9a-z])")
+
+
+def looks_like_code(text: str) -> bool:
+    """Whether any word of ``text`` looks like a purchase code, however it is cased, quoted or punctuated."""
+    return CODE_LOOK.search(text.casefold()) is not None
+
+
 def _integer(argument: Argument, raw: str, low: int | None, high: int | None) -> int:
     text = raw.replace("_", "").replace(",", "")
     if not WHOLE_NUMBER.fullmatch(text) or len(text) > 18:

@@ -54,6 +54,10 @@ EXPECTATIONS = {
     "dashboard_listen": "an address to listen on, such as 127.0.0.1 or 0.0.0.0",
     "dashboard_url": "the dashboard's public http(s) URL, such as https://desk.example.com",
     "cryptogig_per_second": "a number of calls a second, above 0 and at most 1000",
+    "telegram_webhook_secret": "1 to 256 letters, digits, _ or - (Telegram's rule), e.g. `openssl rand -hex 32`",
+    "cards_per_chat": "a whole number of live cards, at least 1",
+    "cards_per_user": "a whole number of live cards, at least 1",
+    "card_edit_seconds": "a whole number of seconds between 0 and 3600",
 }
 
 
@@ -142,6 +146,11 @@ class Settings(BaseSettings):
     dashboard_url: str | None = None
     # The budget of CryptoGig calls that are not a user's own (a staff import), evenly paced.
     cryptogig_per_second: float = Field(10, gt=0, le=1000)
+    # Live cards (/post) share the bot's sending budget with alerts: at most this many at once in one chat, and
+    # posted by one person across all chats; a card is edited at most once a CARD_EDIT_SECONDS.
+    cards_per_chat: int = Field(10, ge=1)
+    cards_per_user: int = Field(30, ge=1)
+    card_edit_seconds: int = Field(10, ge=0, le=3600)
 
     @field_validator(
         "cryptogig_base_url",
@@ -154,6 +163,16 @@ class Settings(BaseSettings):
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         return _http_url(value)
+
+    @field_validator("telegram_webhook_secret", mode="before")
+    @classmethod
+    def _check_webhook_secret(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None  # .env.example's TELEGRAM_WEBHOOK_SECRET= means "not set"
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", raw):
+            raise ValueError("Telegram takes 1-256 characters A-Z, a-z, 0-9, _ and -")
+        return value
 
     @field_validator("discord_gateway_url")
     @classmethod

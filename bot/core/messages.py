@@ -39,6 +39,7 @@ class Request:
     is_place_admin: bool = False  # the adapter vouches the user administers that guild / group
     place_has_roles: bool = False  # access there is a role to hand out; else it is the place itself
     secret_left_visible: bool = False  # the message held a secret the adapter could not delete
+    edited: bool = False  # an edit of an earlier message: never runs a command, only checked for secrets
     asks_in_forms: bool = False  # the platform collects missing arguments in a form, not message by message
     language: str | None = None  # what the platform says the user reads (Telegram language_code, Discord locale)
     values: dict[str, Any] = field(default_factory=dict)  # the typed arguments: set by the core only

@@ -24,6 +24,16 @@ class Suggestion:
     value: Any
 
 
+@dataclass(frozen=True)
+class ButtonAction:
+    """What pressing a button does, kept server side with its token: the command line it runs, and whether the
+    answer replaces the message the button sits under (paging). A client controls everything a press carries,
+    so a press carries only the token."""
+
+    command: str
+    edits: bool = False
+
+
 class Port(Protocol):
     """What adapters ask of the core; every method is safe to call from any adapter at any time."""
 
@@ -66,12 +76,12 @@ class Port(Protocol):
 
     async def forget(self, key: str) -> None: ...
 
-    async def button_tokens(self, commands: Iterable[str]) -> dict[str, str]:
-        """A stored token for each command line, the same one every time for the same line."""
+    async def button_tokens(self, actions: Iterable[ButtonAction]) -> dict[ButtonAction, str]:
+        """A stored token for each button's action, the same one every time for the same action."""
         ...
 
-    async def button_command(self, token: str) -> str | None:
-        """The command line a token stands for; None if this database never made it (or forgot it)."""
+    async def button_action(self, token: str) -> ButtonAction | None:
+        """What a token's button does; None if this database never made it (or it went unused and was forgotten)."""
         ...
 
     # --- places and chats ---------------------------------------------------------------------------------

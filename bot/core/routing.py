@@ -8,11 +8,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from bot.core import i18n, metrics, wording
-from bot.core.arguments import convert
+from bot.core.arguments import convert, looks_like_code
 from bot.core.conversations import Conversation, Conversations
 from bot.core.errors import GavelError, NotAllowed, UserInputError
 from bot.core.i18n import N_, _
-from bot.core.messages import Button, Prompt, Reply, Request, error_reply, warning_reply
+from bot.core.messages import Button, Outcome, Prompt, Reply, Request, error_reply, warning_reply
 from bot.core.registry import ArgKind, Argument, Command, Scope
 from storage.crypto import UndecryptableSecret
 from storage.errors import DatabaseUnavailable
@@ -26,6 +26,10 @@ MAX_MESSAGE_LENGTH = 4096
 PASSWORD_LEFT_VISIBLE = N_(
     "⚠ I could not delete your message with the password. Delete it yourself now, "
     "and change your Auctionity password: others may have seen it."
+)
+CODE_TAKEN_AWAY = N_(
+    "I deleted your message in the group: it held what looks like a purchase code, which anyone there could copy. "
+    "To verify a purchase, send /verify <purchase code> here, in our private chat."
 )
 CODE_LEFT_VISIBLE = N_(
     "⚠ I could not delete your message with the purchase code, so everyone here can read it. "
@@ -47,7 +51,12 @@ class Core:
         try:
             await self.speak_to(request)
             warning = await self.secret_warning(request)
-            reply = await self._route(request)
+            if self._stray_code(request):
+                reply: Reply | None = Reply(_(CODE_TAKEN_AWAY), outcome=Outcome.WARNING, private=True, ephemeral=True)
+            elif request.edited:
+                reply = None  # an edit never runs a command (a fixed typo must not bid twice)
+            else:
+                reply = await self._route(request)
         except GavelError as error:
             reply = error_reply(wording.user_message(error), ephemeral=True)
             return replace(reply, open_private_chat=bool(error.details.get("open_private_chat")))
@@ -98,17 +107,46 @@ class Core:
         return _(PASSWORD_LEFT_VISIBLE) if kind == "password" else _(CODE_LEFT_VISIBLE)
 
     async def _secret_kind(self, request: Request) -> str | None:
+        """Decided on the request as it will be routed (``/start verify <code>`` is /verify's)."""
         conversation = await self.conversations.get(request)
         if conversation is not None and conversation.awaits_secret(self.services.now()):
             return "password"
-        command = self.registry.find(request.command) if request.command else None
-        if command is None or not request.args:
-            return None
-        if any(argument.secret for argument in command.args):
+        command, routed = self._resolve(request)
+        if command is not None and routed.args and any(argument.secret for argument in command.args):
             return "password"
-        if not request.is_private and any(argument.kind is ArgKind.CODE for argument in command.args):
+        if request.is_private:
+            return None
+        if command is not None and routed.args and _takes_code(command):
             return "code"
-        return None
+        # Whatever else it is (chatter, an edit, a mistyped command), a code there is for everyone to copy.
+        return "code" if self._holds_code(request) else None
+
+    def _stray_code(self, request: Request) -> bool:
+        """A code in a group message that no command here takes: the message is deleted, the user told privately."""
+        if request.is_private or not self._holds_code(request):
+            return False
+        command, routed = self._resolve(request)
+        return request.edited or command is None or not (routed.args and _takes_code(command))
+
+    @staticmethod
+    def _holds_code(request: Request) -> bool:
+        return looks_like_code(" ".join((request.text, *request.args)))
+
+    def _resolve(self, request: Request) -> tuple[Command | None, Request]:
+        """The command a request runs, and the request as it reaches it: ``/start <command> …`` (a deep link into
+        the private chat) is that command's, ``/autobid off …`` is /autobid_off's."""
+        if request.command is None:
+            return None, request
+        command = self.registry.find(request.command.lower().lstrip("/"))
+        if command is not None and command.name == "start" and request.args:
+            linked = self.registry.find(request.args[0])
+            if linked is not None and linked.deep_link:  # a link into the private chat lands in that flow
+                command, request = linked, replace(request, command=linked.name, args=request.args[1:])
+        if command is not None and request.args:
+            sub = dict(command.subcommands).get(request.args[0].strip().lower())
+            if sub is not None and (found := self.registry.find(sub)) is not None:
+                command, request = found, replace(request, command=found.name, args=request.args[1:])
+        return command, request
 
     # --- routing ----------------------------------------------------------------------------------------
 
@@ -124,15 +162,7 @@ class Core:
             return None  # group chatter is not for us
 
         name = request.command.lower().lstrip("/")
-        command = self.registry.find(name)
-        if command is not None and command.name == "start" and request.args:
-            linked = self.registry.find(request.args[0])
-            if linked is not None and linked.deep_link:  # a link into the private chat lands in that flow
-                command, request = linked, replace(request, command=linked.name, args=request.args[1:])
-        if command is not None and request.args:
-            sub = dict(command.subcommands).get(request.args[0].strip().lower())
-            if sub is not None and (found := self.registry.find(sub)) is not None:
-                command, request = found, replace(request, command=found.name, args=request.args[1:])
+        command, request = self._resolve(request)
         if command is None and conversation is not None and conversation.awaits_secret(self.services.now()):
             # "/hunter2" answering a password prompt is a password, not a command to complain about.
             return await self._continue(conversation, request)
@@ -265,6 +295,10 @@ def _answer_text(request: Request, pending: Argument) -> str:
     if request.command and not text:
         text = " ".join(("/" + request.command, *request.args))
     return text.strip()
+
+
+def _takes_code(command: Command) -> bool:
+    return any(argument.kind is ArgKind.CODE for argument in command.args)
 
 
 def _is_secret(command: Command, name: str) -> bool:

@@ -77,6 +77,12 @@ INPUT = {
     "not_a_reminder": N_("{value!r} is not a reminder time. Use minutes, hours or days: 10m, 1h, 2d (up to 7d)."),
     "too_many_reminders": N_("At most {limit} reminders per auction."),
     "watch_limit": N_("You already watch {limit} auctions; /unwatch some first."),
+    "card_limit_chat": N_(
+        "This chat already has {limit} live cards of running auctions; a place frees up when one of them ends."
+    ),
+    "card_limit_user": N_(
+        "You already have {limit} live cards of running auctions; a place frees up when one of them ends."
+    ),
     # Translators: {starts} is a relative time, like "in 2 hours"
     "not_started": N_("This auction has not started yet: it opens {starts}."),
     # Translators: {ended} is a relative time, like "2 hours ago"

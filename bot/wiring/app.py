@@ -125,6 +125,12 @@ async def run_console(settings: Settings, *, language: str | None = None) -> int
     return 0
 
 
+WEBHOOK_WITHOUT_SECRET = (
+    "gavel: TELEGRAM_WEBHOOK_URL is set but TELEGRAM_WEBHOOK_SECRET is not; every replica needs the same one: "
+    "put TELEGRAM_WEBHOOK_SECRET=<output of `openssl rand -hex 32`> in .env."
+)
+
+
 def _missing_key() -> int:
     print(
         "gavel: GAVEL_SECRET_KEY is not set. It encrypts purchase codes and sessions.\n"
@@ -144,6 +150,10 @@ async def run_bot(settings: Settings) -> int:
             "or try everything locally first with `gavel demo` (or `make demo`).",
             file=sys.stderr,
         )
+        return 2
+    if settings.telegram_bot_token and settings.telegram_webhook_url and settings.telegram_webhook_secret is None:
+        # Each replica would make up its own, Telegram keeps the last one set, and every other replica answers 403.
+        print(WEBHOOK_WITHOUT_SECRET, file=sys.stderr)
         return 2
     from storage.db import upgrade
 

@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from bot.core.conversations import SECRET_GRACE
 from storage import retention
 
 if TYPE_CHECKING:
@@ -25,6 +26,8 @@ async def prune_once(services: Services) -> dict[str, int]:
         attempts=now - RATE_ATTEMPTS_KEPT,
         audit=now - timedelta(days=settings.audit_retention_days),
         now=now,
+        # A conversation stays known for its grace after it times out: a late password is still deleted.
+        conversations=now - SECRET_GRACE,
     )
     done = await services.db.run(lambda s: retention.prune(s, ages))
     if any(done.values()):

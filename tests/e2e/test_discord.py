@@ -20,6 +20,7 @@ from bot.core.adapter_port import AdapterPort
 from bot.core.arguments import MAX_ITEM_ID
 from bot.core.errors import DeliveryFailed, RecipientGone, RetryLater
 from bot.core.messages import Alert, Button, Outcome, Reply
+from bot.core.port import ButtonAction
 from bot.core.registry import Command
 from bot.core.routing import Core
 from bot.sandbox.auctionity_data import SANDBOX_ALICE_EMAIL, SANDBOX_ALICE_PASSWORD, SANDBOX_RIVAL_ID, SEED_IDS
@@ -229,6 +230,13 @@ async def test_verify_setup_is_refused_to_members_without_manage_roles(bot: Runn
     assert shown.ephemeral and "Only an admin of this server" in shown.text
 
 
+async def action_of(bot: RunningBot, button: dict[str, Any]) -> ButtonAction | None:
+    """What a button the bot showed does: its custom id is an opaque token, looked up on our side."""
+    custom_id = button["custom_id"]
+    assert custom_id.startswith("gavel:t:"), custom_id
+    return await bot.adapter.port.button_action(custom_id.removeprefix("gavel:t:"))
+
+
 # --- catalogue, buttons, autocomplete -------------------------------------------------------------
 
 
@@ -236,7 +244,7 @@ async def test_items_next_button_edits_the_list_in_place(bot: RunningBot):
     user = bot.user()
     first = await user.slash("items")
     assert first.title.startswith("Items (page 1 of")
-    assert first.button("Next")["custom_id"] == "gavel:e:items 2"
+    assert await action_of(bot, first.button("Next")) == ButtonAction("items 2", edits=True)
     second = await user.press(first, "Next")
     assert second.how == "edit" and second.message["id"] == first.message["id"]
     assert second.title.startswith("Items (page 2 of")
@@ -285,8 +293,8 @@ async def test_buttons_on_old_messages_still_work_after_a_restart(
 
 async def test_long_button_commands_travel_as_stored_tokens(bot: RunningBot):
     line = f"auctions {LIVE} {SEED_IDS['ended']}"
-    tokens = await bot.adapter.port.button_tokens([line])
-    custom_id = custom_id_for(line, tokens.__getitem__)
+    tokens = await bot.adapter.port.button_tokens([ButtonAction(line)])
+    custom_id = custom_id_for(ButtonAction(line), tokens.__getitem__)
     assert custom_id.startswith("gavel:t:") and len(custom_id) <= 100
     button = {"type": 2, "style": 1, "label": "Both", "custom_id": custom_id}
     message = bot.fake.message({"components": [{"type": 1, "components": [button]}]}, CHANNEL_ID)
@@ -392,7 +400,8 @@ async def test_refresh_under_a_chart_edits_in_place_with_a_new_chart(bot: Runnin
 async def test_a_message_edited_into_a_reply_without_a_chart_loses_its_old_chart(bot: RunningBot):
     user = bot.user()
     first = await user.slash("auctions", ids=LIVE)
-    custom_id = f"gavel:e:auctions {SEED_IDS['live_single_bid']}"  # a paging button to an auction with one bid
+    paging = ButtonAction(f"auctions {SEED_IDS['live_single_bid']}", edits=True)  # to an auction with one bid
+    custom_id = custom_id_for(paging, (await bot.adapter.port.button_tokens([paging])).__getitem__)
     button = {"type": 2, "style": 2, "label": "Other", "custom_id": custom_id}
     message = {**first.message, "components": [{"type": 1, "components": [button]}]}
     edited = await user.press_custom_id(custom_id, message)
@@ -429,7 +438,7 @@ async def test_alerts_go_by_direct_message(bot: RunningBot):
     shown = bot.fake.last()
     assert shown.how == "message" and shown.title == "You were outbid"
     assert shown.message["channel_id"] == str(ALICE + 1)  # the DM channel
-    assert shown.button("Unwatch")["custom_id"] == f"gavel:unwatch {LIVE}"
+    assert await action_of(bot, shown.button("Unwatch")) == ButtonAction(f"unwatch {LIVE}")
 
 
 async def test_alerts_fall_back_to_the_watch_channel_when_dms_are_closed(bot: RunningBot):

@@ -17,6 +17,7 @@ from bot.alerts.dispatch import Dispatcher
 from bot.alerts.poller import Poller
 from bot.core.adapter_port import AdapterPort
 from bot.core.messages import CARD_KIND, Alert, Reply
+from bot.core.port import ButtonAction
 from bot.core.routing import Core
 from bot.sandbox.auctionity_data import SANDBOX_RIVAL_ID, SEED_IDS
 from bot.wiring.dependencies import open_services
@@ -210,7 +211,8 @@ async def test_a_card_posted_on_discord_is_edited_in_place(bot: RunningBot, core
     assert posted.how == "message" and posted.message["channel_id"] == str(CHANNEL_ID)
     assert posted.title == NAME and posted.fields["Price"] == "120 DRT" and posted.fields["Bids"] == "2"
     assert posted.labels == ["Watch", "Bid 126"]
-    assert posted.button("Bid")["custom_id"] == f"gavel:bid_ask {LIVE} 126"
+    bid = posted.button("Bid")["custom_id"]
+    assert await bot.adapter.port.button_action(bid.removeprefix("gavel:t:")) == ButtonAction(f"bid_ask {LIVE} 126")
 
     poller = Poller(core.services)
     await poller.poll_once()

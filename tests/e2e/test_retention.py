@@ -25,7 +25,7 @@ async def test_old_rows_go_and_rows_in_use_stay(services):
             )  # fmt: skip
         first = session.exec(select(Notification).where(Notification.dedupe_key == "k0")).one()
         outbox.mark_notification_sent(session, notification_id=first.id, at=then)
-        buttons.store_button_command(session, command="items 2", now=then)
+        buttons.store_button(session, command="items 2", edits=True, now=then)  # shown, then never used again
         for auction_id in (OLD, KEPT):
             watches.add_watch(
                 session, chat_user_id=user.id, auction_id=auction_id, platform="console", chat_id="u", now=then

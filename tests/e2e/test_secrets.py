@@ -222,3 +222,17 @@ async def test_end_to_end_flows_at_debug_leak_no_secret_to_logs_other_users_or_t
         secrets_found=len(found),
     )
     assert found == []
+
+
+async def test_no_email_is_stored_after_login(make_chat, services, settings):
+    """The Auctionity login email was kept in plaintext and never read back: what is not stored cannot leak."""
+    alice = make_chat(user_id="alice")
+    await alice.say("/login")
+    await alice.say(SANDBOX_ALICE_EMAIL)
+    assert "Logged in" in (await alice.say(SANDBOX_ALICE_PASSWORD)).title
+    assert (await alice.say("/myauctions")).outcome is not Outcome.ERROR, "the session works without it"
+    assert SANDBOX_ALICE_EMAIL not in _every_stored_value(services)
+    if settings.database_url.startswith("sqlite"):
+        base = Path(settings.database_url.removeprefix("sqlite:///"))
+        for path in (base, Path(f"{base}-wal")):
+            assert not path.exists() or SANDBOX_ALICE_EMAIL.encode() not in path.read_bytes(), path.name

@@ -417,12 +417,14 @@ class FakeWebhooks(AsyncWebhookAdapter):
         ephemeral = bool(data.get("flags", 0) & 64)
         answer: dict[str, Any] = {"interaction": {"id": str(interaction_id), "type": 2}}
         if kind in (4, 7):  # a message, or an update of the component's message
-            message_id = int(self.originals.get(token, {}).get("id", 0)) or None
+            # As Discord does: a message (4) is a new one, even in answer to a button; only 7 replaces its message.
+            message_id = int(self.originals.get(token, {}).get("id", 0)) or None if kind == 7 else None
             message = self.fake.message(data, channel_id, message_id=message_id, files=uploads)
             self.originals[token] = message
             self.fake.shown.append(Shown(message, ephemeral, "reply" if kind == 4 else "edit", uploads))
             answer["resource"] = {"type": kind, "message": message}
-        elif kind == 5:  # "thinking…"; the answer comes as an edit of @original
+        elif kind == 5:  # "thinking…", a new message; the answer comes as an edit of it (@original)
+            self.originals[token] = {"id": str(snowflake())}
             if ephemeral:
                 self.fake.ephemeral_tokens.add(token)
             answer["interaction"].update(response_message_loading=True, response_message_ephemeral=ephemeral)

@@ -454,17 +454,13 @@ def test_saving_an_auctionity_login_replaces_the_previous_one_and_logout_deletes
     alice = _user(engine, "alice")
     expires = NOW + timedelta(hours=1)
     with session_scope(engine) as session:
-        users.save_auctionity_session(
-            session, chat_user_id=alice, email="a@x.io", token_encrypted="t1", expires_at=None, now=NOW
-        )
+        users.save_auctionity_session(session, chat_user_id=alice, token_encrypted="t1", expires_at=None, now=NOW)
     with session_scope(engine) as session:
-        users.save_auctionity_session(
-            session, chat_user_id=alice, email="b@x.io", token_encrypted="t2", expires_at=expires, now=NOW
-        )
+        users.save_auctionity_session(session, chat_user_id=alice, token_encrypted="t2", expires_at=expires, now=NOW)
     with session_scope(engine) as session:
         login = users.get_auctionity_session(session, chat_user_id=alice)
         assert login is not None
-        assert (login.email, login.token_encrypted, login.expires_at) == ("b@x.io", "t2", expires)
+        assert (login.token_encrypted, login.expires_at) == ("t2", expires)
         assert users.delete_auctionity_session(session, chat_user_id=alice)
         assert not users.delete_auctionity_session(session, chat_user_id=alice)
         assert users.get_auctionity_session(session, chat_user_id=alice) is None
@@ -722,35 +718,53 @@ def test_a_failed_send_is_retried_later_and_a_given_up_one_never_again(engine: E
 # --- button tokens and key-values -------------------------------------------------------------------
 
 
-def test_button_tokens_are_short_url_safe_and_reused_for_the_same_command(engine: Engine) -> None:
+def test_button_tokens_are_short_url_safe_and_reused_for_the_same_action(engine: Engine) -> None:
     command = f"bid {AUCTION_A} 150"
     with session_scope(engine) as session:
-        token = buttons.store_button_command(session, command=command, now=NOW)
-        other = buttons.store_button_command(session, command="watch " + AUCTION_A, now=NOW)
+        token = buttons.store_button(session, command=command, edits=False, now=NOW)
+        other = buttons.store_button(session, command="watch " + AUCTION_A, edits=False, now=NOW)
+        editing = buttons.store_button(session, command=command, edits=True, now=NOW)
     with session_scope(engine) as session:
-        assert buttons.store_button_command(session, command=command, now=NOW) == token
-        assert buttons.resolve_button_token(session, token=token) == command
-    assert token != other
+        assert buttons.store_button(session, command=command, edits=False, now=NOW) == token
+        assert buttons.find_button(session, token=token) == buttons.StoredButton(command, False, NOW)
+        assert buttons.find_button(session, token=editing) == buttons.StoredButton(command, True, NOW)
+    assert len({token, other, editing}) == 3, "what a button does, edit in place included, has its own token"
     assert len(token) <= 16 and len(token.encode()) <= 16
     assert set(token) <= set(string.ascii_letters + string.digits + "-_")
+
+
+def test_a_button_token_is_kept_by_its_last_use_written_at_most_daily(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        token = buttons.store_button(session, command="items 2", edits=True, now=NOW)
+    for hours in (1, 12, 23):  # used again and again within the day: nothing to write
+        with session_scope(engine) as session:
+            buttons.touch_button(session, token=token, now=NOW + timedelta(hours=hours))
+            assert buttons.find_button(session, token=token).last_used_at == NOW
+    later = NOW + timedelta(days=1, hours=1)
+    with session_scope(engine) as session:
+        assert buttons.find_button(session, token=token).stale(later)
+        buttons.store_button(session, command="items 2", edits=True, now=later)  # shown again under a new message
+        assert buttons.find_button(session, token=token).last_used_at == later
+        assert buttons.prune_buttons(session, unused_since=later - timedelta(minutes=1)) == 0
+        assert buttons.prune_buttons(session, unused_since=later + timedelta(minutes=1)) == 1
 
 
 def test_button_tokens_survive_a_restart(sqlite_path: Path) -> None:
     url = f"sqlite:///{sqlite_path}"
     first = create_db_engine(url)
     with session_scope(first) as session:
-        token = buttons.store_button_command(session, command="items", now=NOW)
+        token = buttons.store_button(session, command="items", edits=False, now=NOW)
     first.dispose()
     second = create_db_engine(url)
     with session_scope(second) as session:
-        assert buttons.resolve_button_token(session, token=token) == "items"
+        assert buttons.find_button(session, token=token).command == "items"
     second.dispose()
 
 
-@pytest.mark.parametrize("token", ["", "nope", "x" * 17])
+@pytest.mark.parametrize("token", ["", "nope", "x" * 17, "e:abc", "a\x00b"])
 def test_an_unknown_button_token_resolves_to_none(engine: Engine, token: str) -> None:
     with session_scope(engine) as session:
-        assert buttons.resolve_button_token(session, token=token) is None
+        assert buttons.find_button(session, token=token) is None
 
 
 def test_set_value_stores_and_overwrites_small_bot_state(engine: Engine) -> None:
