@@ -29,13 +29,14 @@ class CardView:
     active: bool
     created_at: datetime
     language: str | None = None  # the poster's: everyone reading the card reads it
+    edited_at: datetime | None = None  # its message's last post or edit
 
 
 def _view(card: LiveCard) -> CardView:
     assert card.id is not None
     return CardView(
         card.id, card.platform, card.chat_id, card.auction_id, card.message_id, card.shown, card.active,
-        card.created_at, card.language,
+        card.created_at, card.language, card.edited_at,
     )  # fmt: skip
 
 

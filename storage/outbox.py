@@ -67,10 +67,16 @@ def enqueue_notification(
 
 
 def lease_due_notifications(
-    session: Session, *, now: datetime, until: datetime, platforms: Collection[str], limit: int
+    session: Session,
+    *,
+    now: datetime,
+    until: datetime,
+    platforms: Collection[str],
+    limit: int,
+    except_kind: str | None = None,
 ) -> list[Notification]:
     """Take the due rows of ``platforms`` in chats no one else holds, oldest first, at most ``limit``: leased
-    to the caller until ``until``.
+    to the caller until ``until``. ``except_kind``: rows of that kind are left for their own lane.
 
     A chat is held while any of its pending rows has a lease that has not run out, so one process at a
     time sends a chat's rows, in order (a chat cut short by ``limit`` stays held by its leased rows); a
@@ -78,6 +84,35 @@ def lease_due_notifications(
     """
     if not platforms:
         return []
+    query = _due(now, platforms).order_by(col(Notification.next_attempt_at), col(Notification.id)).limit(limit)
+    if except_kind is not None:
+        query = query.where(col(Notification.kind) != except_kind)
+    return _lease(session, list(session.exec(query)), now=now, until=until)
+
+
+def lease_due_of_kind(
+    session: Session, *, kind: str, now: datetime, until: datetime, platforms: Collection[str], limit: int
+) -> list[Notification]:
+    """Due rows of ``kind``, oldest first, at most ``limit``, in chats no one holds and that have no row of another
+    kind due: rows of this kind yield to everything else. Leased until ``until``."""
+    if not platforms:
+        return []
+    other = aliased(Notification)
+    other_due = exists().where(
+        col(other.platform) == col(Notification.platform),
+        col(other.chat_id) == col(Notification.chat_id),
+        col(other.sent_at).is_(None),
+        col(other.gave_up).is_(False),
+        col(other.kind) != kind,
+        col(other.next_attempt_at) <= now,
+    )
+    query = _due(now, platforms).where(col(Notification.kind) == kind, ~other_due)
+    found = session.exec(query.order_by(col(Notification.next_attempt_at), col(Notification.id)).limit(limit))
+    return _lease(session, list(found), now=now, until=until)
+
+
+def _due(now: datetime, platforms: Collection[str]) -> Any:
+    """Due rows of ``platforms``, not leased, in chats nobody holds; locked as they are read (``_lease``)."""
     held = aliased(Notification)
     held_chat = exists().where(
         col(held.platform) == col(Notification.platform),
@@ -86,17 +121,17 @@ def lease_due_notifications(
         col(held.gave_up).is_(False),
         col(held.leased_until) > now,
     )
-    query = (
+    return (
         select(Notification)
         .where(*_pending(), col(Notification.next_attempt_at) <= now, col(Notification.platform).in_(list(platforms)))
         # The row's own lease again, outside the subquery: PostgreSQL re-checks a row's own conditions, not a
         # subquery's, on a row another transaction leased and committed while this statement ran.
         .where(or_(col(Notification.leased_until).is_(None), col(Notification.leased_until) <= now), ~held_chat)
-        .order_by(col(Notification.next_attempt_at), col(Notification.id))
-        .limit(limit)
         .with_for_update(skip_locked=True)  # SQLite has no row locks, and needs none: one writer at a time
     )
-    found = list(session.exec(query))
+
+
+def _lease(session: Session, found: list[Notification], *, now: datetime, until: datetime) -> list[Notification]:
     if not found:
         return []
     contended = _contended_chats(session, {(n.platform, n.chat_id) for n in found}, now=now)

@@ -1,6 +1,12 @@
 """The dispatcher: sends due outbox rows through the platform adapters, in order per chat, within platform limits.
 
-One round (``Dispatcher.run_once``, called by the scheduler about every second):
+Two lanes, each a round about every second: alerts (``run_alerts``: watch alerts, staff logs, access changes) and
+live cards (``run_cards``: a card's post and its edits). Cards yield: a card round takes one row a chat, only in
+chats with no alert due, and sends on what its share of the budget leaves after waiting alerts
+(bot/alerts/budget.py); an edit is deferred until CARD_EDIT_SECONDS after the card's last one, and by then only the
+newest state is sent. ``run_once`` runs both lanes, the cards' once the alerts are on their way.
+
+One round of a lane:
 
 - lease the due, unsent rows of the platforms that have an adapter and are not paused, skipping every
   chat another process holds a row of, so processes sharing the database never send one row twice nor
@@ -9,7 +15,7 @@ One round (``Dispatcher.run_once``, called by the scheduler about every second):
   its row); a killed process's leases run out after ``LEASE``; rows a round did not get to go back at once;
 - group them per chat; a chat's rows go one at a time, oldest first, at least the platform's chat
   interval apart, while up to ``concurrency`` sends to different chats are in flight;
-- before each send, wait for the platform's budget (an aiolimiter bucket), if it has one;
+- before each send, wait for the platform's budget (an aiolimiter bucket, alerts first), if it has one;
 - after a send, mark the row sent in its own short transaction at once: the gap between the two
   is the only place a crash can make an alert go out twice.
 
@@ -33,9 +39,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from aiolimiter import AsyncLimiter
 from sqlmodel import Session
 
+from bot.alerts.budget import Budget
 from bot.alerts.outcomes import DispatchStats, OutboxRow, Outcomes, Round
 from bot.alerts.slots import Slots
 from bot.auctions import card_updates as cards
@@ -54,6 +60,8 @@ UNROUTED_CHECK_INTERVAL = timedelta(minutes=5)
 # and than a round's budget and chat-interval waits, since a row whose lease runs out may go to another
 # process; short enough that a killed process's alerts are only a couple of minutes late.
 LEASE = timedelta(minutes=2)
+ALERTS, CARDS = "alerts", "cards"  # the two lanes: live-card edits never take a turn an alert could use
+CARD_ROWS_PER_ROUND = 500  # a card round sends one a chat: the chat is held for that one send only
 # A chat starts no new send in the last part of its lease: the send it starts must be marked before the
 # lease ends. A longer chain goes back to the outbox, in order, for the next round.
 SEND_MARGIN = timedelta(minutes=1)
@@ -91,13 +99,11 @@ class Dispatcher:
         self.pacing: dict[str, Pacing] = {
             platform: rule for platform, rule in {**declared, **(pacing or {})}.items() if rule is not None
         }
-        self.budgets: dict[str, AsyncLimiter] = {
-            platform: budget for platform, rule in self.pacing.items() if (budget := rule.budget()) is not None
-        }
+        self.budgets: dict[str, Budget] = {platform: Budget(rule) for platform, rule in self.pacing.items()}
         # Event-loop time (not the injectable clock: this is real pacing) before which a chat gets nothing.
         self._chat_ready_at: dict[tuple[str, str], float] = {}
         self.outcomes = Outcomes(services, max_attempts=max_attempts, clock=self._now, rng=rng or random.Random())
-        self._running = asyncio.Lock()
+        self._running = {lane: asyncio.Lock() for lane in (ALERTS, CARDS)}
         self._unrouted_logged: set[str] = set()
         self._unrouted_checked_at: datetime | None = None
         self._stopping = False
@@ -105,41 +111,88 @@ class Dispatcher:
     # --- the round --------------------------------------------------------------------------------
 
     async def run_once(self, limit: int = 2000) -> DispatchStats:
-        """Send what is due now (at most ``limit`` rows); returns what happened."""
+        """Send what is due now (at most ``limit`` alerts, and the live cards' edits); returns what happened.
+
+        The two lanes run side by side, the cards' starting once the alerts are taken: `gavel run` schedules
+        them apart (``run_alerts`` and ``run_cards``), so a long round of edits never holds back the next alerts.
+        """
         stats = DispatchStats()
-        if self._stopping or self._running.locked():
-            # A round is still going (a slow platform): a second one would send its rows twice.
-            return stats
-        async with self._running:
-            now = self._now()
+        taken = asyncio.Event()
+        alerts = asyncio.create_task(self._round(ALERTS, stats, limit, taken))
+        try:
+            await taken.wait()
+            await self._round(CARDS, stats, CARD_ROWS_PER_ROUND)
+        finally:
+            await alerts
+        return stats
+
+    async def run_alerts(self, limit: int = 2000) -> DispatchStats:
+        """One round of everything but live cards: watch alerts, staff logs, access changes."""
+        return await self._round(ALERTS, DispatchStats(), limit)
+
+    async def run_cards(self) -> DispatchStats:
+        """One round of live-card posts and edits: what is left of the budget, never before a due alert."""
+        return await self._round(CARDS, DispatchStats(), CARD_ROWS_PER_ROUND)
+
+    async def _round(
+        self, lane: str, stats: DispatchStats, limit: int, taken: asyncio.Event | None = None
+    ) -> DispatchStats:
+        """One lane's round; ``taken`` is set once its rows are leased (or it has none), whatever happens."""
+        running = self._running[lane]
+        try:
+            if self._stopping or running.locked():
+                # A round is still going (a slow platform): a second one would send its rows twice.
+                return stats
+            async with running:
+                return await self._deliver_round(lane, stats, limit, taken)
+        finally:
+            if taken is not None:
+                taken.set()
+
+    async def _deliver_round(
+        self, lane: str, stats: DispatchStats, limit: int, taken: asyncio.Event | None
+    ) -> DispatchStats:
+        now = self._now()
+        if lane == ALERTS:
             await self.outcomes.mark_unmarked()
             await self._log_unrouted(now)
-            platforms = [p for p in self.adapters if not self.outcomes.paused(p, now)]
-            lease = _Lease(send_by=now + LEASE - SEND_MARGIN)
-            rows = await self._lease_rows(now, now + LEASE, platforms, limit)
-            if not rows:
-                return stats
-            round_ = Round(stats)
-            slots = Slots(self.concurrency)
-            try:
-                async with asyncio.TaskGroup() as group:
-                    for order, chat_rows in enumerate(_by_chat(rows)):
-                        group.create_task(self._deliver_chat(chat_rows, order, slots, round_, lease))
-            finally:
-                self._forget_idle_chats()
-                await self._release(lease.untried)
+        platforms = [p for p in self.adapters if not self.outcomes.paused(p, now)]
+        lease = _Lease(send_by=now + LEASE - SEND_MARGIN)
+        rows = await self._lease_rows(lane, now, now + LEASE, platforms, limit)
+        if not rows:
+            return stats
+        round_ = Round(stats)
+        slots = Slots(self.concurrency)
+        try:
+            async with asyncio.TaskGroup() as group:
+                for order, chat_rows in enumerate(_by_chat(rows)):
+                    group.create_task(self._deliver_chat(chat_rows, order, slots, round_, lease))
+                if taken is not None:
+                    taken.set()  # this round's sends are under way: the other lane may start
+        finally:
+            self._forget_idle_chats()
+            await self._release(lease.untried)
         return stats
 
     def stop(self) -> None:
         """Start no new sends (shutdown): the ones in flight finish and are marked; the rest stay queued."""
         self._stopping = True
 
-    async def _lease_rows(self, now: datetime, until: datetime, platforms: list[str], limit: int) -> list[OutboxRow]:
+    async def _lease_rows(
+        self, lane: str, now: datetime, until: datetime, platforms: list[str], limit: int
+    ) -> list[OutboxRow]:
         if not platforms:
             return []
 
         def take(session: Session) -> tuple[list[Notification], dict[int, str], dict[int, str]]:
-            found = outbox.lease_due_notifications(session, now=now, until=until, platforms=platforms, limit=limit)
+            if lane == CARDS:
+                found = outbox.lease_due_of_kind(
+                    session, kind=cards.KIND, now=now, until=until, platforms=platforms, limit=limit
+                )
+            else:
+                found = outbox.lease_due_notifications(
+                    session, now=now, until=until, platforms=platforms, limit=limit, except_kind=cards.KIND
+                )
             recipients = {n.chat_user_id for n in found if n.chat_user_id is not None}
             ids = users.platform_user_ids(session, chat_user_ids=recipients)
             spoken = users.languages(session, chat_user_ids=recipients)
@@ -190,15 +243,22 @@ class Dispatcher:
         access = held if isinstance(held, AccessChange) else None
         reply = held if isinstance(held, Reply) else Reply()
         alert = Alert(row.platform, row.chat_id, row.user_id, reply, row.kind, {"dedupe_key": row.dedupe_key}, access)
+        budget = self.budgets.get(row.platform)
         if row.kind == cards.KIND:
-            addressed = await cards.address(self.services, alert)
+            addressed = await cards.address(self.services, alert, self._now())
             if addressed is None:  # a newer update of that card replaced this one: settled, nothing to send
                 await self.outcomes.mark_sent(row.id, self._now())
                 return True
+            if isinstance(addressed, datetime):  # edited moments ago: this one goes (if still the newest) then
+                await self.services.db.run(lambda s: outbox.defer_notification(
+                    s, notification_id=row.id, until=addressed, error="a card is edited once a CARD_EDIT_SECONDS"
+                ))  # fmt: skip
+                return True
             alert = addressed
-        budget = self.budgets.get(row.platform)
-        if budget is not None:
-            await budget.acquire()
+            if budget is not None:
+                await budget.for_card()
+        elif budget is not None:
+            await budget.for_alert()
         rule = self.pacing.get(row.platform)
         interval = rule.interval_for(row.chat_id) if rule else 0.0
         if interval:
@@ -226,7 +286,8 @@ class Dispatcher:
         await asyncio.shield(self.outcomes.mark_sent(row.id, self._now()))
         self.outcomes.sent(row.id, row.platform)
         stats.sent += 1
-        return True
+        # One card sent a chat a round: its other updates go back, and the chat is free again for an alert.
+        return row.kind != cards.KIND
 
     # --- helpers ----------------------------------------------------------------------------------
 

@@ -5,7 +5,9 @@ order and paces them like any message to that chat (a Telegram group: one every 
 is coalesced when it is sent, not when it is written: the card remembers the state its newest update
 shows (``LiveCard.shown``), and an older update still waiting when its turn comes is settled without a
 send, so a burst of bids costs one edit. An update to a card posted afresh since, or forgotten, is
-settled the same way.
+settled the same way. A card's message is edited at most once a CARD_EDIT_SECONDS: an update due sooner
+waits for it, and by then only the newest goes. Card rows have a lane of their own in the dispatcher, which
+yields to alerts (bot/alerts/dispatch.py).
 
 The first update of a post has no message to edit: the adapter posts one and returns its id, which is
 kept on the card before the next update of that chat is sent. When that message is gone (deleted),
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session
@@ -64,17 +66,21 @@ def queue_card_updates(session: Session, auctions: dict[str, Auction], now: date
     return written
 
 
-async def address(services: Services, alert: Alert) -> Alert | None:
+async def address(services: Services, alert: Alert, now: datetime) -> Alert | datetime | None:
     """A card's update as the adapter needs it: with the card's id and its message's (none yet: post one).
 
     None when there is nothing to send: a newer update of the card is queued behind this one, or the
-    card was posted afresh or forgotten since.
+    card was posted afresh or forgotten since. A time when the card's message was edited less than
+    CARD_EDIT_SECONDS ago: the update waits until then (and goes only if it is still the newest).
     """
     key = alert.extra.get("dedupe_key", "")
     card_id = card_of_key(key)
     card = await services.db.read(lambda s: cards.find_card(s, card_id=card_id)) if card_id is not None else None
     if card is None or not card.active or key != update_key(card, card.shown):
         return None
+    pace = timedelta(seconds=services.settings.card_edit_seconds)
+    if card.message_id and card.edited_at is not None and now < card.edited_at + pace:
+        return card.edited_at + pace
     extra = {**alert.extra, "card_id": str(card.id)}
     if card.message_id:
         extra["message_id"] = card.message_id

@@ -26,8 +26,8 @@ class Pacing:
     burst: int = 1
     interval_for: Callable[[str], float] = field(default=_no_interval)
 
-    def budget(self) -> AsyncLimiter | None:
-        """A bucket of ``burst`` tokens refilled at ``per_second``.
+    def budget(self, *, share: float = 1.0) -> AsyncLimiter | None:
+        """A bucket of ``burst`` tokens refilled at ``per_second`` (or ``share`` of both: a part of the budget).
 
         An aiolimiter bucket admits its whole capacity at once and then refills, so in one period it
         lets through capacity + rate: a platform that counts "30 a second" over any second needs a
@@ -35,4 +35,5 @@ class Pacing:
         """
         if not self.per_second:
             return None
-        return AsyncLimiter(self.burst, self.burst / self.per_second)
+        burst = max(1, round(self.burst * share))
+        return AsyncLimiter(burst, burst / (self.per_second * share))

@@ -1,4 +1,5 @@
-"""The alert scheduler: the poller every tick (each auction when due), the dispatcher every second, on apscheduler."""
+"""The alert scheduler: the poller every tick (each auction when due), the dispatcher's two lanes (alerts, live
+cards) every second, on apscheduler."""
 
 from __future__ import annotations
 
@@ -91,11 +92,20 @@ async def start_alerts(
         **options,
     )
     scheduler.add_job(
-        jobs.wrap("dispatch", dispatcher.run_once),
+        jobs.wrap("dispatch", dispatcher.run_alerts),
         "interval",
         seconds=dispatch_interval,
         next_run_time=start,
         id="dispatch",
+        **options,
+    )
+    # Live cards in a lane of their own: a long round of edits never holds back the next round of alerts.
+    scheduler.add_job(
+        jobs.wrap("cards", dispatcher.run_cards),
+        "interval",
+        seconds=dispatch_interval,
+        next_run_time=start,
+        id="cards",
         **options,
     )
     scheduler.add_job(
