@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
 import re
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from babel.dates import format_skeleton
 from matplotlib import dates as mdates
@@ -29,6 +32,7 @@ log = logging.getLogger(__name__)
 
 WIDTH_INCHES, HEIGHT_INCHES, DPI = 6.4, 3.2, 100  # 640x320: readable in a chat, small to upload
 TITLE_LIMIT = 60
+CACHED_PICTURES = 256  # about 30 kB each: some 8 MB at most
 LINE_COLOUR = "#1f77b4"
 END_COLOUR = "#888888"
 
@@ -80,6 +84,12 @@ def price_chart(
     return buffer.getvalue()
 
 
+def _draw_in_language(language: str, *args: Any, **kwargs: Any) -> bytes:
+    """``price_chart`` in the reader's language (tick labels), from a worker thread."""
+    with i18n.speaking(language):
+        return price_chart(*args, **kwargs)
+
+
 def _time_ticks(span: timedelta) -> ticker.FuncFormatter:
     """Tick labels in the reader's language (matplotlib's own name months in English), concise as matplotlib's
     ConciseDateFormatter: the day and month at midnight, the time of day at other ticks, the time only when the
@@ -95,10 +105,49 @@ def _time_ticks(span: timedelta) -> ticker.FuncFormatter:
     return ticker.FuncFormatter(label)
 
 
+class _Drawn:
+    """Pictures drawn lately, per process: one per (auction, last bid, ended, language), the newest ``size`` kept.
+
+    Per process rather than in the database: a picture is derived data, tens of kilobytes, that any process can
+    draw again in a tenth of a second; sharing it would cost a blob written and read (and pruned) for every view,
+    to save at most one draw per process per bid. No answer depends on it, only how much CPU it costs. Requests
+    for a picture being drawn wait for that drawing rather than starting another.
+    """
+
+    def __init__(self, size: int = CACHED_PICTURES) -> None:
+        self.size = size
+        self._pictures: OrderedDict[tuple[object, ...], asyncio.Future[bytes | None]] = OrderedDict()
+
+    async def png(self, key: tuple[object, ...], draw: Callable[[], bytes], *, auction_id: str) -> bytes | None:
+        found = self._pictures.get(key)
+        if found is None:
+            found = asyncio.ensure_future(self._draw(draw, auction_id))
+            self._pictures[key] = found
+            while len(self._pictures) > self.size:
+                self._pictures.popitem(last=False)
+        self._pictures.move_to_end(key)
+        png = await asyncio.shield(found)
+        if png is None:
+            self._pictures.pop(key, None)  # a failed drawing is tried again next time
+        return png
+
+    @staticmethod
+    async def _draw(draw: Callable[[], bytes], auction_id: str) -> bytes | None:
+        try:
+            return await asyncio.to_thread(draw)
+        except Exception:  # the picture only illustrates: the auction's own text still answers the question
+            log.exception("could not draw the price chart of auction %s", auction_id)
+            return None
+
+
+_drawn = _Drawn()
+
+
 async def auction_price_picture(auction: Auction, *, now: datetime) -> Image | None:
     """The auction's price after each bid as a picture for its reply; None below two bids (no line to draw).
 
-    Drawing takes about a tenth of a second of CPU, so it runs in a worker thread, never on the event loop.
+    Drawing takes about a tenth of a second of CPU, so it runs in a worker thread, never on the event loop, and
+    once per auction and bid (``_Drawn``): a running auction's line is held to when it was drawn.
     """
     if len(auction.history) < 2:
         return None
@@ -106,12 +155,14 @@ async def auction_price_picture(auction: Auction, *, now: datetime) -> Image | N
     points = [(bid.date, bid.amount) for bid in auction.history]
     # Translators: the chart's title for an auction that has no name
     title = auction.name or _("Auction")
-    try:
-        png = await asyncio.to_thread(
-            price_chart, points, currency=currency, title=title, now=now, ended_at=auction.end_date
-        )
-    except Exception:  # the picture only illustrates: the auction's own text still answers the question
-        log.exception("could not draw the price chart of auction %s", auction.id)
+    ended = auction.has_ended(now)
+    key = (auction.id, auction.history[-1].id, len(points), ended, i18n.current(), title, currency)  # what it shows
+    language = i18n.current()
+    draw = functools.partial(
+        _draw_in_language, language, points, currency=currency, title=title, now=now, ended_at=auction.end_date
+    )
+    png = await _drawn.png(key, draw, auction_id=auction.id)
+    if png is None:
         return None
     first, last = money(points[0][1], currency), money(points[-1][1], currency)
     count = len(points)

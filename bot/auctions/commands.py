@@ -14,8 +14,9 @@ from bot.clients.auctionity import Auction
 from bot.core import formatting as fmt
 from bot.core.arguments import MAX_AUCTIONS_AT_ONCE
 from bot.core.common import AMOUNT, AUCTION_ID, PAGE, known_user
-from bot.core.errors import AuctionNotFound, BidTooLow, SessionExpired, UserInputError
+from bot.core.errors import AuctionNotFound, BidTooLow, RateLimited, SessionExpired, UserInputError
 from bot.core.i18n import _, ngettext
+from bot.core.limits import Limit, limited
 from bot.core.messages import Button, Field, Outcome, Reply, Request
 from bot.core.registry import ArgKind, Argument, CommandGroup
 from storage import users, watches
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 PAGE_SIZE = 5
+REFRESH_EVERY = timedelta(seconds=10)  # a Refresh draws nothing new sooner: prices move with bids, not presses
 SORT_FIELDS = ("created_at", "name", "start_at", "end_at")
 SORT_ORDERS = ("desc", "asc")
 CURRENCY_SHAPE = re.compile(r"^[A-Za-z]{2,6}$")
@@ -93,7 +95,7 @@ def auction_buttons(auction: Auction, now: datetime) -> tuple[Button, ...]:
             # Translators: a button label: shows who won the auction
             Button(_("Winner"), f"winner {auction.id}"),
             # Translators: a button label: shows the auction again, up to date
-            Button(_("Refresh"), f"auctions {auction.id}", edits=True),
+            Button(_("Refresh"), f"refresh {auction.id}", edits=True),
         )
     # Translators: a button label: get alerts for this auction
     buttons = [Button(_("Watch"), f"watch {auction.id}")]
@@ -102,7 +104,7 @@ def auction_buttons(auction: Auction, now: datetime) -> tuple[Button, ...]:
         # Translators: a button label: bid this amount (asks to confirm first)
         buttons.append(Button(_("Bid {amount}").format(amount=next_bid), f"bid_ask {auction.id} {next_bid}"))
     # Translators: a button label: shows the auction again, up to date
-    buttons.append(Button(_("Refresh"), f"auctions {auction.id}", edits=True))
+    buttons.append(Button(_("Refresh"), f"refresh {auction.id}", edits=True))
     return tuple(buttons)
 
 
@@ -121,6 +123,21 @@ async def auctions(request: Request, services: Services) -> Reply:
             )
         )
     return await _show(request, services, ids)
+
+
+@commands.command(args=(AUCTION_ID,), slow=True, hidden=True)
+async def refresh(request: Request, services: Services) -> Reply:
+    """Show an auction again, up to date."""
+    # What a Refresh button runs: at most once a REFRESH_EVERY per person and auction (each may draw a chart).
+    auction_id = request.values["auction_id"]
+    # The bucket is the person's and the auction's: refreshing one card never holds back another.
+    limit = Limit(f"refresh:{request.who}:{auction_id}", 1, REFRESH_EVERY, failures_only=False)
+    try:
+        async with limited(services, [limit], action="refresh", failures=()):
+            pass
+    except RateLimited:
+        raise UserInputError("just_refreshed") from None
+    return await _show(request, services, [auction_id])
 
 
 async def _show(request: Request, services: Services, ids: list[str]) -> Reply:
@@ -324,7 +341,7 @@ async def place_bid(services: Services, request: Request, auction_id: str, amoun
             # Translators: a button label: get alerts for this auction
             Button(_("Watch"), f"watch {auction_id}"),
             # Translators: a button label: shows the auction again, up to date
-            Button(_("Refresh"), f"auctions {auction_id}"),
+            Button(_("Refresh"), f"refresh {auction_id}"),
         ]
     )
 

@@ -77,6 +77,7 @@ INPUT = {
     "not_a_reminder": N_("{value!r} is not a reminder time. Use minutes, hours or days: 10m, 1h, 2d (up to 7d)."),
     "too_many_reminders": N_("At most {limit} reminders per auction."),
     "watch_limit": N_("You already watch {limit} auctions; /unwatch some first."),
+    "just_refreshed": N_("You just refreshed this auction, so it is up to date. Try again in a few seconds."),
     "card_limit_chat": N_(
         "This chat already has {limit} live cards of running auctions; a place frees up when one of them ends."
     ),
