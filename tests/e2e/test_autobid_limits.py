@@ -5,6 +5,7 @@ over HTTP; a second process is a second set of services on the same database.
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 from bot.alerts.poller import Poller
@@ -106,3 +107,37 @@ async def test_raising_the_maximum_answers_the_same_outbid_once(make_chat, servi
     poller.autobidder = AutoBidder(services)
     await next_round(poller)
     assert bids_by(data, SANDBOX_ALICE_ID) == [100, 126, 262], "the rival's 250 is answered once"
+
+
+async def test_two_bidders_in_two_processes_stay_within_the_maximums_they_set_last(
+    make_chat, services, settings, auctionity_sandbox
+):
+    """Alice and Bob auto-bid against each other; one process polls, another places; Alice lowers her maximum
+    half-way. Nobody ever bids above the maximum they had set when the bid went out, and each bid is answered
+    at most once by each of them."""
+    from bot.sandbox.auctionity_data import SANDBOX_BOB_EMAIL, SANDBOX_BOB_ID, SANDBOX_BOB_PASSWORD
+
+    data = auctionity_sandbox.data
+    alice, bob = make_chat(user_id="alice"), make_chat(user_id="bob")
+    await login(alice)
+    await login(bob, SANDBOX_BOB_EMAIL, SANDBOX_BOB_PASSWORD)
+    await auto_bid(alice, 400)
+    await auto_bid(bob, 300)
+    poller = Poller(services)
+    poller.autobidder = Idle()  # this process only polls
+    async with open_services(settings) as worker:  # the other one only places
+        lowered_at = None
+        for round_ in range(30):
+            worker.clock = services.clock
+            await next_round(poller)
+            await AutoBidder(worker).place_pending()
+            if round_ == 3:
+                lowered_at = len(data.auctions[LIVE].bids)
+                await auto_bid(alice, 250)
+    history = data.auctions[LIVE].bids
+    assert lowered_at is not None
+    assert max(b.amount for b in history[lowered_at:] if b.user_id == SANDBOX_ALICE_ID) <= 250
+    assert max(b.amount for b in history if b.user_id == SANDBOX_BOB_ID) <= 300
+    for earlier, later_bid in itertools.pairwise(history):
+        assert earlier.user_id != later_bid.user_id, "one answer per outbidding bid"
+    assert history[-1].user_id == SANDBOX_BOB_ID and history[-1].amount <= 300, "Bob wins at about her maximum"

@@ -132,3 +132,26 @@ async def test_a_card_is_edited_at_most_once_per_card_edit_seconds_showing_the_n
     await dispatcher.run_once()
     edits = telegram.calls_to("editMessageText", GROUPS[0])
     assert len(edits) == 2 and "<b>Price:</b> 40 DRT" in edits[-1].text, "then once, with the newest price"
+
+
+async def test_two_processes_edit_each_card_of_two_groups_once(adapter, telegram, core, settings, auctionity_sandbox):
+    """One auction's card in two groups; two processes run their card lanes at once: each card is edited once."""
+    from bot.wiring.dependencies import open_services
+
+    services, data = core.services, auctionity_sandbox.data
+    (lot,) = auctions(data, 1)
+    for group in GROUPS[:2]:
+        await post(admin_in(core, group), lot)
+    await unpaced(services, "telegram", adapter).run_once()
+    poller = Poller(services)
+    await poller.poll_once()
+    data.place_bid_as(SANDBOX_RIVAL_ID, lot, 20)
+    later(services, services.settings.card_edit_seconds)
+    await poller.poll_once()
+    async with open_services(settings) as other:
+        other.clock = services.clock
+        one, two = unpaced(services, "telegram", adapter), unpaced(other, "telegram", adapter)
+        await asyncio.gather(one.run_cards(), two.run_cards(), one.run_cards(), two.run_cards())
+    for group in GROUPS[:2]:
+        (edit,) = telegram.calls_to("editMessageText", group)
+        assert "<b>Price:</b> 20 DRT" in edit.text
