@@ -36,9 +36,11 @@ class AutoBidIntent(SQLModel, table=True):
 
     ``trigger_bid_id`` is the bid that put someone else on top: one intent per (auto-bid, trigger), so
     a repeated poll decides nothing new. ``state``: pending (decided), placing (leased until
-    ``leased_until``: a process is bidding), placed, superseded (someone bid higher before we did),
-    stopped (the auto-bid ended instead). A placing intent whose lease ran out is reconciled with the
-    auction's history before anything is sent again: the bid may have landed before the process died.
+    ``leased_until``: a process is about to bid), bidding (it re-read the maximum and is sending the bid),
+    placed, superseded (someone bid higher before we did), stopped (the auto-bid ended instead). Changing
+    the auto-bid deletes its pending and placing intents. A placing or bidding intent whose lease ran out is
+    reconciled with the auction's history before anything is sent again: the bid may have landed before the
+    process died.
     """
 
     __tablename__ = "auto_bid_intent"

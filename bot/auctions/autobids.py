@@ -7,9 +7,11 @@ Two steps, so a bid is never placed twice, even if the process dies anywhere:
    bid, so a repeated poll decides nothing new), or stops the auto-bid when the answer would pass
    the maximum. The user's plain "you were outbid" alert is left out: the auto-bid's own says more.
 2. ``AutoBidder.place_pending`` runs after the poll: it leases the intents, reconciles each with the
-   auction's history (a bid of the user's after the trigger means it was placed before a crash), and
-   only then bids, once. A bid whose answer was lost (a timeout) stays leased and is reconciled
-   again when the lease runs out, never simply re-sent.
+   auction's history (a bid of the user's after the trigger means it was placed before a crash), then
+   re-reads the auto-bid's state and maximum right before bidding (``begin``: a change or a stop since the
+   decision wins, and nothing above the maximum set last is ever sent), and only then bids, once. A bid
+   whose answer was lost (a timeout) stays leased and is reconciled again when the lease runs out, never
+   simply re-sent.
 """
 
 from __future__ import annotations
