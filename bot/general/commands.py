@@ -75,6 +75,27 @@ async def help_(request: Request, services: Services) -> Reply:
     return Reply(title=_("Commands"), text="\n".join(lines), footer=_("Send /help <command> for details."))
 
 
+@commands.command(private=True)
+async def whoami(request: Request, services: Services) -> Reply:
+    """Show your platform and user id, and the GAVEL_ADMINS line that makes you staff."""
+    line = f"GAVEL_ADMINS={request.who}"
+    if services.settings.is_admin(request.who):
+        text = _("You are on this bot's staff: GAVEL_ADMINS names you.")
+    else:
+        text = _(
+            "To make you one of this bot's staff, its operator puts this line in the bot's .env (after a comma, if "
+            "there are ids there already) and restarts it:\n{line}"
+        ).format(line=line)
+    fields = (
+        # Translators: a field name of /whoami: the chat platform ("telegram", "discord"), as GAVEL_ADMINS writes it
+        Field(_("Platform"), request.platform),
+        # Translators: a field name of /whoami: the reader's numeric id on that platform
+        Field(_("Your id"), request.user_id),
+    )
+    # Translators: the title of /whoami's answer
+    return Reply(title=_("Who you are"), text=text, fields=fields)
+
+
 @closing.command(conversational=True)
 async def cancel(request: Request, services: Services) -> Reply:
     """Stop what you were doing (a login, say)."""
