@@ -11,6 +11,7 @@
         ├── UpstreamMalformed     the upstream answered something we cannot read
         ├── BadApiKey             CryptoGig refused our API key
         ├── InvalidPurchaseCode   CryptoGig: code unknown
+        │   └── PurchaseRefunded  ...and the bot knows why: it held a claim of this code until a refund
         ├── ItemNotFound          CryptoGig: no such item
         ├── BadRequest            Auctionity 400
         │   ├── BidTooLow
@@ -108,6 +109,13 @@ class BadApiKey(UpstreamError):
 
 class InvalidPurchaseCode(UpstreamError):
     """CryptoGig does not know this purchase code."""
+
+
+class PurchaseRefunded(InvalidPurchaseCode):
+    """CryptoGig refuses the code as it refuses any unknown one, but the bot revoked a claim of it after a refund.
+
+    CryptoGig's documented refusal is the same for both, so this is the bot's own knowledge, not CryptoGig's answer.
+    """
 
 
 class ItemNotFound(UpstreamError):

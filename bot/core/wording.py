@@ -26,6 +26,7 @@ from bot.core.errors import (
     NotAllowed,
     NotCreator,
     NotLoggedIn,
+    PurchaseRefunded,
     RateLimited,
     SessionExpired,
     UpstreamError,
@@ -177,6 +178,23 @@ def _waiting(error: RateLimited) -> str:
     return text.format(count=minutes)
 
 
+def _with_tries_left(text: str, error: GavelError) -> str:
+    """``text``, and how many tries are left before a pause when the attempt was counted (bot/core/limits.py)."""
+    left, pause = error.details.get("tries_left"), error.details.get("pause")
+    if not isinstance(left, int) or pause is None:
+        return text
+    wait = fmt.duration(pause)
+    if left == 0:
+        more = _("That was your last try for now: the next one has to wait up to {pause}.").format(pause=wait)
+    else:
+        more = ngettext(
+            "You can try {count} more time; after that I ask you to wait {pause}.",
+            "You can try {count} more times; after that I ask you to wait {pause}.",
+            left,
+        ).format(count=left, pause=wait)
+    return f"{text} {more}"
+
+
 def user_message(error: GavelError) -> str:
     """What the user reads for an error: what went wrong and what to do next. The one place."""
     if isinstance(error, UserInputError):
@@ -194,7 +212,11 @@ def user_message(error: GavelError) -> str:
     if isinstance(error, SessionExpired):
         return _("Your Auctionity session expired. Please /login again.")
     if isinstance(error, WrongCredentials):
-        return _("Auctionity did not accept that email and password. Check them and /login again.")
+        text = _(
+            "Auctionity did not accept that email and password. Check them and /login again, "
+            "or /reset_password if you forgot it."
+        )
+        return _with_tries_left(text, error)
     if isinstance(error, NotCreator):
         return _("Only the creator of this auction can see its winner.")
     if isinstance(error, BidTooLow):
@@ -203,8 +225,16 @@ def user_message(error: GavelError) -> str:
         return _("This auction is not open for bids (it has ended or not started yet).")
     if isinstance(error, AuctionNotFound):
         return _("Auctionity has no auction with that id. Check the id and try again.")
+    if isinstance(error, PurchaseRefunded):
+        return _(
+            "That purchase was refunded, so its code no longer unlocks anything. "
+            "If you think this is a mistake, contact the seller."
+        )
     if isinstance(error, InvalidPurchaseCode):
-        return _("That purchase code is not valid. Check it for typos; you find it in your CryptoGig downloads.")
+        text = _(
+            "That purchase code is not valid. Check it for typos: it is in your CryptoGig account, under Downloads."
+        )
+        return _with_tries_left(text, error)
     if isinstance(error, ItemNotFound):
         return _("There is no item with that id. Send /items to see what is available.")
     if isinstance(error, BadApiKey):

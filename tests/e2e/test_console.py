@@ -45,7 +45,7 @@ async def test_console_numbers_buttons_and_presses_them(core):
     out = io.StringIO()
     console = ConsoleAdapter(core, stdin=io.StringIO(""), stdout=out)
     await console.handle_line("/items")
-    assert "[6] Next ▶" in out.getvalue()
+    assert "[1.6] Next ▶" in out.getvalue()
     reply = await console.handle_line("6")
     assert reply.title.startswith("Items (page 2 of")
 
@@ -64,7 +64,7 @@ async def test_console_prints_alerts_with_their_buttons(core):
     console = ConsoleAdapter(core, stdin=io.StringIO(""), stdout=out)
     reply = Reply(title="You were outbid", text="Someone bid 150.", buttons=((Button("Unwatch", "unwatch 0x1"),),))
     await console.send(Alert("console", "local", "local", reply))
-    assert "🔔 You were outbid" in out.getvalue() and "[1] Unwatch" in out.getvalue()
+    assert "🔔 You were outbid" in out.getvalue() and "[1.1] Unwatch" in out.getvalue()
 
 
 def test_render_shows_fields_image_and_link_buttons():
@@ -89,7 +89,7 @@ async def test_console_saves_an_auctions_price_chart_and_prints_where(core, tmp_
     await console.handle_line(f"/auctions {SEED_IDS['live_with_bids']}")
     (path,) = re.findall(r"Chart: (\S+)", out.getvalue())
     assert Path(path).is_relative_to(temp) and Path(path).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
-    assert "[1] Watch" in out.getvalue(), "the buttons still follow"
+    assert "[1.1] Watch" in out.getvalue(), "the buttons still follow"
 
 
 async def test_console_prints_no_chart_for_an_auction_with_one_bid_or_none(core, tmp_path, monkeypatch):
