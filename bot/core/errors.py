@@ -123,7 +123,16 @@ class ItemNotFound(UpstreamError):
 
 
 class BadRequest(UpstreamError):
-    """Auctionity answered 400."""
+    """Auctionity answered 400. ``reason`` names a known answer (``email_taken``); None: one we do not know.
+
+    Its ``message`` is Auctionity's own text, for the log only: the user reads our words for the reason.
+    """
+
+    def __init__(
+        self, message: str = "", *, reason: str | None = None, upstream: str | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(message, upstream=upstream, status=status)
+        self.reason = reason
 
 
 class BidTooLow(BadRequest):

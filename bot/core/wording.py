@@ -69,7 +69,7 @@ INPUT = {
     "end_in_past": N_("The end must be in the future."),
     # Translators: "now" is what the user types: keep it as it is
     "start_in_past": N_("The start cannot be in the past; use now."),
-    "not_a_currency": N_("A currency is 2 to 6 letters, like DRT or ETH."),
+    "not_a_currency": N_("A currency is three to five capital letters, like DRT, ETH or USDC."),
     "name_missing": N_("The auction needs a name."),
     "name_too_long": N_("The name is too long (at most {limit} characters)."),
     # Translators: "remind" is what the user types: keep it as it is
@@ -82,6 +82,9 @@ INPUT = {
     "not_started": N_("This auction has not started yet: it opens {starts}."),
     # Translators: {ended} is a relative time, like "2 hours ago"
     "auction_ended": N_("This auction has ended ({ended}); no more bids."),
+    # Translators: {name} is an auction's name, {ends} a relative time like "in 2h 5m"
+    "winner_not_yet": N_("{name} is still running, so it has no winner yet: ask again after it ends ({ends})."),
+    "winner_no_bids": N_("Nobody bid on {name}, so it has no winner."),
     "bid_below_minimum": N_("Your bid must be at least {minimum} (the current price is {price})."),
     "outbid_meanwhile": N_("Someone bid higher a moment ago. Check /auctions and bid again."),
     "offer_not_yours": N_("This button is for the person who asked for it. Send the command yourself to get your own."),
@@ -100,6 +103,19 @@ INPUT = {
         "send /verify_setup <item> in the group you want to open to buyers."
     ),
     "not_a_user": N_("Name the user by their numeric id, or send the command as a reply to one of their messages."),
+}
+
+# Auctionity's known refusals (bot/clients/auctionity.py, KNOWN_REFUSALS), in our words, with the next step.
+UPSTREAM_REFUSALS = {
+    "email_taken": N_(
+        "That email already has an Auctionity account. Send /login to log in with it, "
+        "or /reset_password if you forgot its password."
+    ),
+    "weak_password": N_("Auctionity wants a longer or stronger password. Send /signup to try again with another one."),
+    "bad_email": N_("Auctionity does not accept that email address. Check it, then send the command again."),
+    "still_running": N_("This auction is still running, so it has no winner yet: ask again after it ends."),
+    "no_bids": N_("Nobody bid on this auction, so it has no winner."),
+    "bad_base_amount": N_("The starting price must be a whole amount above 0."),
 }
 
 REFUSED = {
@@ -240,10 +256,12 @@ def user_message(error: GavelError) -> str:
     if isinstance(error, BadApiKey):
         return _("The marketplace refused the bot's credentials. Please tell the bot's admin.")
     if isinstance(error, BadRequest):
-        if error.message:
-            # Translators: {message} is Auctionity's own reason, as Auctionity wrote it
-            return _("Auctionity refused that request: {message}").format(message=error.message)
-        return _("Auctionity refused that request.")
+        if error.reason in UPSTREAM_REFUSALS:
+            return _(UPSTREAM_REFUSALS[error.reason])
+        if error.reason in INPUT:  # the same mistake our own checks catch: the same words
+            return _fill(_(INPUT[error.reason]), {})
+        return _("Auctionity refused that request. Check what you sent and try again; if it keeps happening, "
+                 "tell the bot's admin.")  # fmt: skip
     if isinstance(error, UpstreamError):
         upstream = _(error.upstream)  # a service's name, or "the service" (bot/core/errors.py)
         if isinstance(error, UpstreamMalformed):
