@@ -91,7 +91,7 @@ async def verify(request: Request, services: Services) -> Reply:
             # Translators: a field name of a verified purchase's card: its licence type
             _("Licence"),
             # Translators: a purchase's licence type when CryptoGig names none
-            purchase.license_type or _("unknown"),
+            fmt.licence(purchase.license_type, _("unknown")),
         ),
         # Translators: a field name of a verified purchase's card: how long the seller's support lasts
         Field(_("Support"), _support_line(purchase, services)),

@@ -105,7 +105,7 @@ async def _watching(services: Services, request: Request, auction_id: str) -> bo
 @commands.command(
     args=(
         Argument("field", "sort by", ArgKind.CHOICE, False, choices=SORT_FIELDS),
-        Argument("order", "asc or desc", ArgKind.CHOICE, False, choices=SORT_ORDERS),
+        Argument("order", "the order", ArgKind.CHOICE, False, choices=SORT_ORDERS),
         PAGE,
     ),
     slow=True,

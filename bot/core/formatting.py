@@ -14,7 +14,7 @@ from babel.units import format_unit
 
 from bot.core import i18n
 from bot.core.clock import as_utc
-from bot.core.i18n import _
+from bot.core.i18n import N_, _
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,23 @@ def money(amount: float | int | Decimal | None, currency: str | None = None) -> 
     pattern = _WHOLE if value == value.to_integral_value() else _CENTS
     text = pattern.apply(value, i18n.locale_of(i18n.current()))
     return f"{text} {currency}" if currency else text
+
+
+# The marketplace's licence kinds, as words of the reader's language ("Regular" is a licence, not "so-so").
+LICENCES = {
+    # Translators: CryptoGig's "Regular" licence kind (the standard one), shown after "Licence:"
+    "regular": N_("Regular"),
+    # Translators: CryptoGig's "Extended" licence kind (wider rights than the standard one), shown after "Licence:"
+    "extended": N_("Extended"),
+}
+
+
+def licence(kind: str | None, unknown: str = "") -> str:
+    """A purchase's licence kind for the reader (``Estándar``); a kind we do not know, as CryptoGig names it."""
+    if not kind or not kind.strip():
+        return unknown
+    known = LICENCES.get(kind.strip().lower().removesuffix(" license").removesuffix(" licence"))
+    return _(known) if known else kind.strip()
 
 
 def listing(parts: list[str]) -> str:

@@ -61,7 +61,8 @@ INPUT = {
         "Check what you pasted."
     ),
     "not_an_email": N_("That does not look like an email address (name@example.com)."),
-    "password_length": N_("A password needs {low} to {high} characters. Send /{command} to try again."),
+    "new_password_length": N_("A password needs {low} to {high} characters."),
+    "too_big": N_("<{argument}> is far too big a number."),
     "password_impossible": N_("That password cannot be right. Send /{command} to try again."),
     # Translators: "now", "+2h", "+3d", "+90m" are what the user types: keep them as they are
     "not_a_time": N_("Give start and end as ISO 8601 (2026-12-01T18:00Z), now, or +2h / +3d / +90m."),
@@ -71,6 +72,10 @@ INPUT = {
     "start_in_past": N_("The start cannot be in the past; use now."),
     "not_a_currency": N_("A currency is three to five capital letters, like DRT, ETH or USDC."),
     "name_missing": N_("The auction needs a name."),
+    # Translators: {value!r} is the word typed where a number was expected, quoted (keep the !r)
+    "name_needs_quotes": N_(
+        '{value!r} is not a whole number: is it part of the name? Put a name with spaces in quotes, like "Old lamp".'
+    ),
     "name_too_long": N_("The name is too long (at most {limit} characters)."),
     # Translators: "remind" is what the user types: keep it as it is
     "reminders_syntax": N_("Add reminders like this: /watch <auction id> remind 1h,10m"),
@@ -146,6 +151,8 @@ def _shown(name: str, value: Any) -> Any:
         return fmt.money(value.amount, value.currency)
     if isinstance(value, fmt.Moment):
         return fmt.relative(value.at, value.now)
+    if name in ("low", "high") and isinstance(value, int) and abs(value) >= 10_000:
+        return fmt.money(value)  # 1,000,000,000,000 (1.000.000.000.000 in Spanish): digits grouped to be read
     if name == "value" and isinstance(value, str):
         return fmt.clip(value, 30)
     if name == "argument" and isinstance(value, str):

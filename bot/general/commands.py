@@ -54,7 +54,9 @@ async def help_(request: Request, services: Services) -> Reply:
         if command is None or command.hidden:
             # Translators: {command} is what the reader typed, a command name that does not exist
             return Reply(_("There is no command /{command}. Send /help to see them all.").format(command=wanted[:40]))
-        fields = tuple(Field(f"<{i18n.argument_name(a.name)}>", _(a.help), inline=False) for a in command.positional)
+        fields = tuple(
+            Field(f"<{i18n.argument_name(a.name)}>", _argument_help(a), inline=False) for a in command.positional
+        )
         scope = {
             # Translators: in a command's help: it works only in a private chat with the bot
             Scope.PRIVATE: _("Private chat only."),
@@ -73,6 +75,14 @@ async def help_(request: Request, services: Services) -> Reply:
         if command.scope is not Scope.ADMIN or is_admin
     ]
     return Reply(title=_("Commands"), text="\n".join(lines), footer=_("Send /help <command> for details."))
+
+
+def _argument_help(argument: Argument) -> str:
+    """An argument's help, with the words it accepts when they are a fixed few (the sort fields of /myauctions)."""
+    if not argument.choices:
+        return _(argument.help)
+    # Translators: an argument's help, then the words it accepts: "sort by: one of created_at, name, end_at"
+    return _("{help}: one of {choices}").format(help=_(argument.help), choices=", ".join(argument.choices))
 
 
 @commands.command(private=True)
