@@ -159,7 +159,6 @@ def _missing_key() -> int:
 
 def _refused(failure: StartFailed) -> int:
     """A definite no at start (a rejected token): one line, exit status 2; trying again would not help."""
-    log.error("%s", failure)
     print(f"gavel: {failure}", file=sys.stderr)
     return 2
 
