@@ -94,7 +94,8 @@ async def test_watching_offers_unwatch_and_counts_in_words(chat):
 
 
 async def test_a_reminder_is_promised_only_when_it_can_still_come(chat, auctionity_sandbox):
-    soon = auctionity_sandbox.data.create_auction("Kettle", 10, NOW - timedelta(hours=1), NOW + timedelta(seconds=53))
+    now = datetime.now(UTC)
+    soon = auctionity_sandbox.data.create_auction("Kettle", 10, now - timedelta(hours=1), now + timedelta(seconds=53))
     watched = await chat.say(f"/watch {soon.id} remind 2m")
     assert "too soon for a reminder" in watched.text and "before the end" not in watched.text
 

@@ -151,3 +151,53 @@ def test_apscheduler_says_nothing_at_info(caplog: Any):
     logging.getLogger("apscheduler.executors.default").info('Running job "poll" (scheduled at now)')
     logging.getLogger("apscheduler.executors.default").warning("Run time of job was missed")
     assert "Running job" not in caplog.text and "was missed" in caplog.text
+
+
+async def test_discord_unreachable_at_start_is_worth_a_retry_and_a_rejected_token_is_not(
+    core: Any, settings_factory: Any
+):
+    from adapters.discord.adapter import DiscordAdapter
+    from bot.core.errors import Refused, Unreachable
+    from tests.fakes.discord_standin import DiscordStandIn, serve_standin
+
+    closed = settings_factory(discord_bot_token="x.y.z", discord_api_base_url=f"http://127.0.0.1:{free_port()}/api/v10")
+    with pytest.raises(Unreachable) as unreachable:
+        await DiscordAdapter(core, closed).start()
+    assert unreachable.value.reason == "connection refused" and "GET /users/@me at http://127.0.0.1:" in str(
+        unreachable.value.called
+    )
+    async with serve_standin(DiscordStandIn(token="the-right-token")) as standin:
+        wrong = settings_factory(discord_bot_token="a-wrong-token", discord_api_base_url=standin.api)
+        with pytest.raises(Refused, match=r"Discord rejected the token \(401 from GET /users/@me at "):
+            await DiscordAdapter(core, wrong).start()
+
+
+def test_gavel_sandbox_prints_the_settings_codes_and_auction_ids():
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from bot.sandbox.cryptogig import SAMPLE_PURCHASE_CODES
+
+    sandbox = subprocess.Popen(
+        [sys.executable, "-m", "bot.wiring.cli", "sandbox", "--cryptogig-port", "0", "--auctionity-port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    try:
+        assert sandbox.stdout is not None
+        printed = []
+        while not (
+            printed and printed[-1].startswith("  0x") and len([p for p in printed if p.startswith("  0x")]) >= 2
+        ):
+            line = sandbox.stdout.readline()
+            assert line, "".join(printed)
+            printed.append(line)
+        sandbox.send_signal(signal.SIGINT)
+        sandbox.wait(timeout=15)
+    finally:
+        if sandbox.poll() is None:
+            sandbox.kill()
+    text = "".join(printed)
+    assert "CRYPTOGIG_API_KEY=sandbox-cryptogig-key" in text and "AUCTIONITY_BASE_URL=http://127.0.0.1:" in text
+    assert all(code in text for code in SAMPLE_PURCHASE_CODES.values())

@@ -18,27 +18,38 @@ from bot.core.errors import BadRequest
 from bot.core.wording import user_message
 from bot.sandbox.auctionity import SANDBOX_ALICE_EMAIL, SANDBOX_ALICE_ID, SANDBOX_ALICE_PASSWORD
 
-NOW = datetime.now(UTC)
 Call = Callable[[AuctionityClient, str, Any], Awaitable[Any]]
 
 
 async def _running_auction_of_alice(client: AuctionityClient, token: str, sandbox: Any) -> Any:
+    now = datetime.now(UTC)
     auction_id = await client.create_auction(
-        token, name="Lamp", base_amount=10, start_at=NOW, end_at=NOW + timedelta(hours=2)
+        token, name="Lamp", base_amount=10, start_at=now, end_at=now + timedelta(hours=2)
     )
     return await client.winner(token, auction_id)
 
 
 async def _ended_unbid_auction_of_alice(client: AuctionityClient, token: str, sandbox: Any) -> Any:
+    now = datetime.now(UTC)
     auction = sandbox.data.create_auction(
-        "Vase", 10, NOW - timedelta(days=2), NOW - timedelta(days=1), creator_id=SANDBOX_ALICE_ID
+        "Vase", 10, now - timedelta(days=2), now - timedelta(days=1), creator_id=SANDBOX_ALICE_ID
     )
     return await client.winner(token, auction.id)
 
 
-def _create(**overrides: Any) -> Call:
+def _create(**overrides: timedelta | str | int) -> Call:
+    """A create_auction call; times are given as offsets from the moment it runs."""
+
     async def call(client: AuctionityClient, token: str, sandbox: Any) -> Any:
-        values = {"name": "Lamp", "base_amount": 10, "start_at": NOW, "end_at": NOW + timedelta(hours=2)} | overrides
+        now = datetime.now(UTC)
+        values: dict[str, Any] = {
+            "name": "Lamp",
+            "base_amount": 10,
+            "start_at": now,
+            "end_at": now + timedelta(hours=2),
+        }
+        for name, value in overrides.items():
+            values[name] = now + value if isinstance(value, timedelta) else value
         return await client.create_auction(token, **values)
 
     return call
@@ -53,9 +64,9 @@ ANSWERS: list[tuple[str, str, Call, tuple[str, ...]]] = [
     ("bad_email", "invalid email address", lambda c, t, s: c.reset_password("no-at-sign"), ()),
     ("still_running", "auction is still running", _running_auction_of_alice, ()),
     ("no_bids", "auction received no bids", _ended_unbid_auction_of_alice, ()),
-    ("end_before_start", "end_at must be after start_at", _create(end_at=NOW - timedelta(hours=1)), ()),
+    ("end_before_start", "end_at must be after start_at", _create(end_at=-timedelta(hours=1)), ()),
     ("end_in_past", "end_at must be in the future",
-     _create(start_at=NOW - timedelta(hours=3), end_at=NOW - timedelta(hours=1)), ()),
+     _create(start_at=-timedelta(hours=3), end_at=-timedelta(hours=1)), ()),
     ("name_missing", "name is required", _create(name=""), ()),
     ("bad_base_amount", "base_amount must be a positive integer", _create(base_amount=0), ()),
 ]  # fmt: skip
@@ -93,7 +104,8 @@ async def test_a_currency_auctionity_refuses_reads_as_our_currency_rule():
 
     async with AuctionityClient("http://auctionity.test", transport=httpx.MockTransport(refuse)) as client:
         with pytest.raises(BadRequest) as raised:
-            await client.create_auction("t", name="x", base_amount=1, start_at=NOW, end_at=NOW, currency="€")
+            now = datetime.now(UTC)
+            await client.create_auction("t", name="x", base_amount=1, start_at=now, end_at=now, currency="€")
     with i18n.speaking("ru"):
         assert user_message(raised.value) == i18n._(
             "A currency is three to five capital letters, like DRT, ETH or USDC."
