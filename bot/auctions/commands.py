@@ -268,8 +268,11 @@ async def place_bid(services: Services, request: Request, auction_id: str, amoun
         outcome=Outcome.SUCCESS,
     ).with_buttons(
         [
+            # Translators: a button label: stops alerts for this auction
+            Button(_("Unwatch"), f"unwatch {auction_id}")
+            if await _watching(services, request, auction_id)
             # Translators: a button label: get alerts for this auction
-            Button(_("Watch"), f"watch {auction_id}"),
+            else Button(_("Watch"), f"watch {auction_id}"),
             # Translators: a button label: shows the auction again, up to date
             Button(_("Refresh"), f"auctions {auction_id}"),
         ]

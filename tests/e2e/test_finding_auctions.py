@@ -93,6 +93,13 @@ async def test_watching_offers_unwatch_and_counts_in_words(chat):
     assert (await chat.say("/watches")).title == "You watch 1 auction"
 
 
+async def test_a_bid_on_a_watched_auction_offers_unwatch(chat):
+    await login(chat)
+    await chat.say(f"/watch {SEED_IDS['live_with_bids']}")
+    placed = await chat.say(f"/bid {SEED_IDS['live_with_bids']} 150")
+    assert placed.title == "Bid placed" and f"unwatch {SEED_IDS['live_with_bids']}" in buttons(placed)
+
+
 async def test_a_reminder_is_promised_only_when_it_can_still_come(chat, auctionity_sandbox):
     now = datetime.now(UTC)
     soon = auctionity_sandbox.data.create_auction("Kettle", 10, now - timedelta(hours=1), now + timedelta(seconds=53))
