@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from storage.db import lock_names
@@ -79,6 +79,25 @@ def reserve_attempts(session: Session, *, limits: Sequence[Limit], now: datetime
     session.add_all(rows)
     session.flush()
     return [row.id for row in rows if row.id is not None]
+
+
+def tries_left(session: Session, *, limits: Sequence[Limit], now: datetime) -> tuple[int, timedelta] | None:
+    """(attempts still allowed, the window they are counted in) of the tightest of ``limits``; None for no limits."""
+    tightest: tuple[int, timedelta] | None = None
+    for limit in limits:
+        used = session.exec(
+            select(func.count())
+            .select_from(RateAttempt)
+            .where(
+                RateAttempt.bucket == limit.bucket,
+                RateAttempt.at > now - limit.window,
+                col(RateAttempt.state).in_(limit.counted_states()),
+            )
+        ).one()
+        left = max(0, limit.max_attempts - used)
+        if tightest is None or left < tightest[0]:
+            tightest = (left, limit.window)
+    return tightest
 
 
 def settle_attempts(session: Session, *, attempt_ids: Sequence[int], failed: bool) -> None:

@@ -130,6 +130,14 @@ def holds_claim(session: Session, *, chat_user_id: int, code_hash: str) -> bool:
     )
 
 
+def was_refunded(session: Session, *, code_hash: str) -> bool:
+    """Whether a claim of this code was revoked because its purchase was refunded (and none is active again)."""
+    rows = session.exec(
+        select(PurchaseClaim.revoked_at, PurchaseClaim.revoke_reason).where(PurchaseClaim.code_hash == code_hash)
+    ).all()
+    return any(reason == "refunded" for _, reason in rows) and all(at is not None for at, _ in rows)
+
+
 def claims_for_user(session: Session, *, chat_user_id: int, include_revoked: bool = False) -> list[PurchaseClaim]:
     query = select(PurchaseClaim).where(PurchaseClaim.chat_user_id == chat_user_id)
     if not include_revoked:

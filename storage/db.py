@@ -223,11 +223,22 @@ def alembic_config(*, connection: Connection | None = None, url: str | None = No
     return config
 
 
+# Any fixed number, the same in every process: replicas starting together queue on it.
+MIGRATION_LOCK = 0x6761_7665_6C00  # "gavel\0"
+
+
 def _with_migration_connection(engine_or_url: Engine | str, run: Callable[[Config], None]) -> None:
     own_engine = isinstance(engine_or_url, str)
     engine = create_db_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
     try:
         with engine.begin() as connection:
+            # One migration at a time, so replicas starting together never race: the others wait here, then find
+            # the database at head and do nothing. PostgreSQL: an advisory lock held until this transaction ends.
+            # SQLite needs none: this transaction began IMMEDIATE (_sqlite_on_begin), which holds the file's one
+            # write lock until the migration commits; another process waits busy_timeout, then `gavel run`
+            # retries it as a database that is busy.
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             run(alembic_config(connection=connection))
     finally:
         if own_engine:
@@ -252,6 +263,31 @@ def current_revision(engine: Engine) -> str | None:
     """The revision the database is at, or None if it was never migrated."""
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file an SQLite URL names (None for other databases and in-memory ones)."""
+    parsed = _parse(url)
+    if parsed.get_backend_name() != "sqlite" or _is_sqlite_memory(parsed) or parsed.query.get("uri"):
+        return None
+    return Path(parsed.database or "").expanduser()
+
+
+def revision_without_creating(url: str) -> str | None:
+    """The revision the database at ``url`` is at, creating nothing: an SQLite file that is not there raises
+    FileNotFoundError instead of being made (`gavel doctor` must leave no ./gavel.db behind)."""
+    path = sqlite_file(url)
+    if path is not None:
+        if not path.is_file():
+            raise FileNotFoundError(str(path))
+        # Read-only, through SQLite's URI form: neither the file nor a -wal or -shm beside it is written.
+        engine = create_engine(f"sqlite:///file:{path.resolve()}?mode=ro&uri=true")
+    else:
+        engine = create_db_engine(url)
+    try:
+        return current_revision(engine)
+    finally:
+        engine.dispose()
 
 
 def head_revision() -> str | None:

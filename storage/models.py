@@ -174,6 +174,22 @@ class AuctionState(SQLModel, table=True):
     updated_at: datetime = when_column()
 
 
+class SeenAuction(SQLModel, table=True):
+    """An auction someone created, watched, bid on, posted or looked at through the bot: what /auctions lists.
+
+    Auctionity has no list of its auctions, so this is what Gavel knows of. Apart from auction_state on purpose:
+    that row is the poller's last view, and a row written by a mere look would read to the diff as bids seen.
+    """
+
+    __tablename__ = "seen_auction"
+
+    auction_id: str = Field(primary_key=True, max_length=66)
+    name: str | None = Field(default=None, max_length=200)
+    start_date: datetime | None = when_column(nullable=True)
+    end_date: datetime | None = when_column(nullable=True, index=True)
+    seen_at: datetime = when_column()
+
+
 class Notification(SQLModel, table=True):
     """The outbox: a message decided on, to be sent (and retried) by the dispatcher."""
 
@@ -270,6 +286,7 @@ __all__ = [
     "Notification",
     "PurchaseClaim",
     "RateAttempt",
+    "SeenAuction",
     "StaffAction",
     "StaffLog",
     "TZDateTime",

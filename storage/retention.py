@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_, delete, exists, or_
 from sqlmodel import Session, col
 
-from storage import attempts, buttons, claims, conversations, dashboard, offers
+from storage import attempts, buttons, claims, conversations, dashboard, offers, seen_auctions
 from storage.models import AuctionState, AutoBid, AutoBidIntent, LiveCard, Notification, Watch
 
 
@@ -64,4 +64,5 @@ def prune(session: Session, ages: Ages) -> dict[str, int]:
             col(AuctionState.ended).is_(True), col(AuctionState.updated_at) < ages.auctions, ~followed
         )
     ).rowcount
+    done["seen_auctions"] = seen_auctions.prune_seen_auctions(session, ended_before=ages.auctions)
     return done

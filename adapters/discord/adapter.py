@@ -21,6 +21,7 @@ from discord.http import HTTPClient
 from adapters.discord.alerts import deliver_alert
 from adapters.discord.cards import CARD_KIND, send_card
 from adapters.discord.client import FORM_TIMEOUT_SECONDS, FormModal, GavelClient, Responder
+from adapters.discord.connect import login_failure
 from adapters.discord.endpoints import DiscordEndpoints
 from adapters.discord.render import (
     CUSTOM_ID_TEMPLATE,
@@ -84,7 +85,7 @@ class DiscordAdapter:
     # --- lifecycle -------------------------------------------------------------------------------
 
     async def start(self, *, receive: bool = True) -> None:
-        """Log in and connect in a background task of the running loop; returns once that task runs.
+        """Log in (StartFailed when that fails), then connect in a background task of the running loop.
 
         ``receive=False`` (a `gavel worker`): log in to the REST API only, to send alerts; no gateway.
         """
@@ -97,8 +98,16 @@ class DiscordAdapter:
         discord_log = logging.getLogger("discord")
         if discord_log.level < logging.INFO:  # its own level: a DEBUG root set later must not reach it
             discord_log.setLevel(logging.INFO)
+        try:
+            await self.client.login(token)  # GET /users/@me: the token and the way to Discord are tested here
+        except Exception as error:
+            failure = login_failure(error, self.settings)
+            await self.client.close()
+            self.client = self._client(members=True)  # a closed client cannot log in again: a retry gets a new one
+            if failure is None:
+                raise
+            raise failure from None
         if not receive:
-            await self.client.login(token)
             return
         self._task = asyncio.create_task(self._run(token), name="gavel-discord")
         await asyncio.sleep(0)
@@ -116,8 +125,10 @@ class DiscordAdapter:
     async def _run(self, token: str) -> None:
         try:
             try:
-                async with self.client:
-                    await self.client.start(token)
+                try:
+                    await self.client.connect()  # logged in by start()
+                finally:
+                    await self.client.close()
             except discord.PrivilegedIntentsRequired:
                 # Without the Server Members Intent all else works; only rejoining buyers wait for /verify.
                 log.warning(

@@ -19,6 +19,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from adapters.telegram.access import JoinAccess, join_link_key
 from adapters.telegram.answers import Answers
 from adapters.telegram.cards import CARD_KIND, send_card
+from adapters.telegram.connect import api_urls, start_failure
 from adapters.telegram.menu import publish_commands
 from adapters.telegram.render import parse_callback_data
 from adapters.telegram.send import OVERALL_PER_SECOND, PLATFORM, TelegramSender, chat_interval
@@ -43,16 +44,6 @@ ADMITTED_UPDATES = 4096  # PTB's limit, wide open: ours is in adapters/telegram/
 TOO_FAST = N_("You are sending messages faster than I can answer them, so I skipped some. Send them again slowly.")
 EXPIRED_BUTTON = N_("This button has expired, send the command again")
 EDITED_NOTE = N_("I only act on new messages. Send the command again if you meant to run it.")
-
-
-def api_urls(base: str) -> tuple[str, str]:
-    """(base_url, base_file_url) for PTB, which appends the token: ``http://host:8081/bot`` or ``.../bot{token}``."""
-    base = base.rstrip("/")
-    if "{token}" in base:
-        return base, base.replace("/bot{token}", "/file/bot{token}")
-    if not base.endswith("/bot"):
-        base += "/bot"
-    return base, base[: -len("/bot")] + "/file/bot"
 
 
 class TelegramAdapter:
@@ -131,7 +122,14 @@ class TelegramAdapter:
         application = builder.build()
         application.add_handler(TypeHandler(Update, self._on_update))
         application.add_error_handler(self._on_error)
-        await application.initialize()
+        try:
+            await application.initialize()  # getMe: the token and the way to Telegram are tested here
+        except TelegramError as error:
+            await application.bot.shutdown()  # its HTTP connections, opened before getMe failed
+            failure = start_failure(error, self.settings)
+            if failure is None:
+                raise
+            raise failure from None
         self.application = application
         self.sender = TelegramSender(application.bot, self.port)
         self.access = JoinAccess(application.bot, self.port, self.sender.deep_link("verify"))

@@ -107,7 +107,7 @@ async def buyer(request: Request, services: Services) -> Reply:
             # Translators: a purchase in staff's listing: "Regular, support until …; verified 2 May 2025; active"
             _("{licence}, {support}; verified {day}; {state}").format(
                 # Translators: a purchase's licence type when CryptoGig named none, in staff's listing
-                licence=v.license or _("licence unknown"),
+                licence=fmt.licence(v.license, _("licence unknown")),
                 support=_support(v, services),
                 day=fmt.day(v.verified_at),
                 state=claim_state(v),
@@ -175,7 +175,7 @@ async def revoke(request: Request, services: Services) -> Reply:
         text = _("{person} has no active verified purchase of {item}.")
         return Reply(text.format(person=person, item=buyers.item_label(item_id)))
     if not done:
-        return Reply(_("{person} has no active verified purchase of any purchase.").format(person=person))
+        return Reply(_("{person} has no active verified purchase.").format(person=person))
     items = ", ".join(buyers.item_label(v.item_id) for v in done)
     return Reply(
         # Translators: a title: a buyer's purchases were revoked

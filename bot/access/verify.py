@@ -11,7 +11,14 @@ from bot.access.notices import item_label, staff_line, who
 from bot.clients.cryptogig import Purchase, SupportStatus
 from bot.core import formatting as fmt
 from bot.core.common import CODE, ITEM_ID, chat_user_id
-from bot.core.errors import CodeAlreadyClaimed, InvalidPurchaseCode, NotAllowed, RateLimited, UserInputError
+from bot.core.errors import (
+    CodeAlreadyClaimed,
+    InvalidPurchaseCode,
+    NotAllowed,
+    PurchaseRefunded,
+    RateLimited,
+    UserInputError,
+)
 from bot.core.i18n import N_, _
 from bot.core.limits import Limit, limited, minutes
 from bot.core.messages import Field, Grant, Outcome, Reply, Request, RoleChoice
@@ -61,8 +68,16 @@ async def verify(request: Request, services: Services) -> Reply:
     failures = (InvalidPurchaseCode, CodeAlreadyClaimed, NotAllowed)
     limits = await _limits(services, user_id, code_hash)
     try:
-        async with limited(services, limits, action="verify", failures=failures):
-            purchase = await services.cryptogig.validate_purchase(code)
+        async with limited(services, limits, action="verify", failures=failures) as attempt:
+            try:
+                purchase = await services.cryptogig.validate_purchase(code)
+            except InvalidPurchaseCode:
+                if not await services.db.read(lambda s: claims.was_refunded(s, code_hash=code_hash)):
+                    raise
+                # Not a guess: this code was a real purchase until its refund. It counts against the code (tried
+                # over and over, it still stops), not against the person, who may go on trying their real codes.
+                attempt.spare(f"verify:user:{user_id}")
+                raise PurchaseRefunded() from None
             grants = await _claim(services, request, audit, code, code_hash, purchase)
     except (*failures, RateLimited) as refused:
         await audit.refused(refused)
@@ -76,7 +91,7 @@ async def verify(request: Request, services: Services) -> Reply:
             # Translators: a field name of a verified purchase's card: its licence type
             _("Licence"),
             # Translators: a purchase's licence type when CryptoGig names none
-            purchase.license_type or _("unknown"),
+            fmt.licence(purchase.license_type, _("unknown")),
         ),
         # Translators: a field name of a verified purchase's card: how long the seller's support lasts
         Field(_("Support"), _support_line(purchase, services)),
@@ -187,6 +202,8 @@ class Audit:
 
     # Why a verification was refused, as the staff log reads it (translated where shown).
     OUTCOMES = (
+        # Translators: why a verification was refused, in a staff-log line
+        (PurchaseRefunded, "invalid", N_("refunded, so no longer valid")),
         # Translators: why a verification was refused, in a staff-log line
         (InvalidPurchaseCode, "invalid", N_("not a valid code")),
         # Translators: why a verification was refused, in a staff-log line

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from bot.auctions.commands import describe_auction
+from bot.auctions.describe import leader_phrase, status_of
+from bot.auctions.known import remember
 from bot.core import formatting as fmt
 from bot.core.common import AUCTION_ID, chat_user_id, known_user
 from bot.core.errors import AuctionNotFound, UserInputError
-from bot.core.i18n import _
+from bot.core.i18n import _, ngettext
 from bot.core.messages import Button, Outcome, Reply, Request
 from bot.core.registry import ArgKind, Argument, CommandGroup
 from storage import autobids
@@ -30,7 +31,11 @@ REMINDERS = Argument(
 
 
 def _reminder_text(minutes: list[int]) -> str:
-    return ", ".join(fmt.duration(timedelta(minutes=m)) for m in minutes)
+    """``1h before the end and 10m before the end``: each reminder its own time, never read as one duration."""
+    # Translators: one reminder's time; {duration} is like "10m". Several are joined: "1h before the end and 10m…"
+    return fmt.listing(
+        [_("{duration} before the end").format(duration=fmt.duration(timedelta(minutes=m))) for m in minutes]
+    )
 
 
 @commands.command(args=(AUCTION_ID, REMINDERS), slow=True)
@@ -61,14 +66,23 @@ async def watch(request: Request, services: Services) -> Reply:
         )
 
     await services.db.run(add)
-    status = describe_auction(auction, now, None)[0]
-    name = fmt.clip(auction.name, 100)
-    # Translators: {status} is like "ends in 2h 5m"; {reminders} lists durations before the end, like "1h, 10m"
-    text = _(
-        "Watching {name} ({status}). I will tell you when you are outbid, {reminders} before the end, and when it ends."
-    ).format(name=name, status=status, reminders=_reminder_text(reminders))
+    await remember(services, found)
+    status, name = status_of(auction, now), fmt.clip(auction.name, 100)
+    # Only reminders still ahead are promised: "2m before the end" of an auction ending in 53 s never comes.
+    ahead = [m for m in reminders if auction.end_date - timedelta(minutes=m) > now]
     if auction.has_ended(now):
         text = _("{name} has already ended; I will tell you the result.").format(name=name)
+    elif ahead:
+        # Translators: {status} is like "ends in 2h 5m"; {reminders} like "1h before the end and 10m before the end"
+        text = _(
+            "Watching {name} ({status}). I will tell you when you are outbid, {reminders}, and when it ends."
+        ).format(name=name, status=status, reminders=_reminder_text(ahead))
+    else:
+        # Translators: {status} is like "ends in 53s": too soon for any reminder
+        text = _(
+            "Watching {name} ({status}): too soon for a reminder, but I will tell you when you are outbid, "
+            "and when it ends."
+        ).format(name=name, status=status)
     # Translators: a title: the reader now follows the auction
     return Reply(title=_("Watching"), text=text, outcome=Outcome.SUCCESS).with_buttons(
         [
@@ -128,8 +142,8 @@ async def watches(request: Request, services: Services) -> Reply:
             # Translators: {auction} is a shortened auction id that Auctionity does not know
             lines.append(_("{auction} — not found upstream").format(auction=fmt.short_id(item.auction_id)))
             continue
-        status, fields = describe_auction(auction, now, me)
-        name, price, leader = fmt.clip(auction.name, 50), fields[0].value, fields[2].value
+        status, leader = status_of(auction, now), leader_phrase(auction, now, me)
+        name, price = fmt.clip(auction.name, 50), fmt.money(auction.amount, auction.currency or "DRT")
         if item.auction_id in bidding and request.is_private:  # a maximum is shown to its owner alone
             maximum = fmt.money(bidding[item.auction_id], auction.currency or "DRT")
             # Translators: a watched auction: {leader} is like "you are on top", {status} like "ends in 2h 5m"
@@ -143,7 +157,7 @@ async def watches(request: Request, services: Services) -> Reply:
         label = _("Unwatch {name}").format(name=fmt.clip(auction.name, 15))
         buttons.append(Button(label, f"unwatch {item.auction_id}"))
     # Translators: a title: {count} is how many auctions the reader watches
-    title = _("Watching {count}").format(count=len(watched))
+    title = ngettext("You watch {count} auction", "You watch {count} auctions", len(watched)).format(count=len(watched))
     footer = None
     if bidding and not request.is_private:
         footer = _("Your auto-bids and their maximums are shown only in our private chat.")

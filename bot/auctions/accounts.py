@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from bot.clients.auctionity import Token, user_id_from_token
-from bot.core import arguments
 from bot.core import formatting as fmt
 from bot.core.clock import as_utc
-from bot.core.common import EMAIL, PASSWORD, chat_user_id
-from bot.core.errors import NotLoggedIn, SessionExpired, UserInputError, WrongCredentials
+from bot.core.common import EMAIL, NEW_PASSWORD, PASSWORD, chat_user_id
+from bot.core.errors import NotLoggedIn, SessionExpired, WrongCredentials
 from bot.core.i18n import _
 from bot.core.limits import Limit, limited, minutes
 from bot.core.messages import Button, Outcome, Reply, Request
@@ -96,13 +95,10 @@ def _logged_in_reply(title: str, email: str, expires_at: datetime, services: Ser
     return Reply(title=title, text=text, outcome=Outcome.SUCCESS).with_buttons([auctions, watches])
 
 
-@commands.command(args=(EMAIL, PASSWORD), scope=Scope.PRIVATE, ephemeral=True, slow=True)
+@commands.command(args=(EMAIL, NEW_PASSWORD), scope=Scope.PRIVATE, ephemeral=True, slow=True)
 async def signup(request: Request, services: Services) -> Reply:
     """Create an Auctionity account (private chat)."""
-    email, password = request.values["email"], request.values["password"]
-    if not arguments.MIN_PASSWORD_LENGTH <= len(password) <= arguments.MAX_PASSWORD_LENGTH:
-        low, high = arguments.MIN_PASSWORD_LENGTH, arguments.MAX_PASSWORD_LENGTH
-        raise UserInputError("password_length", low=low, high=high, command="signup")
+    email, password = request.values["email"], request.values["password"]  # its length checked as it was typed
     await services.auctionity.signup(email, password)
     token = await services.auctionity.login(email, password)
     expires_at = await _save_login(services, request, token)

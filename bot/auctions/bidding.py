@@ -261,7 +261,7 @@ async def _settle(services: Services, intent_id: int, state: str) -> None:
     await services.db.run(lambda s: autobids.finish_intent(s, intent_id=intent_id, state=state, now=now))
 
 
-@commands.command(args=(AUCTION_ID,))
+@commands.command(args=(AUCTION_ID,), slow=True)
 async def autobid_off(request: Request, services: Services) -> Reply:
     """Stop bidding for you on an auction (your bids stay; the watch too)."""
     auction_id = request.values["auction_id"]
@@ -272,8 +272,17 @@ async def autobid_off(request: Request, services: Services) -> Reply:
     )
     if not stopped:
         raise UserInputError("not_auto_bidding")
-    return Reply(
-        # Translators: {auction} is a shortened auction id
-        _("Auto-bid on {auction} stopped. Your bids so far stay.").format(auction=fmt.short_id(auction_id)),
-        outcome=Outcome.SUCCESS,
-    )
+    try:
+        found = await services.auctionity.auctions([auction_id])
+    except UpstreamError:
+        found = []  # stopped all the same: only the name and price are missing from the answer
+    if not found:
+        # Translators: {auction} is a shortened auction id (its name could not be fetched)
+        text = _("Auto-bid on {auction} stopped. Your bids so far stay.").format(auction=fmt.short_id(auction_id))
+    else:
+        price = fmt.money(found[0].amount, found[0].currency or "DRT")
+        # Translators: {name} is the auction's name, {price} its current price
+        text = _("Auto-bid on {name} stopped at a price of {price}. Your bids so far stay.").format(
+            name=_name(found[0]), price=price
+        )
+    return Reply(text, outcome=Outcome.SUCCESS)

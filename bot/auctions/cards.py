@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
+from bot.auctions.known import remember
 from bot.auctions.rules import suggested_bid
 from bot.clients.auctionity import Auction
 from bot.core import formatting as fmt
@@ -118,6 +119,7 @@ async def post(request: Request, services: Services) -> Reply:
     found = await services.auctionity.auctions([auction_id])
     if not found:
         raise AuctionNotFound()
+    await remember(services, found)  # a posted auction is one /auctions lists
     auction, now = found[0], services.now()
     reply, shown = card_reply(auction, now), card_digest(auction, now)
 

@@ -45,7 +45,23 @@ def price_chart(
     now: datetime | None = None,
     ended_at: datetime | None = None,
 ) -> bytes:
-    """The price after each bid as a step line, held to ``now`` while running or to ``ended_at`` once ended."""
+    """The price after each bid as a step line, held to ``now`` while running or to ``ended_at`` once ended: a PNG."""
+    figure = draw_chart(points, currency=currency, title=title, now=now, ended_at=ended_at)
+    buffer = io.BytesIO()
+    # No "Software" entry: the same history gives the same bytes whatever matplotlib drew it.
+    FigureCanvasAgg(figure).print_png(buffer, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def draw_chart(
+    points: Sequence[tuple[datetime, int | float]],
+    *,
+    currency: str,
+    title: str,
+    now: datetime | None = None,
+    ended_at: datetime | None = None,
+) -> Figure:
+    """The chart as a Figure on its own Agg canvas (price_chart prints it)."""
     if len(points) < 2:
         raise ValueError(f"a price chart needs at least two points, got {len(points)}")
     times = [as_utc(at) for at, _ in points]
@@ -55,7 +71,6 @@ def price_chart(
     hold_until = as_utc(ended_at) if ended else (as_utc(now) if now is not None else None)
 
     figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI, facecolor="white", layout="tight")
-    canvas = FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     axes.set_facecolor("white")
 
@@ -77,11 +92,7 @@ def price_chart(
     axes.yaxis.set_major_locator(ticker.MaxNLocator(nbins=6, integer=True))
     axes.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: money(round(value))))
     axes.grid(axis="y", linewidth=0.4, alpha=0.5)
-
-    buffer = io.BytesIO()
-    # No "Software" entry: the same history gives the same bytes whatever matplotlib drew it.
-    canvas.print_png(buffer, metadata={"Software": None})
-    return buffer.getvalue()
+    return figure
 
 
 def _draw_in_language(language: str, *args: Any, **kwargs: Any) -> bytes:
@@ -90,19 +101,38 @@ def _draw_in_language(language: str, *args: Any, **kwargs: Any) -> bytes:
         return price_chart(*args, **kwargs)
 
 
-def _time_ticks(span: timedelta) -> ticker.FuncFormatter:
-    """Tick labels in the reader's language (matplotlib's own name months in English), concise as matplotlib's
-    ConciseDateFormatter: the day and month at midnight, the time of day at other ticks, the time only when the
-    whole history fits in a day."""
-    locale = i18n.locale_of(i18n.current())
+class TimeTicks(ticker.Formatter):
+    """Tick labels in the reader's language (matplotlib's own name months in English), as concise as they can be
+    while every label on the axis differs: the time of day, the day and month at midnight over several days, and
+    seconds or the date beside the time only when the ticks would otherwise repeat a label (ticks 10 s apart,
+    or 12:00 on two days)."""
 
-    def label(value: float, _position: int) -> str:
+    def __init__(self, span: timedelta) -> None:
+        self.span = span
+        self.locale = i18n.locale_of(i18n.current())
+
+    LEVELS = (("Hm",), ("Hms",), ("MMMd", "Hm"), ("MMMd", "Hms"))  # each a little longer than the one before
+
+    def _label(self, value: float, level: int) -> str:
         moment = mdates.num2date(value, tz=UTC)
-        at_midnight = (moment.hour, moment.minute) == (0, 0)
-        skeleton = "MMMd" if at_midnight and span > timedelta(days=1) else "Hm"
-        return format_skeleton(skeleton, moment, locale=locale)
+        at_midnight = (moment.hour, moment.minute, moment.second) == (0, 0, 0)
+        parts = ("MMMd",) if level == 0 and at_midnight and self.span > timedelta(days=1) else self.LEVELS[level]
+        return " ".join(format_skeleton(part, moment, locale=self.locale) for part in parts)
 
-    return ticker.FuncFormatter(label)
+    def format_ticks(self, values: Sequence[float]) -> list[str]:
+        labels: list[str] = []
+        for level in range(len(self.LEVELS)):  # the most concise labels that tell every tick apart
+            labels = [self._label(value, level) for value in values]
+            if len(set(labels)) == len(labels):
+                break
+        return labels
+
+    def __call__(self, value: float, pos: int | None = None) -> str:
+        return self._label(value, 0)
+
+
+def _time_ticks(span: timedelta) -> TimeTicks:
+    return TimeTicks(span)
 
 
 class _Drawn:

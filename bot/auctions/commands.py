@@ -1,25 +1,27 @@
-"""auctions, myauctions, newauction, bid, winner: Auctionity from chat."""
+"""auctions, myauctions, newauction, bid, winner: Auctionity from chat (how an auction reads: describe.py)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.auctions.accounts import AuctionityLogin, current_login, forget_login
 from bot.auctions.charts import auction_price_picture
-from bot.auctions.rules import check_amount, suggested_bid
+from bot.auctions.describe import auction_buttons, describe_auction, leader_phrase, status_of
+from bot.auctions.known import list_known, remember
+from bot.auctions.rules import check_amount
 from bot.clients.auctionity import Auction
 from bot.core import formatting as fmt
-from bot.core.arguments import MAX_AUCTIONS_AT_ONCE
 from bot.core.common import AMOUNT, AUCTION_ID, PAGE, known_user
 from bot.core.errors import AuctionNotFound, BidTooLow, RateLimited, SessionExpired, UserInputError
 from bot.core.i18n import _, ngettext
 from bot.core.limits import Limit, limited
 from bot.core.messages import Button, Field, Outcome, Reply, Request
 from bot.core.registry import ArgKind, Argument, CommandGroup
-from storage import users, watches
+from storage import seen_auctions, users, watches
+from storage.seen_auctions import Seen
 
 if TYPE_CHECKING:
     from bot.core.services import Services
@@ -30,7 +32,7 @@ PAGE_SIZE = 5
 REFRESH_EVERY = timedelta(seconds=10)  # a Refresh draws nothing new sooner: prices move with bids, not presses
 SORT_FIELDS = ("created_at", "name", "start_at", "end_at")
 SORT_ORDERS = ("desc", "asc")
-CURRENCY_SHAPE = re.compile(r"^[A-Za-z]{2,6}$")
+CURRENCY_SHAPE = re.compile(r"^[A-Z]{3,5}$")  # DRT, ETH, USDC: three to five capital letters
 
 commands = CommandGroup()
 
@@ -50,78 +52,15 @@ async def _own_auctionity_id(services: Services, request: Request) -> str | None
     return known[1] if known else None
 
 
-def describe_auction(auction: Auction, now: datetime, me: str | None) -> tuple[str, tuple[Field, ...]]:
-    """One auction as a status line and fields: price, bids, who is on top, when it starts and ends."""
-    top = auction.top_bid
-    currency = auction.currency or "DRT"
-    ended = auction.has_ended(now)
-    # Who is on top: the "Top bidder" field's value, also shown in lists of auctions.
-    if top is None:
-        # Translators: the "Top bidder" of an auction nobody has bid on
-        leader = _("no bids yet")
-    elif me and top.user_id == me:
-        # Translators: the "Top bidder" of an auction: the reader (won: the auction has ended)
-        leader = _("you won") if ended else _("you are on top")
-    else:
-        # Translators: the "Top bidder" of an auction: another bidder (won: the auction has ended)
-        leader = _("someone else won") if ended else _("someone else is on top")
-    if not auction.has_started(now):
-        # Translators: an auction's status; {when} is a relative time such as "in 2h 5m"
-        status = _("starts {when}").format(when=fmt.relative(auction.start_date, now))
-    elif ended:
-        # Translators: an auction's status; {when} is a relative time such as "3d 4h ago"
-        status = _("ended {when}").format(when=fmt.relative(auction.end_date, now))
-    else:
-        # Translators: an auction's status; {when} is a relative time such as "in 2h 5m"
-        status = _("ends {when}").format(when=fmt.relative(auction.end_date, now))
-    fields = (
-        Field(_("Current price"), fmt.money(auction.amount, currency)),
-        # Translators: a field name: how many bids the auction has
-        Field(_("Bids"), str(len(auction.history))),
-        Field(_("Top bidder"), leader),
-        # Translators: a field name: when the auction starts
-        Field(_("Starts"), fmt.date(auction.start_date)),
-        # Translators: a field name: when the auction ends
-        Field(_("Ends"), f"{fmt.date(auction.end_date)} ({status})"),
-        # Translators: a field name: the auction's id (a long hex code)
-        Field(_("Id"), auction.id, inline=False),
-    )
-    return status, fields
-
-
-def auction_buttons(auction: Auction, now: datetime) -> tuple[Button, ...]:
-    if auction.has_ended(now):
-        return (
-            # Translators: a button label: shows who won the auction
-            Button(_("Winner"), f"winner {auction.id}"),
-            # Translators: a button label: shows the auction again, up to date
-            Button(_("Refresh"), f"refresh {auction.id}", edits=True),
-        )
-    # Translators: a button label: get alerts for this auction
-    buttons = [Button(_("Watch"), f"watch {auction.id}")]
-    if auction.has_started(now) and not auction.has_ended(now):
-        next_bid = suggested_bid(auction)
-        # Translators: a button label: bid this amount (asks to confirm first)
-        buttons.append(Button(_("Bid {amount}").format(amount=next_bid), f"bid_ask {auction.id} {next_bid}"))
-    # Translators: a button label: shows the auction again, up to date
-    buttons.append(Button(_("Refresh"), f"refresh {auction.id}", edits=True))
-    return tuple(buttons)
-
-
 IDS = Argument("ids", "one or more auction ids", ArgKind.AUCTION_IDS, False, rest=True, autocomplete="watched_auctions")
 
 
 @commands.command(args=(IDS,), slow=True)
 async def auctions(request: Request, services: Services) -> Reply:
-    """Show auctions by id: price, bids, time left."""
-    ids = request.values.get("ids") or await _watched_ids(request, services)
+    """Show auctions by id: price, bids, time left; with no id, the auctions Gavel knows, live first."""
+    ids = request.values.get("ids")
     if not ids:
-        return Reply(
-            _(
-                "Send /auctions <auction id> to see an auction (ids look like 0x followed by 64 hex digits). "
-                "Your own auctions are in /myauctions; /watch an auction to see it here."
-            )
-        )
+        return await list_known(request, services)
     return await _show(request, services, ids)
 
 
@@ -142,6 +81,7 @@ async def refresh(request: Request, services: Services) -> Reply:
 
 async def _show(request: Request, services: Services, ids: list[str]) -> Reply:
     found = {a.id.lower(): a for a in await services.auctionity.auctions(ids)}
+    await remember(services, found.values())
     now, me = services.now(), await _own_auctionity_id(services, request)
     if len(ids) == 1:
         auction = found.get(ids[0])
@@ -154,34 +94,35 @@ async def _show(request: Request, services: Services, ids: list[str]) -> Reply:
             text=status[:1].upper() + status[1:],
             fields=fields,
             image=await auction_price_picture(auction, now=now),
-        ).with_buttons(auction_buttons(auction, now))
+        ).with_buttons(auction_buttons(auction, now, watching=await _watching(services, request, auction.id)))
     lines, buttons = [], []
     for auction_id in ids:
         auction = found.get(auction_id)
         if auction is None:
             lines.append(_("{auction} — not found").format(auction=fmt.short_id(auction_id)))
             continue
-        status, fields = describe_auction(auction, now, me)
         count = len(auction.history)
-        price, leader = fields[0].value, fields[2].value
+        price = fmt.money(auction.amount, auction.currency or "DRT")
         bids = ngettext("{count} bid", "{count} bids", count).format(count=count)
+        leader, status = leader_phrase(auction, now, me), status_of(auction, now)
         lines.append(f"{fmt.clip(auction.name, 60)} — {price}, {bids}, {leader}, {status}")
         buttons.append(Button(fmt.clip(auction.name, 20), f"auctions {auction.id}"))
     return Reply(title=_("Auctions"), text="\n".join(lines)).with_buttons(buttons[:5])
 
 
-async def _watched_ids(request: Request, services: Services) -> list[str]:
+async def _watching(services: Services, request: Request, auction_id: str) -> bool:
+    """Whether the asker watches this auction already (its buttons then offer Unwatch, not Watch)."""
     known = await known_user(services, request)
     if known is None:
-        return []
+        return False
     watched = await services.db.read(lambda s: watches.active_watches_for_user(s, chat_user_id=known[0]))
-    return [w.auction_id for w in watched][:MAX_AUCTIONS_AT_ONCE]
+    return any(w.auction_id == auction_id for w in watched)
 
 
 @commands.command(
     args=(
         Argument("field", "sort by", ArgKind.CHOICE, False, choices=SORT_FIELDS),
-        Argument("order", "asc or desc", ArgKind.CHOICE, False, choices=SORT_ORDERS),
+        Argument("order", "the order", ArgKind.CHOICE, False, choices=SORT_ORDERS),
         PAGE,
     ),
     slow=True,
@@ -250,8 +191,10 @@ async def newauction(request: Request, services: Services) -> Reply:
     if start < now - timedelta(minutes=5):
         raise UserInputError("start_in_past")
     currency = request.values.get("currency")
-    if currency is not None and not CURRENCY_SHAPE.match(currency):
-        raise UserInputError("not_a_currency")
+    if currency is not None:
+        currency = str(currency).upper()
+        if not CURRENCY_SHAPE.match(currency):
+            raise UserInputError("not_a_currency")
     auction_id = await as_user(
         services,
         request,
@@ -261,9 +204,12 @@ async def newauction(request: Request, services: Services) -> Reply:
             base_amount=base_amount,
             start_at=max(start, now),
             end_at=end,
-            currency=str(currency).upper() if currency else None,
+            currency=currency,
         ),
     )
+    await services.db.run(lambda s: seen_auctions.remember_auctions(s, auctions=[
+        Seen(auction_id, name, max(start, now), end)
+    ], now=now))  # fmt: skip
     return Reply(
         title=_("Auction created"),
         # Translators: {price} is the starting price, {when} a relative time ("in 2h"), {date} the end date
@@ -300,6 +246,7 @@ async def open_auction(services: Services, auction_id: str) -> Auction:
     found = await services.auctionity.auctions([auction_id])
     if not found:
         raise AuctionNotFound()
+    await remember(services, found)
     auction, now = found[0], services.now()
     if not auction.has_started(now):
         raise UserInputError("not_started", starts=fmt.Moment(auction.start_date, now))
@@ -338,8 +285,11 @@ async def place_bid(services: Services, request: Request, auction_id: str, amoun
         outcome=Outcome.SUCCESS,
     ).with_buttons(
         [
+            # Translators: a button label: stops alerts for this auction
+            Button(_("Unwatch"), f"unwatch {auction_id}")
+            if await _watching(services, request, auction_id)
             # Translators: a button label: get alerts for this auction
-            Button(_("Watch"), f"watch {auction_id}"),
+            else Button(_("Watch"), f"watch {auction_id}"),
             # Translators: a button label: shows the auction again, up to date
             Button(_("Refresh"), f"refresh {auction_id}"),
         ]
@@ -350,9 +300,20 @@ async def place_bid(services: Services, request: Request, auction_id: str, amoun
 async def winner(request: Request, services: Services) -> Reply:
     """See who won your auction (creator only)."""
     auction_id = request.values["auction_id"]
+    found = await services.auctionity.auctions([auction_id])
+    if not found:
+        raise AuctionNotFound()
+    auction, now = found[0], services.now()
+    await remember(services, found)
+    name = fmt.clip(auction.name, 100)
+    if not auction.has_ended(now):
+        raise UserInputError("winner_not_yet", name=name, ends=fmt.Moment(auction.end_date, now))
+    if auction.top_bid is None:
+        raise UserInputError("winner_no_bids", name=name)
     email = await as_user(services, request, lambda login: services.auctionity.winner(login.token, auction_id))
+    price = fmt.money(auction.amount, auction.currency or "DRT")
     return Reply(
         title=_("Winner"),
-        # Translators: {auction} is a shortened auction id, {email} the winner's email address
-        text=_("The winner of {auction} is {email}.").format(auction=fmt.short_id(auction_id), email=email),
+        # Translators: {name} is the auction's name, {price} its final price, {email} the winner's email address
+        text=_("The winner of {name} is {email}, at {price}.").format(name=name, email=email, price=price),
     )

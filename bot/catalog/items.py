@@ -39,13 +39,22 @@ async def items(request: Request, services: Services) -> Reply:
     if not catalogue:
         return Reply(_("The catalogue is empty for now."))
     pages = (len(catalogue) + PAGE_SIZE - 1) // PAGE_SIZE
-    page = min(request.values.get("page", 1), pages)
+    asked = request.values.get("page", 1)
+    page = min(asked, pages)
     shown = catalogue[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     lines = [
         f"#{item.id} {fmt.clip(item.name, 80)} — {_price_line(item)}"
         + (f" · {fmt.clip(item.category, 40)}" if item.category else "")
         for item in shown
     ]
+    if asked > pages:  # said, not silently swapped: the reader asked for a page that is not there
+        # Translators: {asked} is the page the reader asked for, {pages} how many there are (the last is shown)
+        past = ngettext(
+            "There is no page {asked}: the catalogue has {pages} page. Here it is.",
+            "There is no page {asked}: the catalogue has {pages} pages. Here is the last one.",
+            pages,
+        )
+        lines.insert(0, past.format(asked=asked, pages=pages) + "\n")
     nav = []
     if page > 1:
         # Translators: a button label: the previous page

@@ -74,6 +74,23 @@ _CLOSED_WORDS = ("ended", "not started", "not yet started", "not open", "closed"
 _TOO_LOW_WORDS = ("too low", "higher", "greater", "at least", "below", "minimum", "exceed", "outbid")
 _NOT_FOUND_WORDS = ("not found", "unknown auction", "no such", "does not exist", "doesn't exist")
 
+# Auctionity's known refusals (its documented messages, and near spellings), by operation: each gets our own words
+# in the reader's language (bot/core/wording.py, UPSTREAM_REFUSALS). Anything else is worded generically, and its
+# text goes to the log only.
+KNOWN_REFUSALS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("signup", ("already registered", "already exists", "already in use", "already taken"), "email_taken"),
+    ("signup", ("password must", "password is too", "weak password"), "weak_password"),
+    ("signup", ("invalid email", "email is invalid"), "bad_email"),
+    ("reset_password", ("invalid email", "email is invalid"), "bad_email"),
+    ("winner", ("still running", "not ended", "has not ended", "not finished", "in progress"), "still_running"),
+    ("winner", ("no bids", "received no bid", "no winner"), "no_bids"),
+    ("create_auction", ("end_at must be after", "end must be after"), "end_before_start"),
+    ("create_auction", ("in the future", "in the past"), "end_in_past"),
+    ("create_auction", ("currency",), "not_a_currency"),
+    ("create_auction", ("name is required", "name must"), "name_missing"),
+    ("create_auction", ("base_amount", "base amount"), "bad_base_amount"),
+)
+
 
 def _server_message(response: httpx.Response, hide: Iterable[str]) -> str:
     """The server's own words, short, on one line, with anything secret-looking removed."""
@@ -119,6 +136,11 @@ def _raise_for_status(response: httpx.Response, operation: str, hide: Iterable[s
         raise AuctionClosed(message, **kw)
     if operation == "bid" and any(w in lowered for w in _TOO_LOW_WORDS):
         raise BidTooLow(message, **kw)
+    for known_operation, words, reason in KNOWN_REFUSALS:
+        if operation == known_operation and any(w in lowered for w in words):
+            raise BadRequest(message, reason=reason, **kw)
+    # Words we do not know are never shown to a user; the operator finds them here (redacted: _server_message).
+    log.warning("%s refused %s (%s): %s", UPSTREAM, operation, status, message or "no reason given")
     raise BadRequest(message or f"{UPSTREAM} refused the request ({status})", **kw)
 
 

@@ -89,6 +89,8 @@ def _raise_for_error(endpoint: Endpoint, status: int, payload: Any, secrets: tup
         raise ItemNotFound("CryptoGig has no item with this id", upstream=UPSTREAM, status=status)
     if not msg:
         raise UpstreamMalformed(f"CryptoGig answered {status} without saying why", upstream=UPSTREAM, status=status)
+    # Words we do not know are never shown to a user (they read a generic line); the operator finds them here.
+    log.warning("CryptoGig refused %s (%s): %s", endpoint.value, status, msg)
     raise UpstreamError(f"CryptoGig refused the request: {msg}", upstream=UPSTREAM, status=status)
 
 

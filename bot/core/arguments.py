@@ -53,8 +53,12 @@ def looks_like_code(text: str) -> bool:
 
 def _integer(argument: Argument, raw: str, low: int | None, high: int | None) -> int:
     text = raw.replace("_", "").replace(",", "")
-    if not WHOLE_NUMBER.fullmatch(text) or len(text) > 18:
+    if not WHOLE_NUMBER.fullmatch(text):
         raise UserInputError("not_whole_number", argument=argument.name, value=raw)
+    if len(text.lstrip("-")) > 18:  # a whole number all right, only far too big: say what fits
+        if low is not None and high is not None:
+            raise UserInputError("out_of_range", argument=argument.name, low=low, high=high)
+        raise UserInputError("too_big", argument=argument.name)
     number = int(text)
     if (low is not None and number < low) or (high is not None and number > high):
         if high is None:
@@ -127,9 +131,16 @@ def email(argument: Argument, raw: str, now: datetime) -> str:
 
 
 def password(argument: Argument, raw: str, now: datetime) -> str:
-    """Any password of a sane length; how long a *new* one must be is the signup's business."""
+    """Any password of a sane length; how long a *new* one must be is NEW_PASSWORD's business."""
     if not raw or len(raw) > MAX_PASSWORD_LENGTH:
         raise UserInputError("password_impossible", command="login")
+    return raw
+
+
+def new_password(argument: Argument, raw: str, now: datetime) -> str:
+    """A password being chosen (a signup): long enough, else asked again, as a bad email is."""
+    if not MIN_PASSWORD_LENGTH <= len(raw) <= MAX_PASSWORD_LENGTH:
+        raise UserInputError("new_password_length", low=MIN_PASSWORD_LENGTH, high=MAX_PASSWORD_LENGTH)
     return raw
 
 
@@ -184,6 +195,7 @@ CONVERTERS: dict[ArgKind, Callable[[Argument, str, datetime], Any]] = {
     ArgKind.USER: user,
     ArgKind.EMAIL: email,
     ArgKind.PASSWORD: password,
+    ArgKind.NEW_PASSWORD: new_password,
     ArgKind.WHEN: when,
     ArgKind.REMINDERS: reminders,
     ArgKind.NAME: name,
@@ -195,7 +207,7 @@ def convert(argument: Argument, value: Any, now: datetime) -> Any:
     if isinstance(value, RoleChoice):
         return value
     raw = str(value)
-    if argument.kind is not ArgKind.PASSWORD:
+    if argument.kind not in (ArgKind.PASSWORD, ArgKind.NEW_PASSWORD):
         raw = raw.strip()
     return CONVERTERS[argument.kind](argument, raw, now)
 

@@ -31,6 +31,12 @@ PASSWORD = Argument(
     # Translators: a form field's label (the login and signup forms)
     label=N_("Password"), secret=True, max_length=arguments.MAX_PASSWORD_LENGTH,
 )  # fmt: skip
+NEW_PASSWORD = Argument(
+    "password", "the password you choose", ArgKind.NEW_PASSWORD,
+    prompt=N_("And the password you want (at least 8 characters)?"),
+    # Translators: a form field's label (the login and signup forms)
+    label=N_("Password"), secret=True, max_length=arguments.MAX_PASSWORD_LENGTH,
+)  # fmt: skip
 CODE = Argument(
     "code", "your purchase code", ArgKind.CODE, prompt=N_("Send me your purchase code."),
     # Translators: a form field's label (the /verify form)

@@ -61,6 +61,15 @@ EXPECTATIONS = {
 }
 
 
+# Settings that may be left out: a blank value (NAME= in .env) means "not set", whatever the type.
+OPTIONAL = (
+    "cryptogig_api_key", "telegram_bot_token", "telegram_api_base_url", "telegram_webhook_url",
+    "telegram_webhook_secret", "discord_bot_token", "discord_guild_id", "discord_shard_count", "discord_shard_id",
+    "discord_api_base_url", "discord_gateway_url", "gavel_secret_key", "metrics_port", "dashboard_port",
+    "dashboard_url",
+)  # fmt: skip
+
+
 class SettingsError(Exception):
     """A setting has a bad value; the message is one line naming it and what it expects."""
 
@@ -179,12 +188,10 @@ class Settings(BaseSettings):
     def _check_gateway_url(cls, value: str | None) -> str | None:
         return _ws_url(value)
 
-    @field_validator(
-        "metrics_port", "dashboard_port", "discord_guild_id", "discord_shard_count", "discord_shard_id", mode="before"
-    )
+    @field_validator(*OPTIONAL, mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
-        # .env.example lists these as NAME= ; copied as is, that means "not set", not "invalid".
+        # .env.example lists these as NAME= ; copied as is, that means "not set", not "invalid" nor an empty key.
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("database_url")

@@ -11,6 +11,7 @@
         ├── UpstreamMalformed     the upstream answered something we cannot read
         ├── BadApiKey             CryptoGig refused our API key
         ├── InvalidPurchaseCode   CryptoGig: code unknown
+        │   └── PurchaseRefunded  ...and the bot knows why: it held a claim of this code until a refund
         ├── ItemNotFound          CryptoGig: no such item
         ├── BadRequest            Auctionity 400
         │   ├── BidTooLow
@@ -23,11 +24,17 @@
     DeliveryFailed                an adapter could not deliver a pushed alert
     ├── RecipientGone             the user blocked the bot / left: deactivate their watches
     └── RetryLater                the platform said slow down; carries retry_after
+    StartFailed                   a platform or the database could not be started (words for the operator)
+    ├── Unreachable               no answer (name not resolved, connection refused, timeout, 5xx): try again
+    └── Refused                   a definite no (a rejected token, no such database): retrying cannot help
 
 Clients raise only these; adapters never see httpx exceptions.
 """
 
 from __future__ import annotations
+
+import socket
+import ssl
 
 from bot.core.i18n import N_
 
@@ -104,12 +111,28 @@ class InvalidPurchaseCode(UpstreamError):
     """CryptoGig does not know this purchase code."""
 
 
+class PurchaseRefunded(InvalidPurchaseCode):
+    """CryptoGig refuses the code as it refuses any unknown one, but the bot revoked a claim of it after a refund.
+
+    CryptoGig's documented refusal is the same for both, so this is the bot's own knowledge, not CryptoGig's answer.
+    """
+
+
 class ItemNotFound(UpstreamError):
     """CryptoGig has no item with this id."""
 
 
 class BadRequest(UpstreamError):
-    """Auctionity answered 400."""
+    """Auctionity answered 400. ``reason`` names a known answer (``email_taken``); None: one we do not know.
+
+    Its ``message`` is Auctionity's own text, for the log only: the user reads our words for the reason.
+    """
+
+    def __init__(
+        self, message: str = "", *, reason: str | None = None, upstream: str | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(message, upstream=upstream, status=status)
+        self.reason = reason
 
 
 class BidTooLow(BadRequest):
@@ -161,3 +184,57 @@ class RetryLater(DeliveryFailed):
     def __init__(self, message: str = "", *, retry_after: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class StartFailed(GavelError):
+    """``service`` (Telegram, Discord, the database) could not be started; ``called`` says what was asked of it.
+
+    Its words are for the operator reading the log or `gavel doctor`, in English, like every log line.
+    """
+
+    def __init__(self, message: str = "", *, service: str, called: str = "") -> None:
+        super().__init__(message)
+        self.service = service
+        self.called = called
+
+
+class Unreachable(StartFailed):
+    """No answer from ``service``: ``reason`` is short ("name not resolved", "connection refused")."""
+
+    def __init__(self, *, service: str, reason: str, called: str = "") -> None:
+        super().__init__(f"{service} is not reachable ({reason})", service=service, called=called)
+        self.reason = reason
+
+
+class Refused(StartFailed):
+    """``service`` said no for good; the message says what came back and what to do ("copy the token again")."""
+
+
+def unreachable_reason(error: BaseException) -> str:
+    """Why a connection failed, in a few words, from the exception and whatever caused it."""
+    seen: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in seen and len(seen) < 10:
+        seen.append(current)
+        current = current.__cause__ or current.__context__ or getattr(current, "os_error", None)
+    for found in seen:  # the innermost cause knows best, but any of them may say it
+        if isinstance(found, socket.gaierror):
+            return "name not resolved"
+        if isinstance(found, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(found, ssl.SSLError):
+            return "TLS handshake failed"
+        if isinstance(found, TimeoutError):
+            return "timed out"
+    text = " ".join(str(found) for found in seen).lower()
+    for words, reason in (
+        (("name or service not known", "nodename nor servname", "name resolution", "translate host name"),
+         "name not resolved"),
+        (("connection refused", "connect call failed"), "connection refused"),
+        (("timed out", "timeout"), "timed out"),
+        (("certificate", "ssl"), "TLS handshake failed"),
+        (("starting up", "shutting down", "recovery mode"), "the server is starting or stopping"),
+    ):  # fmt: skip
+        if any(word in text for word in words):
+            return reason
+    return type(error).__name__

@@ -8,12 +8,13 @@ from decimal import Decimal
 from functools import lru_cache
 
 from babel.dates import format_date, format_time, get_datetime_format
+from babel.lists import format_list
 from babel.numbers import parse_pattern
 from babel.units import format_unit
 
 from bot.core import i18n
 from bot.core.clock import as_utc
-from bot.core.i18n import _
+from bot.core.i18n import N_, _
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,17 @@ def duration(delta: timedelta) -> str:
     """``2h 5m``, ``3d 4h``, ``45s`` (``2 ч 5 мин`` in Russian): the two largest units, never more.
 
     Babel's ``format_timedelta`` gives one rounded unit ("2 hours" for 2h 55m), too coarse for an auction's
-    last hours, so each unit is Babel's narrow unit and the two are joined here.
+    last hours, so each unit is Babel's narrow unit and the two are joined here. The last unit shown is
+    rounded, not cut, the same way in every language: 179d 23h 59m reads "180d", and a few seconds between
+    two readers never make one see "179d 23h" and the other "180d".
     """
     seconds = round(abs(delta.total_seconds()))  # to the nearest second: a few ms of work never shows as a minute
     language = i18n.current()
     if seconds < 60:
         return _unit(seconds, "duration-second", language)
+    largest = next(index for index, (_, size) in enumerate(_UNITS) if seconds >= size)
+    step = _UNITS[min(largest + 1, len(_UNITS) - 1)][1]  # what the last unit shown counts
+    seconds = (seconds + step // 2) // step * step
     parts: list[str] = []
     for unit, size in _UNITS:
         count, seconds = divmod(seconds, size)
@@ -103,6 +109,28 @@ def money(amount: float | int | Decimal | None, currency: str | None = None) -> 
     pattern = _WHOLE if value == value.to_integral_value() else _CENTS
     text = pattern.apply(value, i18n.locale_of(i18n.current()))
     return f"{text} {currency}" if currency else text
+
+
+# The marketplace's licence kinds, as words of the reader's language ("Regular" is a licence, not "so-so").
+LICENCES = {
+    # Translators: CryptoGig's "Regular" licence kind (the standard one), shown after "Licence:"
+    "regular": N_("Regular"),
+    # Translators: CryptoGig's "Extended" licence kind (wider rights than the standard one), shown after "Licence:"
+    "extended": N_("Extended"),
+}
+
+
+def licence(kind: str | None, unknown: str = "") -> str:
+    """A purchase's licence kind for the reader (``Estándar``); a kind we do not know, as CryptoGig names it."""
+    if not kind or not kind.strip():
+        return unknown
+    known = LICENCES.get(kind.strip().lower().removesuffix(" license").removesuffix(" licence"))
+    return _(known) if known else kind.strip()
+
+
+def listing(parts: list[str]) -> str:
+    """``a, b and c`` in the reader's language (``a, b y c``, ``a, b и c``)."""
+    return format_list(parts, locale=i18n.locale_of(i18n.current())) if parts else ""
 
 
 def mask(secret: str, keep: int = 4) -> str:

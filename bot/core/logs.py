@@ -14,8 +14,9 @@ import sys
 import threading
 from collections.abc import Iterable
 from typing import Any, TextIO
+from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["REDACTED", "RedactingFilter", "add_secret", "redact", "setup_logging"]
+__all__ = ["REDACTED", "RedactingFilter", "add_secret", "redact", "setup_logging", "without_credentials"]
 
 REDACTED = "***"
 HANDLER_NAME = "gavel"
@@ -104,6 +105,12 @@ def redact(text: str, also: Iterable[str] = ()) -> str:
     return _redactor.redact(text, also)
 
 
+def without_credentials(url: str) -> str:
+    """A URL as it may be shown: without any user:password in it (a proxy's credentials are as secret as a token)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 def setup_logging(level: str | int = "INFO", *, secrets: Iterable[str] = (), stream: TextIO | None = None) -> None:
     """Configure the root logger: one stream handler (stderr by default), every handler redacting.
 
@@ -121,6 +128,9 @@ def setup_logging(level: str | int = "INFO", *, secrets: Iterable[str] = (), str
         handler.setStream(stream)
     for secret in secrets:
         _redactor.add_secret(secret)
+    # apscheduler says "Running job…" and "…executed successfully" at INFO for every run of every job, twice a
+    # second; the jobs log what they did themselves (one line a poll at most), so its own lines start at WARNING.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     for existing in _all_handlers():
         if _redactor not in existing.filters:
             existing.addFilter(_redactor)

@@ -51,6 +51,7 @@ class ArgKind(StrEnum):
     USER = "user"  # a chat user of this platform, by id (or the author of the message replied to)
     EMAIL = "email"
     PASSWORD = "password"
+    NEW_PASSWORD = "new_password"  # one being chosen: MIN_PASSWORD_LENGTH or more
     WHEN = "when"  # now, +2h, +3d, or ISO 8601
     REMINDERS = "reminders"  # remind 1h,10m
     NAME = "name"  # a display name: blanks squeezed, bounded

@@ -249,9 +249,12 @@ class Core:
     def _convert(self, command: Command, raw: dict[str, Any]) -> dict[str, Any]:
         now = self.services.now()
         values: dict[str, Any] = {}
-        for argument in command.args:
+        for index, argument in enumerate(command.args):
             if argument.name in raw:
-                values[argument.name] = convert(argument, raw[argument.name], now)
+                try:
+                    values[argument.name] = convert(argument, raw[argument.name], now)
+                except UserInputError as error:
+                    raise _maybe_unquoted_name(error, command.args[:index], raw) from None
             elif argument.required and not argument.asked:
                 raise UserInputError("missing", argument=argument.name, help=argument.help, usage=command.usage)
         return values
@@ -299,6 +302,14 @@ def _answer_text(request: Request, pending: Argument) -> str:
 
 def _takes_code(command: Command) -> bool:
     return any(argument.kind is ArgKind.CODE for argument in command.args)
+
+
+def _maybe_unquoted_name(error: UserInputError, before: tuple[Argument, ...], raw: dict[str, Any]) -> UserInputError:
+    """``/newauction Old lamp 150``: "lamp" is no number because the name needed quotes; say that instead."""
+    names = [a for a in before if a.kind is ArgKind.NAME and isinstance(raw.get(a.name), str)]
+    if error.code == "not_whole_number" and names and " " not in raw[names[-1].name].strip():
+        return UserInputError("name_needs_quotes", value=error.details.get("value", ""))
+    return error
 
 
 def _is_secret(command: Command, name: str) -> bool:

@@ -26,6 +26,7 @@ from bot.core.errors import (
     NotAllowed,
     NotCreator,
     NotLoggedIn,
+    PurchaseRefunded,
     RateLimited,
     SessionExpired,
     UpstreamError,
@@ -60,7 +61,8 @@ INPUT = {
         "Check what you pasted."
     ),
     "not_an_email": N_("That does not look like an email address (name@example.com)."),
-    "password_length": N_("A password needs {low} to {high} characters. Send /{command} to try again."),
+    "new_password_length": N_("A password needs {low} to {high} characters."),
+    "too_big": N_("<{argument}> is far too big a number."),
     "password_impossible": N_("That password cannot be right. Send /{command} to try again."),
     # Translators: "now", "+2h", "+3d", "+90m" are what the user types: keep them as they are
     "not_a_time": N_("Give start and end as ISO 8601 (2026-12-01T18:00Z), now, or +2h / +3d / +90m."),
@@ -68,8 +70,12 @@ INPUT = {
     "end_in_past": N_("The end must be in the future."),
     # Translators: "now" is what the user types: keep it as it is
     "start_in_past": N_("The start cannot be in the past; use now."),
-    "not_a_currency": N_("A currency is 2 to 6 letters, like DRT or ETH."),
+    "not_a_currency": N_("A currency is three to five capital letters, like DRT, ETH or USDC."),
     "name_missing": N_("The auction needs a name."),
+    # Translators: {value!r} is the word typed where a number was expected, quoted (keep the !r)
+    "name_needs_quotes": N_(
+        '{value!r} is not a whole number: is it part of the name? Put a name with spaces in quotes, like "Old lamp".'
+    ),
     "name_too_long": N_("The name is too long (at most {limit} characters)."),
     # Translators: "remind" is what the user types: keep it as it is
     "reminders_syntax": N_("Add reminders like this: /watch <auction id> remind 1h,10m"),
@@ -88,6 +94,9 @@ INPUT = {
     "not_started": N_("This auction has not started yet: it opens {starts}."),
     # Translators: {ended} is a relative time, like "2 hours ago"
     "auction_ended": N_("This auction has ended ({ended}); no more bids."),
+    # Translators: {name} is an auction's name, {ends} a relative time like "in 2h 5m"
+    "winner_not_yet": N_("{name} is still running, so it has no winner yet: ask again after it ends ({ends})."),
+    "winner_no_bids": N_("Nobody bid on {name}, so it has no winner."),
     "bid_below_minimum": N_("Your bid must be at least {minimum} (the current price is {price})."),
     "outbid_meanwhile": N_("Someone bid higher a moment ago. Check /auctions and bid again."),
     "offer_not_yours": N_("This button is for the person who asked for it. Send the command yourself to get your own."),
@@ -106,6 +115,19 @@ INPUT = {
         "send /verify_setup <item> in the group you want to open to buyers."
     ),
     "not_a_user": N_("Name the user by their numeric id, or send the command as a reply to one of their messages."),
+}
+
+# Auctionity's known refusals (bot/clients/auctionity.py, KNOWN_REFUSALS), in our words, with the next step.
+UPSTREAM_REFUSALS = {
+    "email_taken": N_(
+        "That email already has an Auctionity account. Send /login to log in with it, "
+        "or /reset_password if you forgot its password."
+    ),
+    "weak_password": N_("Auctionity wants a longer or stronger password. Send /signup to try again with another one."),
+    "bad_email": N_("Auctionity does not accept that email address. Check it, then send the command again."),
+    "still_running": N_("This auction is still running, so it has no winner yet: ask again after it ends."),
+    "no_bids": N_("Nobody bid on this auction, so it has no winner."),
+    "bad_base_amount": N_("The starting price must be a whole amount above 0."),
 }
 
 REFUSED = {
@@ -136,6 +158,8 @@ def _shown(name: str, value: Any) -> Any:
         return fmt.money(value.amount, value.currency)
     if isinstance(value, fmt.Moment):
         return fmt.relative(value.at, value.now)
+    if name in ("low", "high") and isinstance(value, int) and abs(value) >= 10_000:
+        return fmt.money(value)  # 1,000,000,000,000 (1.000.000.000.000 in Spanish): digits grouped to be read
     if name == "value" and isinstance(value, str):
         return fmt.clip(value, 30)
     if name == "argument" and isinstance(value, str):
@@ -184,6 +208,23 @@ def _waiting(error: RateLimited) -> str:
     return text.format(count=minutes)
 
 
+def _with_tries_left(text: str, error: GavelError) -> str:
+    """``text``, and how many tries are left before a pause when the attempt was counted (bot/core/limits.py)."""
+    left, pause = error.details.get("tries_left"), error.details.get("pause")
+    if not isinstance(left, int) or pause is None:
+        return text
+    wait = fmt.duration(pause)
+    if left == 0:
+        more = _("That was your last try for now: the next one has to wait up to {pause}.").format(pause=wait)
+    else:
+        more = ngettext(
+            "You can try {count} more time; after that I ask you to wait {pause}.",
+            "You can try {count} more times; after that I ask you to wait {pause}.",
+            left,
+        ).format(count=left, pause=wait)
+    return f"{text} {more}"
+
+
 def user_message(error: GavelError) -> str:
     """What the user reads for an error: what went wrong and what to do next. The one place."""
     if isinstance(error, UserInputError):
@@ -201,7 +242,11 @@ def user_message(error: GavelError) -> str:
     if isinstance(error, SessionExpired):
         return _("Your Auctionity session expired. Please /login again.")
     if isinstance(error, WrongCredentials):
-        return _("Auctionity did not accept that email and password. Check them and /login again.")
+        text = _(
+            "Auctionity did not accept that email and password. Check them and /login again, "
+            "or /reset_password if you forgot it."
+        )
+        return _with_tries_left(text, error)
     if isinstance(error, NotCreator):
         return _("Only the creator of this auction can see its winner.")
     if isinstance(error, BidTooLow):
@@ -210,17 +255,27 @@ def user_message(error: GavelError) -> str:
         return _("This auction is not open for bids (it has ended or not started yet).")
     if isinstance(error, AuctionNotFound):
         return _("Auctionity has no auction with that id. Check the id and try again.")
+    if isinstance(error, PurchaseRefunded):
+        return _(
+            "That purchase was refunded, so its code no longer unlocks anything. "
+            "If you think this is a mistake, contact the seller."
+        )
     if isinstance(error, InvalidPurchaseCode):
-        return _("That purchase code is not valid. Check it for typos; you find it in your CryptoGig downloads.")
+        text = _(
+            "That purchase code is not valid. Check it for typos: it is in your CryptoGig account, under Downloads."
+        )
+        return _with_tries_left(text, error)
     if isinstance(error, ItemNotFound):
         return _("There is no item with that id. Send /items to see what is available.")
     if isinstance(error, BadApiKey):
         return _("The marketplace refused the bot's credentials. Please tell the bot's admin.")
     if isinstance(error, BadRequest):
-        if error.message:
-            # Translators: {message} is Auctionity's own reason, as Auctionity wrote it
-            return _("Auctionity refused that request: {message}").format(message=error.message)
-        return _("Auctionity refused that request.")
+        if error.reason in UPSTREAM_REFUSALS:
+            return _(UPSTREAM_REFUSALS[error.reason])
+        if error.reason in INPUT:  # the same mistake our own checks catch: the same words
+            return _fill(_(INPUT[error.reason]), {})
+        return _("Auctionity refused that request. Check what you sent and try again; if it keeps happening, "
+                 "tell the bot's admin.")  # fmt: skip
     if isinstance(error, UpstreamError):
         upstream = _(error.upstream)  # a service's name, or "the service" (bot/core/errors.py)
         if isinstance(error, UpstreamMalformed):

@@ -54,7 +54,9 @@ async def help_(request: Request, services: Services) -> Reply:
         if command is None or command.hidden:
             # Translators: {command} is what the reader typed, a command name that does not exist
             return Reply(_("There is no command /{command}. Send /help to see them all.").format(command=wanted[:40]))
-        fields = tuple(Field(f"<{i18n.argument_name(a.name)}>", _(a.help), inline=False) for a in command.positional)
+        fields = tuple(
+            Field(f"<{i18n.argument_name(a.name)}>", _argument_help(a), inline=False) for a in command.positional
+        )
         scope = {
             # Translators: in a command's help: it works only in a private chat with the bot
             Scope.PRIVATE: _("Private chat only."),
@@ -73,6 +75,35 @@ async def help_(request: Request, services: Services) -> Reply:
         if command.scope is not Scope.ADMIN or is_admin
     ]
     return Reply(title=_("Commands"), text="\n".join(lines), footer=_("Send /help <command> for details."))
+
+
+def _argument_help(argument: Argument) -> str:
+    """An argument's help, with the words it accepts when they are a fixed few (the sort fields of /myauctions)."""
+    if not argument.choices:
+        return _(argument.help)
+    # Translators: an argument's help, then the words it accepts: "sort by: one of created_at, name, end_at"
+    return _("{help}: one of {choices}").format(help=_(argument.help), choices=", ".join(argument.choices))
+
+
+@commands.command(private=True)
+async def whoami(request: Request, services: Services) -> Reply:
+    """Show your platform and user id, and the GAVEL_ADMINS line that makes you staff."""
+    line = f"GAVEL_ADMINS={request.who}"
+    if services.settings.is_admin(request.who):
+        text = _("You are on this bot's staff: GAVEL_ADMINS names you.")
+    else:
+        text = _(
+            "To make you one of this bot's staff, its operator puts this line in the bot's .env (after a comma, if "
+            "there are ids there already) and restarts it:\n{line}"
+        ).format(line=line)
+    fields = (
+        # Translators: a field name of /whoami: the chat platform ("telegram", "discord"), as GAVEL_ADMINS writes it
+        Field(_("Platform"), request.platform),
+        # Translators: a field name of /whoami: the reader's numeric id on that platform
+        Field(_("Your id"), request.user_id),
+    )
+    # Translators: the title of /whoami's answer
+    return Reply(title=_("Who you are"), text=text, fields=fields)
 
 
 @closing.command(conversational=True)

@@ -5,18 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import signal
 import sys
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any
 
 from bot.access.upkeep import normalise_stored_codes
 from bot.core import i18n
 from bot.core.adapter_port import AdapterPort
 from bot.core.config import Settings, load_settings
+from bot.core.errors import StartFailed
 from bot.core.i18n import _
 from bot.core.logs import setup_logging
 from bot.core.routing import Core
@@ -24,6 +25,10 @@ from bot.core.services import Services
 from bot.wiring.dependencies import open_services
 from bot.wiring.health import serve_health
 from bot.wiring.platforms import build_adapters, started_adapters
+from bot.wiring.startup import Backoff, prepare_database
+
+if TYPE_CHECKING:
+    from bot.sandbox import RunningSandbox
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +46,18 @@ def _print(text: str = "") -> None:
     print(text, flush=True)
 
 
+def print_samples(cryptogig: RunningSandbox, auctionity: RunningSandbox, *, refunded: str | None = None) -> None:
+    """The sandbox's sample purchase codes and live auctions, one a line, as `gavel demo` and `gavel sandbox` show."""
+    _print(_("Sample purchase codes:"))
+    for label, code in cryptogig.sample_codes.items():
+        note = _("(the sandbox refunds it once verified: within a minute or two a re-check ends its access)")
+        _print(f"  {code}  {label}{' ' + note if code == refunded else ''}")
+    if auctionity.live_auction_ids:
+        _print(_("Live auctions (/auctions lists them too):"))
+        for auction_id in auctionity.live_auction_ids[:3]:
+            _print(f"  {auction_id}")
+
+
 async def run_sandbox_forever(cryptogig_port: int, auctionity_port: int, *, rivals: bool = True) -> None:
     """`gavel sandbox`: both simulated upstreams on fixed loopback ports until Ctrl-C."""
     from bot.sandbox import sandbox_servers
@@ -48,18 +65,20 @@ async def run_sandbox_forever(cryptogig_port: int, auctionity_port: int, *, riva
     async with sandbox_servers(cryptogig_port, auctionity_port, rivals=rivals) as (cryptogig, auctionity):
         _print(f"CryptoGig sandbox:  {cryptogig.url}   (sandbox API key: {cryptogig.api_key})")
         _print(f"Auctionity sandbox: {auctionity.url}")
-        _print("Sample purchase codes:")
-        for label, code in cryptogig.sample_codes.items():
-            _print(f"  {code}  {label}")
+        _print("To run your bot against it, put these in .env (README: Going live against the sandbox):")
+        _print(f"  CRYPTOGIG_BASE_URL={cryptogig.url}")
+        _print(f"  CRYPTOGIG_API_KEY={cryptogig.api_key}")
+        _print(f"  AUCTIONITY_BASE_URL={auctionity.url}")
+        print_samples(cryptogig, auctionity)
         await wait_for_stop()
 
 
-async def wait_for_stop() -> None:
-    """Until SIGTERM or Ctrl-C."""
-    stop = asyncio.Event()
+async def wait_for_stop(stop: asyncio.Event | None = None) -> None:
+    """Until SIGTERM or Ctrl-C (or ``stop`` is set: tests run the app in their own loop)."""
+    stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
     await stop.wait()
 
@@ -67,13 +86,20 @@ async def wait_for_stop() -> None:
 async def run_demo(
     *, poll_interval: int = 5, rivals: bool = True, linger: float = 0.0, language: str | None = None
 ) -> int:
-    """`gavel demo`: sandbox + console + alerts, on a throw-away database and key."""
+    """`gavel demo`: sandbox + console + alerts, on a throw-away database and key, deleted at exit."""
+    folder = Path(tempfile.mkdtemp(prefix="gavel-demo-"))
+    try:
+        return await _demo(folder, poll_interval=poll_interval, rivals=rivals, linger=linger, language=language)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # a throw-away database: nothing of the demo stays behind
+
+
+async def _demo(folder: Path, *, poll_interval: int, rivals: bool, linger: float, language: str | None) -> int:
     from adapters.console import ConsoleAdapter
     from bot.sandbox import sandbox_servers
     from storage.crypto import generate_key
     from storage.db import upgrade
 
-    folder = Path(tempfile.mkdtemp(prefix="gavel-demo-"))
     async with sandbox_servers(0, 0, rivals=rivals) as (cryptogig, auctionity):
         settings = load_settings(
             cryptogig_base_url=cryptogig.url,
@@ -93,12 +119,7 @@ async def run_demo(
         i18n.use(language)
         _print(_("Gavel demo — the sandbox is running; nothing here touches a real service."))
         _print(_("Try:  /verify <code>   /items   /auctions   /signup   /language   /help"))
-        _print(_("Sample purchase codes:"))
-        for label, code in cryptogig.sample_codes.items():
-            note = _("(the sandbox refunds it once verified: within a minute or two a re-check ends its access)")
-            _print(f"  {code}  {label}{' ' + note if code == refunded else ''}")
-        if auctionity.live_auction_ids:
-            _print(_("Live auctions:") + "  " + "  ".join(auctionity.live_auction_ids[:3]))
+        print_samples(cryptogig, auctionity, refunded=refunded)
         _print()
         async with open_services(settings) as services:
             await normalise_stored_codes(services)
@@ -111,12 +132,14 @@ async def run_demo(
 async def run_console(settings: Settings, *, language: str | None = None) -> int:
     """`gavel console`: the terminal chat against the configured APIs and database."""
     from adapters.console import ConsoleAdapter
-    from storage.db import upgrade
 
     if settings.gavel_secret_key is None:
         return _missing_key()
     setup_logging(settings.log_level, secrets=settings.secrets())
-    upgrade(settings.database_url)
+    try:
+        await prepare_database(settings.database_url, Backoff())
+    except StartFailed as failure:
+        return _refused(failure)
     async with open_services(settings) as services:
         await normalise_stored_codes(services)
         console = ConsoleAdapter(AdapterPort(Core(services)), language=language)
@@ -140,8 +163,17 @@ def _missing_key() -> int:
     return 2
 
 
-async def run_bot(settings: Settings) -> int:
-    """`gavel run`: every configured adapter, the poller and the dispatcher, in one event loop."""
+def _refused(failure: StartFailed) -> int:
+    """A definite no at start (a rejected token): one line, exit status 2; trying again would not help."""
+    print(f"gavel: {failure}", file=sys.stderr)
+    return 2
+
+
+async def run_bot(settings: Settings, *, backoff: Backoff | None = None, stop: asyncio.Event | None = None) -> int:
+    """`gavel run`: every configured adapter, the poller and the dispatcher, in one event loop.
+
+    A platform or database that does not answer yet is waited for (``backoff``); one that refuses ends it (2).
+    """
     if settings.gavel_secret_key is None:
         return _missing_key()
     if not (settings.telegram_bot_token or settings.discord_bot_token):
@@ -155,20 +187,22 @@ async def run_bot(settings: Settings) -> int:
         # Each replica would make up its own, Telegram keeps the last one set, and every other replica answers 403.
         print(WEBHOOK_WITHOUT_SECRET, file=sys.stderr)
         return 2
-    from storage.db import upgrade
-
     setup_logging(settings.log_level, secrets=settings.secrets())
-    upgrade(settings.database_url)
-    async with open_services(settings) as services, serve_health(services, settings):
-        await normalise_stored_codes(services)
-        adapters = build_adapters(settings, AdapterPort(Core(services)))
-        async with (
-            started_adapters(adapters, receive=True),
-            alerts(services, adapters),
-            dashboard(services, settings),
-        ):
-            await wait_for_stop()
-            log.info("stopping")
+    backoff = backoff or Backoff()
+    try:
+        await prepare_database(settings.database_url, backoff)
+        async with open_services(settings) as services, serve_health(services, settings):
+            await normalise_stored_codes(services)
+            adapters = build_adapters(settings, AdapterPort(Core(services)))
+            async with (
+                started_adapters(adapters, receive=True, backoff=backoff),
+                alerts(services, adapters),
+                dashboard(services, settings),
+            ):
+                await wait_for_stop(stop)
+                log.info("stopping")
+    except StartFailed as failure:
+        return _refused(failure)
     return 0
 
 
@@ -194,78 +228,20 @@ async def run_worker(settings: Settings) -> int:
     PostgreSQL: each piece of work is leased, so none is done twice."""
     if settings.gavel_secret_key is None:
         return _missing_key()
-    from storage.db import upgrade
-
     setup_logging(settings.log_level, secrets=settings.secrets())
-    upgrade(settings.database_url)
-    async with open_services(settings) as services, serve_health(services, settings):
-        adapters = build_adapters(settings, AdapterPort(Core(services)))
-        async with started_adapters(adapters, receive=False):
-            log.info("worker: alerts through %s", ", ".join(adapters) or "no platform (nothing to send)")
-            async with alerts(services, adapters):
-                await wait_for_stop()
-                log.info("stopping")
-    return 0
-
-
-async def doctor(settings: Settings) -> int:
-    """`gavel doctor`: settings, database and each upstream, one line each."""
-    from storage.db import create_db_engine
-
-    problems = 0
-
-    def line(ok: bool, text: str) -> None:
-        nonlocal problems
-        problems += 0 if ok else 1
-        print(f"{'ok ' if ok else 'BAD'}  {text}")
-
-    line(settings.gavel_secret_key is not None, "GAVEL_SECRET_KEY set")
-    line(settings.cryptogig_api_key is not None, "CRYPTOGIG_API_KEY set")
-    line(bool(settings.telegram_bot_token or settings.discord_bot_token), "a chat platform token set")
-    telegram_api = _base_in_use(settings.telegram_api_base_url, "TELEGRAM_API_BASE_URL", "Telegram's own")
-    discord_api = _base_in_use(settings.discord_api_base_url, "DISCORD_API_BASE_URL", "Discord's own")
-    api = settings.discord_api_base_url
-    named_by_api = f"the one GET {_shown_url(api)}/gateway/bot names" if api else "Discord's own"
-    line(True, f"Telegram API: {telegram_api}")
-    line(True, f"Discord API: {discord_api}")
-    line(True, f"Discord gateway: {_base_in_use(settings.discord_gateway_url, 'DISCORD_GATEWAY_URL', named_by_api)}")
+    backoff = Backoff()
     try:
-        engine = create_db_engine(settings.database_url)
-        with engine.connect():
-            pass
-        engine.dispose()
-        line(True, "database reachable")
-    except Exception as error:  # doctor reports, it does not crash
-        line(False, f"database: {type(error).__name__}")
-    from bot.clients.auctionity import AuctionityClient
-    from bot.clients.cryptogig import CryptoGigClient
-    from bot.core.errors import GavelError
-    from bot.core.wording import user_message
-
-    api_key = settings.cryptogig_api_key.get_secret_value() if settings.cryptogig_api_key else ""
-    async with CryptoGigClient(settings.cryptogig_base_url, api_key, retry_attempts=1) as cryptogig:
-        try:
-            account = await cryptogig.account()
-            line(True, f"CryptoGig reachable, account {account.display_name}")
-        except GavelError as error:
-            line(False, f"CryptoGig: {user_message(error)}")
-    async with AuctionityClient(settings.auctionity_base_url, retry_attempts=1) as auctionity:
-        try:
-            await auctionity.auctions(["0x" + "0" * 64])
-            line(True, "Auctionity reachable")
-        except GavelError as error:
-            line(False, f"Auctionity: {user_message(error)}")
-    return 1 if problems else 0
-
-
-def _shown_url(url: str) -> str:
-    """A URL without any user:password in it (a proxy's credentials are as secret as a token)."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-
-
-def _base_in_use(url: str | None, name: str, default: str) -> str:
-    return f"{_shown_url(url)} ({name})" if url else default
+        await prepare_database(settings.database_url, backoff)
+        async with open_services(settings) as services, serve_health(services, settings):
+            adapters = build_adapters(settings, AdapterPort(Core(services)))
+            async with started_adapters(adapters, receive=False, backoff=backoff):
+                log.info("worker: alerts through %s", ", ".join(adapters) or "no platform (nothing to send)")
+                async with alerts(services, adapters):
+                    await wait_for_stop()
+                    log.info("stopping")
+    except StartFailed as failure:
+        return _refused(failure)
+    return 0
 
 
 async def discord_sync(settings: Settings) -> int:

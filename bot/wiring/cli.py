@@ -42,9 +42,24 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _language(wanted: str | None) -> str | None:
+    """``--language``: a language Gavel speaks, or None after saying which ones it does."""
+    from bot.core import i18n
+
+    if wanted is None or i18n.shipped(wanted) is not None:
+        return wanted
+    print(
+        f"gavel: there is no {wanted[:20]!r} catalogue; Gavel speaks {', '.join(i18n.LANGUAGES)} "
+        "(README: Adding a language). Carrying on in the default language.",
+        file=sys.stderr,
+    )
+    return None
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.wiring.app import run_demo
 
+    args.language = _language(args.language)
     return asyncio.run(
         run_demo(
             poll_interval=args.poll_interval, rivals=not args.no_rivals, linger=args.linger, language=args.language
@@ -55,7 +70,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_console(args: argparse.Namespace) -> int:
     from bot.wiring.app import run_console
 
-    return asyncio.run(run_console(load_settings(), language=args.language))
+    return asyncio.run(run_console(load_settings(), language=_language(args.language)))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -71,7 +86,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from bot.wiring.app import doctor
+    from bot.wiring.doctor import doctor
 
     return asyncio.run(doctor(load_settings()))
 

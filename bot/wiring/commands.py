@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.access import staff, verify
 from bot.alerts import watches
-from bot.auctions import accounts, bidding, cards
+from bot.auctions import accounts, bidding, cards, known
 from bot.auctions import commands as auction_commands
 from bot.catalog import items
 from bot.core.registry import CommandGroup, Registry
@@ -22,6 +22,7 @@ COMMAND_GROUPS: tuple[CommandGroup, ...] = (
     items.commands,
     accounts.commands,
     auction_commands.commands,
+    known.commands,
     bidding.commands,
     watches.commands,
     cards.commands,

@@ -8,11 +8,14 @@ never loads discord.py.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.wiring.startup import Backoff, keep_trying
 
 if TYPE_CHECKING:
     from bot.core.config import Settings
@@ -39,12 +42,33 @@ class Platform:
     name: str
     adapter: str  # "module:Class", built as Class(port, settings)
     configured: Callable[[Settings], bool]
+    token: str  # the setting that turns it on
+    # "module:function": async (settings) -> "@name (id 123)", or StartFailed saying why not (`gavel doctor`)
+    identity: str
 
 
 PLATFORMS = (
-    Platform("telegram", "adapters.telegram.adapter:TelegramAdapter", lambda s: bool(s.telegram_bot_token)),
-    Platform("discord", "adapters.discord.adapter:DiscordAdapter", lambda s: bool(s.discord_bot_token)),
+    Platform(
+        "telegram",
+        "adapters.telegram.adapter:TelegramAdapter",
+        lambda s: bool(s.telegram_bot_token),
+        "TELEGRAM_BOT_TOKEN",
+        "adapters.telegram.connect:bot_identity",
+    ),
+    Platform(
+        "discord",
+        "adapters.discord.adapter:DiscordAdapter",
+        lambda s: bool(s.discord_bot_token),
+        "DISCORD_BOT_TOKEN",
+        "adapters.discord.connect:bot_identity",
+    ),
 )
+
+
+def load(reference: str) -> Any:
+    """The object a ``module:name`` reference names, its module imported now (only when its platform is used)."""
+    module, _, name = reference.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def build_adapters(settings: Settings, port: Port) -> dict[str, Any]:
@@ -52,18 +76,23 @@ def build_adapters(settings: Settings, port: Port) -> dict[str, Any]:
     adapters: dict[str, Any] = {}
     for platform in PLATFORMS:
         if platform.configured(settings):
-            module, _, name = platform.adapter.partition(":")
-            adapters[platform.name] = getattr(importlib.import_module(module), name)(port, settings)
+            adapters[platform.name] = load(platform.adapter)(port, settings)
     return adapters
 
 
 @contextlib.asynccontextmanager
-async def started_adapters(adapters: dict[str, Any], *, receive: bool) -> AsyncIterator[None]:
-    """Start each adapter (``receive=False``: to send only), and stop the started ones, last first, on exit."""
+async def started_adapters(
+    adapters: dict[str, Any], *, receive: bool, backoff: Backoff | None = None
+) -> AsyncIterator[None]:
+    """Start each adapter (``receive=False``: to send only), and stop the started ones, last first, on exit.
+
+    A platform that does not answer is tried again with ``backoff``; one that refuses (Refused) stops the start.
+    """
     started = []
+    backoff = backoff or Backoff()
     try:
         for adapter in adapters.values():
-            await adapter.start(receive=receive)
+            await keep_trying(functools.partial(adapter.start, receive=receive), backoff)
             started.append(adapter)
             log.info("%s adapter started%s", adapter.platform, "" if receive else " (sending only)")
         yield

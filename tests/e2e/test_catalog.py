@@ -46,7 +46,7 @@ async def test_item_for_audio_item_has_audio_preview_and_no_crash(chat, cryptogi
         ("abc", "whole number"),
         ("-3", "between 1"),
         ("0", "between 1"),
-        ("99999999999999999999", "whole number"),
+        ("99999999999999999999", "between 1 and 2,147,483,647"),
         ("1.5", "whole number"),
     ],
 )

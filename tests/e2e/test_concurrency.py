@@ -123,7 +123,7 @@ async def _one_user(load: Load, chat: Chat, user: User, everyone: list[User], da
 
     await load.say(chat, f"/watch {auction_id}")
     watching = await load.say(chat, "/watches")
-    assert watching.title == "Watching 1" and user.lot in watching.text and "you are on top" in watching.text
+    assert watching.title == "You watch 1 auction" and user.lot in watching.text and "you are on top" in watching.text
 
     mine = await load.say(chat, "/myauctions")
     assert mine.footer == "1 in all" and auction_id in mine.text and user.lot in mine.text

@@ -7,9 +7,9 @@ import dataclasses
 
 import httpx
 import pytest
-from bot.dashboard.command import create_link
 from sqlmodel import select
 
+from bot.dashboard.command import create_link
 from bot.dashboard.web import serve_dashboard
 from storage import overview, places
 from storage.models import DashboardSession, Notification, StaffAction

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bot.dashboard.command import create_link
 
+from bot.dashboard.command import create_link
 from tests.support import dashboard as support
 from tests.support.dashboard import CODES, web_app_data, web_app_fragment
 from tests.support.telegram import ALICE, BOT_ADMIN, GROUP, grant_group, say

@@ -366,7 +366,7 @@ async def test_bid_and_watch_from_slash_commands(bot: RunningBot):
     assert shown.title == "Bid placed", shown.everything
     assert "You bid 150" in shown.text and not shown.ephemeral
     refreshed = await user.press(shown, "Refresh")
-    assert refreshed.fields["Top bidder"] == "you are on top"
+    assert refreshed.fields["Top bidder"] == "you"
 
     watched = await user.slash("watch", auction_id=LIVE)
     assert watched.title == "Watching"

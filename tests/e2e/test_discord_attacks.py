@@ -128,8 +128,9 @@ def test_an_error_escaping_gavel_run_never_prints_the_bot_token(tmp_path: Path, 
             timeout=60,
         )
     output = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert "stopped on an unexpected error" in output and "InvalidToken" in output
+    # A rejected token is a definite refusal (issue 22): one line and status 2, never a traceback, never the token.
+    assert result.returncode == 2
+    assert "gavel: Telegram rejected the token (401 from getMe at" in output and "Traceback" not in output
     assert token not in output and "SECRETtoken" not in output
 
 

@@ -19,7 +19,7 @@ from adapters.discord.endpoints import DISCORD_API, DISCORD_GATEWAY, DiscordEndp
 from adapters.discord.sync import sync_commands
 from bot.core.adapter_port import AdapterPort
 from bot.core.config import SettingsError, load_settings
-from bot.wiring.app import doctor
+from bot.wiring.doctor import doctor
 from tests.fakes.discord_fakes import BOT_ID, Call
 from tests.fakes.discord_standin import (
     API_GATEWAY_PATH,
@@ -133,23 +133,20 @@ async def test_without_proxy_settings_the_client_uses_discords_own_even_after_a_
 
 async def test_doctor_names_the_bases_in_use_without_credentials(settings_factory: Any, capsys: Any):
     settings = settings_factory(
-        discord_bot_token=TOKEN,
-        telegram_api_base_url="http://127.0.0.1:8081/bot",
-        discord_api_base_url="http://gavel:hunter2@nirn.internal:8080/api/v10",
+        discord_bot_token=TOKEN, discord_api_base_url="http://gavel:hunter2@nirn.internal:8080/api/v10"
     )
 
     await doctor(settings)
 
     out = capsys.readouterr().out
-    assert "ok   Telegram API: http://127.0.0.1:8081/bot (TELEGRAM_API_BASE_URL)" in out
-    assert "ok   Discord API: http://nirn.internal:8080/api/v10 (DISCORD_API_BASE_URL)" in out
+    assert "GET /users/@me at http://nirn.internal:8080/api/v10" in out  # called there, and not reachable here
     assert "ok   Discord gateway: the one GET http://nirn.internal:8080/api/v10/gateway/bot names" in out
     assert "hunter2" not in out and TOKEN not in out
 
-    await doctor(settings_factory(discord_gateway_url="wss://gateway-proxy.internal:7878"))
+    await doctor(settings_factory(discord_bot_token=TOKEN, discord_gateway_url="wss://gateway-proxy.internal:7878"))
 
     out = capsys.readouterr().out
-    assert "ok   Telegram API: Telegram's own" in out and "ok   Discord API: Discord's own" in out
+    assert "GET /users/@me at https://discord.com/api/v10" in out
     assert "ok   Discord gateway: wss://gateway-proxy.internal:7878 (DISCORD_GATEWAY_URL)" in out
 
 

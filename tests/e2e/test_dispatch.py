@@ -471,4 +471,4 @@ async def test_an_alert_reaches_the_console_exactly_once(services, core, clock):
 
     printed = out.getvalue()
     assert printed.count("You were outbid on Old lamp") == 1
-    assert "🔔" in printed and "New price: 150" in printed and "[1] Unwatch" in printed
+    assert "🔔" in printed and "New price: 150" in printed and "[1.1] Unwatch" in printed

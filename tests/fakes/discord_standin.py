@@ -41,6 +41,7 @@ class DiscordStandIn:
     """What reached the stand-in, and what it says. ``reconnect_after_ready``: ask the first session to resume."""
 
     reconnect_after_ready: bool = False
+    token: str | None = None  # when set, REST calls with any other token get Discord's 401
     url: str = ""  # http://127.0.0.1:<port>, once served
     rest: list[tuple[str, str]] = field(default_factory=list)  # (method, path), path from /api/v10 on
     sessions: list[GatewaySession] = field(default_factory=list)
@@ -73,7 +74,9 @@ class DiscordStandIn:
             self.rest.append((request.method, request.path))
         return await handler(request)
 
-    async def _me(self, _: web.Request) -> web.Response:
+    async def _me(self, request: web.Request) -> web.Response:
+        if self.token is not None and request.headers.get("Authorization") != f"Bot {self.token}":
+            return _json({"message": "401: Unauthorized", "code": 0}, status=401)
         return _json(user_payload(BOT_ID, "gavel", bot=True))
 
     async def _application(self, _: web.Request) -> web.Response:
