@@ -18,8 +18,9 @@ demo: $(STAMP)
 	$(BIN)/gavel demo
 
 # Every test, on both cores, with the 15 slowest shown and line coverage of the shipped packages (subprocesses
-# included). `make test` uses the `dev` hypothesis profile; `make test-thorough` the 2,000-example one CI runs;
-# `make test-postgres` runs the tests that touch the test database again on GAVEL_TEST_POSTGRES_URL's server.
+# included). `make test` uses the `dev` hypothesis profile. `make test-thorough` runs again, with the 2,000-example
+# profile CI uses, the tests that draw examples (the others would only repeat themselves); CI compares its lines
+# with make test's. `make test-postgres` runs the tests that touch the test database on GAVEL_TEST_POSTGRES_URL.
 PYTEST_RUN := $(BIN)/pytest -n auto --durations=15 --cov --cov-report=
 
 test: $(STAMP)
@@ -27,7 +28,7 @@ test: $(STAMP)
 	@$(MAKE) --no-print-directory coverage-summary
 
 test-thorough: $(STAMP)
-	$(PYTEST_RUN) --hypothesis-profile=thorough
+	$(PYTEST_RUN) --hypothesis-profile=thorough -m examples
 	@$(MAKE) --no-print-directory coverage-summary
 
 test-postgres: $(STAMP)

@@ -243,16 +243,20 @@ def make_chat(core: Any):
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
-    """Mark every test that reaches the test database through the ``database_url`` fixture, however indirectly;
-    put the slow ones first.
+    """Mark every test that reaches the test database through the ``database_url`` fixture, however indirectly,
+    and every test that draws examples (hypothesis); put the slow ones first.
 
     Found from the fixtures a test asks for, so a new database test is in the PostgreSQL pass (`-m database`)
     without anyone listing it. The storage and migration tests are not marked: they take both databases in every
     run (PostgreSQL from GAVEL_TEST_POSTGRES_URL), so a second pass would only repeat them.
     """
+    from hypothesis import is_hypothesis_test
+
     for item in items:
         if "database_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.database)
+        if is_hypothesis_test(getattr(item, "obj", None)):
+            item.add_marker(pytest.mark.examples)
     # The longest tests first: started last, one of them would keep a core busy long after the other ran out.
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 

@@ -2,6 +2,9 @@
 
 .ci/run calls it after `make test` and `make test-thorough`: the dev profile's example counts are chosen so that
 `make test` reaches every line the thorough run does; lines listed under "only the thorough run" say to raise them.
+`make test-thorough` re-runs only the tests that draw examples (the others run exactly as in `make test`), so the
+thorough run's coverage is its own data together with `make test`'s: equal to `make test`'s when nothing is
+listed.
 """
 
 from __future__ import annotations
@@ -17,9 +20,14 @@ def _lines(path: str) -> dict[str, set[int]]:
     return {name: set(data.lines(name) or ()) for name in data.measured_files()}
 
 
-def _percent(path: str) -> float:
-    coverage = Coverage(data_file=path, data_suffix=False)  # this one file, not a parallel run's pieces
+def _percent(*paths: str) -> float:
+    """Line coverage of the runs in ``paths`` taken together."""
+    coverage = Coverage(data_file=paths[0], data_suffix=False)  # these files, not a parallel run's pieces
     coverage.load()
+    for other in paths[1:]:
+        data = CoverageData(basename=other)
+        data.read()
+        coverage.get_data().update(data)
     return coverage.report(file=_Discard(), ignore_errors=True)  # a file gone since: not this report's business
 
 
@@ -29,7 +37,7 @@ class _Discard:
 
 
 def main(dev: str, thorough: str) -> int:
-    print(f"line coverage: make test {_percent(dev):.1f} %, make test-thorough {_percent(thorough):.1f} %")
+    print(f"line coverage: make test {_percent(dev):.2f} %, make test-thorough {_percent(dev, thorough):.2f} %")
     ran = {"make test": _lines(dev), "the thorough run": _lines(thorough)}
     for (name, lines), other in zip(ran.items(), reversed(ran.values()), strict=True):
         only = {path: sorted(hit - other.get(path, set())) for path, hit in lines.items()}

@@ -402,6 +402,7 @@ def rig(database_url: str, secret_key: str) -> Iterator[Rig]:
 
 @pytest.mark.timeout(300)  # thorough: 2,000 examples in up to four shapes, a minute or two on a busy CI machine
 @pytest.mark.parametrize("name", COMMANDS)
+@pytest.mark.examples
 def test_any_input_to_any_command_gets_a_reply_within_platform_limits_and_never_the_internal_error(
     rig: Rig, name: str, capsys: Any
 ) -> None:
@@ -506,6 +507,7 @@ async def _call(client: Any, call: str) -> Any:
     return await calls[call]()
 
 
+@pytest.mark.examples
 def test_raw_answers_of_any_status_through_both_clients_give_a_result_or_our_own_error(capsys: Any) -> None:
     loop = asyncio.new_event_loop()
     answer: dict[str, httpx.Response] = {}
